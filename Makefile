@@ -1,0 +1,44 @@
+# The README's two commands: `make demo` and `make test`. Everything they need is installed here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/var/dagster_home
+export PLATFORM_DATA_DIR ?= $(CURDIR)/var/data
+# Debian packages the tests need (issue 8 adds chromium for the UI test).
+SYSTEM_PACKAGES := chromium
+
+.PHONY: setup demo dev test lint system-deps clean
+
+$(VENV)/.installed: pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+## Set up, then run the platform's main job on the embedded default and print what it made.
+demo: setup $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/platform-assets demo
+
+## Open the Dagster UI (webserver + daemon) on the same instance as the demo.
+dev: setup $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -w workspace.yaml
+
+## Debian packages the test suite needs (idempotent; skipped when already present).
+system-deps:
+	bash scripts/install-system-deps.sh $(SYSTEM_PACKAGES)
+
+## Set up, then run the whole test suite (what CI runs).
+test: setup system-deps
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check platform_assets platform_assets_tests benchmarks
+
+clean:
+	rm -rf $(VENV) var

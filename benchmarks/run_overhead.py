@@ -1,0 +1,118 @@
+"""Per-run overhead: a no-op asset run in-process vs through the queued run coordinator on
+PostgreSQL (webserver + daemon + run worker subprocesses, as in production).
+
+    .venv/bin/python benchmarks/run_overhead.py [--runs 10]
+
+Needs the local PostgreSQL server (127.0.0.1:5432, user postgres); creates and drops its database.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from platform_assets_tests.servers import free_port, postgres_database  # noqa: E402
+
+
+def in_process(runs: int) -> list[float]:
+    from dagster import instance_for_test, materialize
+
+    from benchmarks.noop_location import noop
+
+    timings = []
+    with instance_for_test() as instance:
+        for _ in range(runs):
+            start = time.perf_counter()
+            assert materialize([noop], instance=instance).success
+            timings.append(time.perf_counter() - start)
+    return timings
+
+
+def queued_on_postgres(runs: int) -> list[float]:
+    from dagster import DagsterRunStatus
+    from dagster_graphql import DagsterGraphQLClient
+
+    bin_dir = Path(sys.executable).parent
+    with postgres_database("pa_bench") as url, tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        home.mkdir()
+        shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_PG_PORT": "5432",
+            "DAGSTER_PG_USER": "postgres",
+            "DAGSTER_PG_PASSWORD": "",
+            "DAGSTER_PG_DB": url.rsplit("/", 1)[1],
+            "PLATFORM_DATA_DIR": str(Path(tmp) / "data"),
+            "PYTHONPATH": str(REPO),
+        }
+        target = ["-m", "benchmarks.noop_location"]
+        port = free_port()
+        log = open(Path(tmp) / "log", "wb")
+        processes = [
+            subprocess.Popen([str(bin_dir / "dagster-webserver"), *target, "-h", "127.0.0.1", "-p", str(port)],
+                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT),
+            subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", *target],
+                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT),
+        ]
+        try:
+            deadline = time.monotonic() + 180
+            while True:
+                try:
+                    if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=2).ok:
+                        break
+                except requests.RequestException:
+                    pass
+                assert time.monotonic() < deadline, "webserver did not start"
+                time.sleep(0.5)
+            client = DagsterGraphQLClient("127.0.0.1", port_number=port)
+            timings = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                run_id = client.submit_job_execution("noop_job")
+                while (status := client.get_run_status(run_id)) not in (
+                    DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED
+                ):
+                    time.sleep(0.05)
+                assert status == DagsterRunStatus.SUCCESS, status
+                timings.append(time.perf_counter() - start)
+            return timings
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=60)
+            log.close()
+
+
+def describe(name: str, timings: list[float]) -> str:
+    ordered = sorted(timings)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return f"{name:<32} runs={len(timings):>3}  median={statistics.median(timings):7.3f}s  p95={p95:7.3f}s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    local = in_process(args.runs)
+    queued = queued_on_postgres(args.runs)
+    print(describe("in-process (SQLite, ephemeral)", local))
+    print(describe("queued coordinator (PostgreSQL)", queued))
+    print(f"ratio queued / in-process (median): {statistics.median(queued) / statistics.median(local):.1f}x")
+
+
+if __name__ == "__main__":
+    main()

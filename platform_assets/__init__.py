@@ -1,0 +1,1 @@
+"""platform_assets: a Dagster code location running five operational data systems."""

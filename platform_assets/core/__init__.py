@@ -1,0 +1,1 @@
+"""Shared spine of the platform: settings, resources, alerts, hold check and CLI group."""

@@ -1,0 +1,145 @@
+"""The platform database: one SQLAlchemy engine per URL and Alembic migrations for every system.
+
+Each system keeps its tables in its own metadata and its migrations in its own Alembic branch
+(`platform_assets/<system>/migrations/`, `branch_labels=("<system>",)`), so systems never share
+a revision chain; `upgrade()` applies `heads`, i.e. every branch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import Field
+from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from platform_assets.core.errors import DatabaseError
+from platform_assets.core.settings import PACKAGE_ROOT, redact_url
+
+ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
+
+# Constraint names that are identical on SQLite and PostgreSQL, so migrations stay portable.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    """A MetaData for one system's tables, with the platform's naming convention."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def version_locations() -> list[str]:
+    """Every system's migrations folder (found on disk: core imports no system)."""
+    return sorted(str(path) for path in PACKAGE_ROOT.glob("*/migrations") if path.is_dir())
+
+
+_engines: dict[str, Engine] = {}
+_upgraded: set[str] = set()
+_lock = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for `url` (created on first use)."""
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).absolute().parent.mkdir(parents=True, exist_ok=True)
+                engine = create_engine(url, connect_args={"timeout": 30})
+                event.listen(engine, "connect", _sqlite_pragmas)
+            else:
+                engine = create_engine(url, pool_pre_ping=True)
+            _engines[url] = engine
+        return engine
+
+
+def dispose_engine(url: str) -> None:
+    with _lock:
+        engine = _engines.pop(url, None)
+        _upgraded.discard(url)
+    if engine is not None:
+        engine.dispose()
+
+
+def describe_db_error(url: str, error: BaseException) -> str:
+    first_line = str(getattr(error, "orig", None) or error).strip().splitlines()[0] if str(error) else repr(error)
+    return f"PLATFORM_DATABASE_URL={redact_url(url)}: cannot use the database: {first_line}"
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.set_main_option("version_locations", " ".join(version_locations()))
+    config.set_main_option("path_separator", "space")
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(url: str) -> None:
+    """Apply every system's migrations to `url` (idempotent; raises DatabaseError on failure)."""
+    engine = get_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "heads")
+    except SQLAlchemyError as error:
+        raise DatabaseError(describe_db_error(url, error)) from error
+    with _lock:
+        _upgraded.add(url)
+
+
+def ping_database(url: str) -> None:
+    try:
+        with get_engine(url).connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        raise DatabaseError(describe_db_error(url, error)) from error
+
+
+class PlatformDatabase(ConfigurableResource):
+    """The platform database; migrations are applied once per process when a run first uses it."""
+
+    url: str = Field(default="sqlite:///var/data/platform.db", description="SQLAlchemy URL.")
+    migrate_on_start: bool = Field(default=True, description="Apply Alembic migrations at start-up.")
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        if self.migrate_on_start and self.url not in _upgraded:
+            upgrade_database(self.url)
+
+    @property
+    def engine(self) -> Engine:
+        return get_engine(self.url)
+
+    def upgrade(self) -> None:
+        upgrade_database(self.url)
+
+    def ping(self) -> None:
+        ping_database(self.url)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success and rolled back on error."""
+        factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        with factory.begin() as session:
+            yield session

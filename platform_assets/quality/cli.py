@@ -1,0 +1,74 @@
+"""`platform-assets quality ...`: check an OCDS folder offline, list datasets, export stored reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from platform_assets.quality.errors import QualityError
+
+
+@click.group("quality")
+def quality_cli() -> None:
+    """Data quality checks and reports."""
+
+
+@quality_cli.command("datasets")
+def datasets_command() -> None:
+    """List the OCDS datasets (folders) under PLATFORM_OCDS_SOURCE."""
+    from platform_assets.core.settings import load_settings
+    from platform_assets.quality.ocds.loader import list_datasets
+
+    root = load_settings().ocds_source
+    for name in list_datasets(root):
+        click.echo(name)
+
+
+@quality_cli.command("check")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--previous", type=click.Path(path_type=Path), help="Folder of the ancestor dataset (time-based checks).")
+@click.option("--worst", default=25, show_default=True, help="How many checks to list, worst first.")
+def check_command(folder: Path, previous: Path | None, worst: int) -> None:
+    """Run every OCDS check on FOLDER (release/record packages) and print the report as markdown."""
+    from platform_assets.quality.framework.batch import batched
+    from platform_assets.quality.framework.runner import run_checks
+    from platform_assets.quality.ocds.loader import load_folder
+    from platform_assets.quality.ocds.registry import ocds_checks
+    from platform_assets.quality.report import report_markdown
+
+    items = list(load_folder(folder))
+    old = batched(load_folder(previous), 2000) if previous else None
+    results = run_checks(ocds_checks(), batched(items, 2000), old)
+    click.echo(report_markdown(results, f"Quality of {folder} ({len(items)} compiled releases)", worst))
+
+
+@quality_cli.command("report")
+@click.argument("dataset")
+@click.option("--asset", default="ocds_dataset", show_default=True, help="The checked asset.")
+@click.option("--format", "output_format", type=click.Choice(["md", "html", "xlsx"]), default="md", show_default=True)
+@click.option("--output", type=click.Path(path_type=Path), help="File to write (md prints to stdout by default).")
+def report_command(dataset: str, asset: str, output_format: str, output: Path | None) -> None:
+    """Export the latest stored check run of DATASET from the platform database."""
+    from platform_assets.core.database import get_engine, upgrade_database
+    from platform_assets.core.settings import load_settings
+    from platform_assets.quality.report import render_html, report_markdown, write_xlsx
+    from platform_assets.quality.storage import load_check_run
+
+    url = load_settings().database_url
+    upgrade_database(url)
+    stored = load_check_run(get_engine(url), asset, dataset)
+    if stored is None:
+        raise QualityError(f"no stored check run for {asset} [{dataset}]: materialize it first")
+    title = f"Quality of {asset} [{dataset}] ({stored.items} items)"
+    if output_format == "xlsx":
+        if output is None:
+            raise QualityError("--output is required for --format xlsx")
+        write_xlsx(stored.results, output, title)
+    else:
+        text = report_markdown(stored.results, title) if output_format == "md" else render_html(stored.results, title)
+        if output is None:
+            click.echo(text)
+            return
+        output.write_text(text, encoding="utf-8")
+    click.echo(f"report written to {output}")

@@ -1,0 +1,1 @@
+"""Dataset-level checks: distribution, uniqueness, repetition."""

@@ -1,0 +1,1 @@
+"""Field-level checks: coverage (exists, non_empty) and quality (type, format, range, codelist)."""

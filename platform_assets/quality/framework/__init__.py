@@ -1,0 +1,1 @@
+"""The check framework: result shape, sampling, batches, runner (pure: no Dagster)."""

@@ -1,0 +1,1 @@
+"""Item-level checks: coherence and references inside one item."""

@@ -1,0 +1,1 @@
+"""The OCDS domain (after Pelican): loading compiled releases and the OCDS checks."""

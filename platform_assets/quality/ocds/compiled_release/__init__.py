@@ -1,0 +1,1 @@
+"""Compiled-release checks: coherent, consistent and reference families (one module per check)."""

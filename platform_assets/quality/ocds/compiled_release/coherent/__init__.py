@@ -1,0 +1,1 @@
+"""Coherent: the compiled release does not contradict itself (dates, periods, statuses, values)."""

@@ -1,0 +1,1 @@
+"""Consistent: figures that describe the same thing agree (counts, values, roles)."""

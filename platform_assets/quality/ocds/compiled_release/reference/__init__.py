@@ -1,0 +1,1 @@
+"""Reference: identifiers point at objects of the same compiled release."""

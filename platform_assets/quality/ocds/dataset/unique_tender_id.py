@@ -1,0 +1,7 @@
+"""dataset.unique_tender_id: no two compiled releases share a tender.id."""
+
+from __future__ import annotations
+
+from platform_assets.quality.dataset.uniqueness import uniqueness
+
+check = uniqueness("tender.id", name="dataset.unique_tender_id")

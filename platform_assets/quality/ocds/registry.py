@@ -1,0 +1,57 @@
+"""Every OCDS check, in report order: field, compiled release, dataset, time-based."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from platform_assets.quality.framework.check import Check
+from platform_assets.quality.ocds.compiled_release.coherent import (
+    awards_status,
+    contracts_status,
+    dates,
+    period,
+    procurement_method,
+    tender_status,
+    value_realistic,
+)
+from platform_assets.quality.ocds.compiled_release.consistent import (
+    contracts_value,
+    number_of_tenderers,
+    parties_roles,
+    tender_value,
+)
+from platform_assets.quality.ocds.compiled_release.reference import contract_in_awards, parties
+from platform_assets.quality.ocds.dataset import (
+    buyer_repetition,
+    code_distributions,
+    top_value_share,
+    unique_tender_id,
+    value_repetition,
+)
+from platform_assets.quality.ocds.field_checks import field_checks
+from platform_assets.quality.ocds.time_based import ocid_persistence, phase_stable, tender_title
+
+
+def compiled_release_checks() -> list[Check]:
+    coherent = [dates.check, period.check, tender_status.check, awards_status.check, contracts_status.check,
+                procurement_method.check, value_realistic.check]
+    consistent = [number_of_tenderers.check, tender_value.check, contracts_value.check, parties_roles.check]
+    reference = [*parties.checks, contract_in_awards.check]
+    return [*coherent, *consistent, *reference]
+
+
+def dataset_checks(minimum_items: int | None = None) -> list[Check]:
+    """`minimum_items` overrides each check's minimum sample size (small test datasets use 1)."""
+    if minimum_items is None:
+        return [*code_distributions.checks(), top_value_share.check(), value_repetition.check(),
+                buyer_repetition.check(), unique_tender_id.check]
+    return [*code_distributions.checks(minimum_items), top_value_share.check(minimum_items),
+            value_repetition.check(minimum_items), buyer_repetition.check(minimum_items), unique_tender_id.check]
+
+
+def time_based_checks() -> list[Check]:
+    return [ocid_persistence.check, phase_stable.check, tender_title.check]
+
+
+def ocds_checks(now: datetime | None = None, minimum_items: int | None = None) -> list[Check]:
+    return [*field_checks(now), *compiled_release_checks(), *dataset_checks(minimum_items), *time_based_checks()]

@@ -1,0 +1,1 @@
+"""Time-based OCDS checks against the previous (or an ancestor) dataset."""

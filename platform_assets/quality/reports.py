@@ -1,0 +1,126 @@
+"""`<asset>_quality_report`: one report asset per checked asset, built from its stored check run;
+markdown in the UI, XLSX and HTML files in the object store. Any system gets one with
+`build_quality_report(asset, partitions_def)` once its checks store their results."""
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    PartitionsDefinition,
+    asset,
+)
+
+from platform_assets.core.database import PlatformDatabase
+from platform_assets.core.holds import ensure_not_on_hold
+from platform_assets.core.metadata import file_metadata
+from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.settings import load_settings
+from platform_assets.quality.errors import QualityError
+from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX, FILTERED_PREFIX
+from platform_assets.quality.ocds.service import ensure_check_run
+from platform_assets.quality.partitions import ocds_datasets
+from platform_assets.quality.report import render_html, report_markdown, write_xlsx
+from platform_assets.quality.storage import StoredRun, load_check_run
+
+REPORT_FORMATS = ("xlsx", "html")
+
+
+def report_formats() -> list[str]:
+    formats = [f.strip() for f in load_settings().value("PLATFORM_QUALITY_REPORT_FORMATS").split(",") if f.strip()]
+    bad = [f for f in formats if f not in REPORT_FORMATS]
+    if bad:
+        raise QualityError(f"PLATFORM_QUALITY_REPORT_FORMATS: {bad[0]!r} is not one of: {', '.join(REPORT_FORMATS)}")
+    return formats
+
+
+def report_key(checked_asset: str, partition: str, extension: str) -> str:
+    return f"quality/reports/{checked_asset}/{partition}/quality_report.{extension}"
+
+
+RunLoader = Callable[[PlatformDatabase, ObjectStore, str, str], StoredRun | None]
+
+
+def stored_run_loader(checked_asset: str) -> RunLoader:
+    """Reads the latest check run the asset's own checks stored (`storage.store_check_run`)."""
+
+    def load(database: PlatformDatabase, _store: ObjectStore, partition: str, _run_id: str) -> StoredRun | None:
+        return load_check_run(database.engine, checked_asset, partition)
+
+    return load
+
+
+def build_quality_report(
+    checked_asset: str,
+    partitions_def: PartitionsDefinition | None = None,
+    load_run: RunLoader | None = None,
+    group_name: str = "quality",
+) -> AssetsDefinition:
+    """`<checked_asset>_quality_report`: any system's report asset over its stored check runs.
+
+    With the default loader, materialize it in a run after its checks: Dagster orders no asset
+    after the checks of its upstream, so in one run the report could read an older check run."""
+    load_run = load_run or stored_run_loader(checked_asset)
+
+    @asset(
+        # One name, not a `quality_report/` prefix: the UI draws only a key's last part, and a
+        # report node named like its checked asset reads as a duplicate.
+        name=f"{checked_asset}_quality_report",
+        partitions_def=partitions_def,
+        group_name=group_name,
+        deps=[AssetKey(checked_asset)],
+        description=f"Quality report of {checked_asset}: counts per check and level, worst checks first, examples.",
+    )
+    def _report(context: AssetExecutionContext, object_store: ObjectStore, database: PlatformDatabase) -> MaterializeResult:
+        ensure_not_on_hold(database.engine, context.run.job_name, [key.to_user_string() for key in context.selected_asset_keys])
+        partition = context.partition_key if context.has_partition_key else ""
+        formats = report_formats()
+        stored = load_run(database, object_store, partition, context.run.run_id)
+        if stored is None:
+            raise QualityError(f"no stored check run for {checked_asset} [{partition}]: run its checks first")
+        title = f"Quality of {checked_asset}" + (f" [{partition}]" if partition else "") + f" ({stored.items} items)"
+        folder_key = partition or "all"
+        written = []
+        with tempfile.TemporaryDirectory() as folder:
+            if "xlsx" in formats:
+                path = write_xlsx(stored.results, Path(folder) / "report.xlsx", title)
+                written.append(object_store.put_file(report_key(checked_asset, folder_key, "xlsx"), path,
+                                                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+            if "html" in formats:
+                html = render_html(stored.results, title).encode()
+                written.append(object_store.put_bytes(report_key(checked_asset, folder_key, "html"), html, "text/html"))
+        failing = [result for result in stored.results if not result.ok]
+        return MaterializeResult(
+            metadata={
+                **file_metadata(main=written[0] if written else None, written=written),
+                "report": MetadataValue.md(report_markdown(stored.results, title)),
+                "checks": len(stored.results),
+                "failing_checks": len(failing),
+                "items": stored.items,
+                "check_run": stored.id,
+            }
+        )
+
+    return _report
+
+
+def ocds_run_loader(checked_asset: str, prefix: str) -> RunLoader:
+    """OCDS reports compute the checks when the asset checks have not run on this version yet."""
+
+    def load(database: PlatformDatabase, store: ObjectStore, partition: str, run_id: str) -> StoredRun:
+        return ensure_check_run(database.engine, store, checked_asset, partition, prefix, run_id)
+
+    return load
+
+
+def build_ocds_report(checked_asset: str, prefix: str) -> AssetsDefinition:
+    return build_quality_report(checked_asset, ocds_datasets, ocds_run_loader(checked_asset, prefix))
+
+
+ocds_dataset_report = build_ocds_report("ocds_dataset", DATASET_PREFIX)
+ocds_filtered_dataset_report = build_ocds_report("ocds_filtered_dataset", FILTERED_PREFIX)

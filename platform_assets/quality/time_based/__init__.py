@@ -1,0 +1,1 @@
+"""Generic time-based checks against the previous dataset: persistence, stability."""

@@ -1,0 +1,158 @@
+"""`track_process`: the tracking workflow for tools that do not run in Dagster.
+
+    with track_process("nightly_load", type="load", sources=["crm"], targets=["warehouse"]) as run:
+        for extract in run.ready_extracts("s3://bucket/crm/"):
+            run.read_extract(extract.filename, extract.location)
+        run.register_extract("orders.csv", "s3://bucket/warehouse/", size=123)
+        run.records_written = 42
+
+The process is registered (or updated), a run is started (refused with ProcessOnHoldError when
+the process is on hold), and on exit the run is completed, or failed with the exception recorded
+as a fatal error (which may put the process on hold) and the exception re-raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from platform_assets.core.database import get_engine, upgrade_database
+from platform_assets.core.errors import SettingsError
+from platform_assets.core.settings import Settings, load_settings
+from platform_assets.tracking.models import Extract, ProcessRun, RunError
+from platform_assets.tracking.tracker import ProcessTracker, error_type_for, split_uri
+
+_migrated: set[str] = set()
+
+
+def default_max_failures(settings: Settings) -> int:
+    raw = settings.value("PLATFORM_MAX_CONCURRENT_FAILURES")
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError("PLATFORM_MAX_CONCURRENT_FAILURES", f"{raw!r} is not a whole number of at least 1")
+    return int(raw)
+
+
+def tracker_for(database: Engine | str | None = None) -> ProcessTracker:
+    """A tracker on an engine, a database URL (migrated once per process) or the settings' database."""
+    settings = load_settings()
+    max_failures = default_max_failures(settings)
+    if isinstance(database, Engine):
+        return ProcessTracker(database, max_failures)
+    url = database or settings.database_url
+    if url not in _migrated:
+        upgrade_database(url)
+        _migrated.add(url)
+    return ProcessTracker(get_engine(url), max_failures)
+
+
+class TrackedRun:
+    """The run inside `track_process`: register files and errors as the work goes."""
+
+    def __init__(self, tracker: ProcessTracker, run: ProcessRun, process_name: str) -> None:
+        self.tracker = tracker
+        self.run = run
+        self.process_name = process_name
+        self.records_read: int | None = None
+        self.records_written: int | None = None
+        self.fatal_error: str | None = None
+
+    @property
+    def id(self) -> int:
+        return self.run.id
+
+    @property
+    def run_number(self) -> int:
+        return self.run.run_number
+
+    @staticmethod
+    def _where(filename: str, location: str | None) -> tuple[str, str]:
+        return split_uri(filename) if location is None else (filename, location)
+
+    def register_extract(
+        self,
+        filename: str,
+        location: str | None = None,
+        size: int | None = None,
+        checksum: str | None = None,
+        status: str = "ready",
+    ) -> Extract:
+        """A file this run wrote (give a filename and location, or one URI)."""
+        name, where = self._where(filename, location)
+        return self.tracker.register_extract(name, where, run_id=self.id, status=status, size=size, checksum=checksum)
+
+    def extract_status(self, filename: str, location: str | None, status: str) -> Extract:
+        name, where = self._where(filename, location)
+        return self.tracker.set_extract_status(name, where, status, run_id=self.id)
+
+    def read_extract(self, filename: str, location: str | None = None) -> Extract:
+        """Mark an extract loaded by this run."""
+        return self.extract_status(filename, location, "loaded")
+
+    def ready_extracts(self, location: str) -> list[Extract]:
+        return self.tracker.ready_extracts(location)
+
+    def find_extract(self, filename: str, location: str) -> Extract | None:
+        return self.tracker.find_extract(filename, location)
+
+    def error(
+        self, message: str, type: str = "process", fatal: bool = False, exception: str | None = None
+    ) -> RunError:
+        """Record an error; a fatal one fails the run when the block ends."""
+        recorded = self.tracker.record_error(self.id, type, message, fatal=fatal, exception=exception)
+        if fatal:
+            self.fatal_error = message
+        return recorded
+
+
+@contextmanager
+def track_process(
+    name: str,
+    database: Engine | str | None = None,
+    type: str | None = None,
+    tool: str = "python",
+    actor: str | None = None,
+    sources: Iterable[str] | None = None,
+    targets: Iterable[str] | None = None,
+    max_concurrent_failures: int | None = None,
+    system_kinds: Mapping[str, str] | None = None,
+    partition: str | None = None,
+    low_data_date: datetime | None = None,
+    high_data_date: datetime | None = None,
+) -> Iterator[TrackedRun]:
+    """Register the process, run the block as one process run, complete or fail it on exit."""
+    tracker = tracker_for(database)
+    tracker.register_process(
+        name,
+        type=type,
+        tool=tool,
+        actor=actor,
+        sources=sources,
+        targets=targets,
+        max_concurrent_failures=max_concurrent_failures,
+        system_kinds=system_kinds,
+    )
+    run = tracker.start_run(
+        name, actor=actor, partition=partition, low_data_date=low_data_date, high_data_date=high_data_date
+    )
+    tracked = TrackedRun(tracker, run, name)
+    try:
+        yield tracked
+    except BaseException as error:
+        tracker.fail_run(
+            run.id,
+            error_type=error_type_for(error),
+            message=f"{type_name(error)}: {error}",
+            exception=type_name(error),
+        )
+        raise
+    if tracked.fatal_error is not None:
+        tracker.fail_run(run.id, message=None)
+    else:
+        tracker.complete_run(run.id, records_read=tracked.records_read, records_written=tracked.records_written)
+
+
+def type_name(error: BaseException) -> str:
+    return error.__class__.__name__

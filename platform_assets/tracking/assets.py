@@ -1,0 +1,53 @@
+"""`process_status_report`: every process's state, last runs and hold, visible in the UI."""
+
+from datetime import UTC, datetime
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
+from dagster_shared.check import CheckError
+
+from platform_assets.core.database import PlatformDatabase
+from platform_assets.core.metadata import file_metadata
+from platform_assets.core.objectstore import ObjectStore
+from platform_assets.tracking.api import tracker_for
+from platform_assets.tracking.report import build_report, status_table
+from platform_assets.tracking.runs import track_finished_runs
+
+REPORT_KEY = "reports/process_status.md"
+
+
+def _asset_graph(context: AssetExecutionContext) -> BaseAssetGraph:
+    # A code location run knows its repository; `materialize()` runs only their job's graph.
+    try:
+        return context.repository_def.asset_graph
+    except CheckError:
+        return context.job_def.asset_layer.asset_graph
+
+
+@asset(
+    group_name="tracking",
+    kinds={"markdown"},
+    tags={"platform/process_type": "report"},
+    description="Each process's status, last runs and hold state (also written to reports/process_status.md).",
+)
+def process_status_report(
+    context: AssetExecutionContext, database: PlatformDatabase, object_store: ObjectStore
+) -> MaterializeResult:
+    tracker = tracker_for(database.url)
+    # Catch up finished runs the sensors never saw (before their first tick, or run in process).
+    caught_up = track_finished_runs(tracker, context.instance, _asset_graph(context), skip_run_ids=[context.run_id])
+    if caught_up:
+        context.log.info(f"registered {len(caught_up)} finished runs the sensors had not seen")
+    markdown, statuses = build_report(tracker, datetime.now(UTC))
+    stored = object_store.put_bytes(REPORT_KEY, markdown.encode(), "text/markdown")
+    held = [status.process.name for status in statuses if status.hold is not None]
+    return MaterializeResult(
+        metadata={
+            **file_metadata(main=stored),
+            "processes": len(statuses),
+            "on_hold": len(held),
+            "held_processes": ", ".join(held) or "none",
+            "status": MetadataValue.md(status_table(statuses)),
+            "report": MetadataValue.md(markdown),
+        }
+    )

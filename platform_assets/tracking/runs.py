@@ -1,0 +1,276 @@
+"""Dagster runs -> process runs: what a run is (process, sources, targets, actor) and what it did
+(status, error, files from its materializations' metadata), read from the instance's event log.
+
+Used by the run status sensors, the status report (to catch up runs the sensors never saw:
+runs finished before a sensor's first tick, `execute_in_process` runs) and the demo.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
+from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
+from dagster._core.storage.dagster_run import RunRecord
+from dagster._core.storage.tags import PARTITION_NAME_TAG, SCHEDULE_NAME_TAG, SENSOR_NAME_TAG
+from dagster._utils.error import SerializableErrorInfo
+
+from platform_assets.core.holds import process_name_for_run
+from platform_assets.core.metadata import files_from_metadata
+from platform_assets.tracking.models import PROCESS_TYPES, ProcessRun
+from platform_assets.tracking.tracker import ProcessTracker, error_type_for
+
+TOOL = "dagster"
+KIND_TAG_PREFIX = "dagster/kind/"
+# Assets or jobs may say what kind of process they are; otherwise it is guessed from the graph.
+PROCESS_TYPE_TAG = "platform/process_type"
+USER_TAGS = ("dagster/user", "user")
+ROW_COUNT_KEYS = ("dagster/row_count", "records_written", "rows")
+ROWS_READ_KEYS = ("records_read",)
+FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+
+
+@dataclass(frozen=True)
+class RunDescription:
+    """What tracking needs to know about a Dagster run to register it as a process run."""
+
+    process_name: str
+    process_type: str
+    actor: str
+    sources: list[str]
+    targets: list[str]
+    system_kinds: dict[str, str] = field(default_factory=dict)
+    partition: str | None = None
+
+
+def actor_of(tags: Mapping[str, str]) -> str:
+    """Who started the run: its schedule, its sensor, a backfill, else the user (or "user")."""
+    if tags.get(SCHEDULE_NAME_TAG):
+        return f"schedule:{tags[SCHEDULE_NAME_TAG]}"
+    if tags.get(SENSOR_NAME_TAG):
+        return f"sensor:{tags[SENSOR_NAME_TAG]}"
+    if tags.get("dagster/backfill"):
+        return f"backfill:{tags['dagster/backfill']}"
+    for tag in USER_TAGS:
+        if tags.get(tag):
+            return tags[tag]
+    return "user"
+
+
+def _planned_asset_keys(instance: DagsterInstance, run: DagsterRun) -> set[AssetKey]:
+    if run.asset_selection:
+        return set(run.asset_selection)
+    records = instance.get_records_for_run(
+        run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    ).records
+    return {record.asset_key for record in records if record.asset_key is not None}
+
+
+def describe_run(
+    instance: DagsterInstance, run: DagsterRun, asset_graph: BaseAssetGraph | None = None
+) -> RunDescription:
+    """Process name from the job (or its assets), sources = upstream assets outside the run,
+    targets = the assets it materializes, kinds from the assets' `dagster/kind/*` tags.
+    """
+    keys = _planned_asset_keys(instance, run)
+    graph = asset_graph
+    sources: set[AssetKey] = set()
+    kinds: dict[str, str] = {}
+    declared_types: set[str] = set()
+    parents = {parent for target in keys if graph and graph.has(target) for parent in graph.get(target).parent_keys}
+    for key in keys | parents:
+        if graph is None or not graph.has(key):
+            continue
+        node = graph.get(key)
+        if key not in keys:
+            sources.add(key)
+        node_kinds = sorted(tag.removeprefix(KIND_TAG_PREFIX) for tag in node.tags if tag.startswith(KIND_TAG_PREFIX))
+        if node_kinds:
+            kinds[key.to_user_string()] = ",".join(node_kinds)
+        if key in keys and node.tags.get(PROCESS_TYPE_TAG):
+            declared_types.add(node.tags[PROCESS_TYPE_TAG])
+    declared = run.tags.get(PROCESS_TYPE_TAG) or (declared_types.pop() if len(declared_types) == 1 else None)
+    if declared in PROCESS_TYPES:
+        process_type = str(declared)
+    elif not keys:
+        process_type = "other"  # an op job: nothing to guess from
+    else:
+        process_type = "transform" if sources else "extract"
+    target_names = sorted(key.to_user_string() for key in keys)
+    return RunDescription(
+        process_name=process_name_for_run(run.job_name, target_names),
+        process_type=process_type,
+        actor=actor_of(run.tags),
+        sources=sorted(key.to_user_string() for key in sources),
+        targets=target_names,
+        system_kinds=kinds,
+        partition=run.tags.get(PARTITION_NAME_TAG),
+    )
+
+
+def _timestamp(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+def _started_at(record: RunRecord | None) -> datetime | None:
+    if record is None:
+        return None
+    return _timestamp(record.start_time) or record.create_timestamp
+
+
+@dataclass(frozen=True)
+class RunFailure:
+    exception: str
+    message: str
+    step: str | None
+
+
+def _user_error(error: SerializableErrorInfo) -> SerializableErrorInfo:
+    # Dagster wraps user exceptions in its own errors; the cause names what really went wrong.
+    while error.cls_name and error.cls_name.startswith("Dagster") and error.cause is not None:
+        error = error.cause
+    return error
+
+
+def _error_text(error: SerializableErrorInfo) -> str:
+    """`Class: message`; Dagster's message may already start with the class's dotted path."""
+    message = error.message.strip()
+    head, separator, rest = message.partition(": ")
+    if separator and head.rsplit(".", 1)[-1] == error.cls_name:
+        message = rest
+    return f"{error.cls_name}: {message}"
+
+
+def failure_of(instance: DagsterInstance, run_id: str) -> RunFailure:
+    """The first step failure of the run (else the run failure itself), from the event log."""
+    records = instance.get_records_for_run(
+        run_id, of_type={DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE}
+    ).records
+    for record in sorted(records, key=lambda r: r.event_log_entry.dagster_event_type != DagsterEventType.STEP_FAILURE):
+        event = record.event_log_entry.dagster_event
+        error = getattr(event.event_specific_data, "error", None) if event else None
+        if error is not None:
+            error = _user_error(error)
+            return RunFailure(error.cls_name or "Error", _error_text(error), event.step_key)
+        if event is not None and event.message:
+            return RunFailure("RunFailure", event.message, event.step_key)
+    return RunFailure("RunFailure", "the run failed", None)
+
+
+def _materialization_metadata(instance: DagsterInstance, run_id: str) -> list[Mapping[str, object]]:
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
+    return [
+        record.asset_materialization.metadata for record in records if record.asset_materialization is not None
+    ]
+
+
+def _plain(value: object) -> object:
+    return getattr(value, "value", value)
+
+
+def file_events(metadata: Mapping[str, object]) -> list[dict[str, object]]:
+    """The `platform/files` events of a materialization; an asset that only gives its main file as
+    `uri` / `size` / `sha256` (and no `platform/files`) wrote that file.
+    """
+    events = files_from_metadata(dict(metadata))
+    if not events and isinstance(_plain(metadata.get("uri")), str):
+        events = [
+            {"uri": _plain(metadata["uri"]), "size": _plain(metadata.get("size")),
+             "sha256": _plain(metadata.get("sha256")), "action": "written"}
+        ]
+    return events
+
+
+def _row_count(metadata: Iterable[Mapping[str, object]], keys: tuple[str, ...] = ROW_COUNT_KEYS) -> int | None:
+    """The sum over materializations of the first count each gives under `keys`."""
+    total = None
+    for values in metadata:
+        for key in keys:
+            value = getattr(values.get(key), "value", values.get(key))
+            if isinstance(value, int):
+                total = (total or 0) + value
+                break
+    return total
+
+
+def track_dagster_run(
+    tracker: ProcessTracker,
+    instance: DagsterInstance,
+    run: DagsterRun,
+    asset_graph: BaseAssetGraph | None = None,
+) -> ProcessRun:
+    """Register (idempotently) the Dagster run as a process run in the state it is in now.
+
+    A finished run gets its files (materialization metadata) registered as extracts and is
+    completed, or failed with its error (possibly putting the process on hold). A run that failed
+    because its process is on hold (ProcessOnHoldError) is recorded as refused (`on hold`).
+    """
+    described = describe_run(instance, run, asset_graph)
+    tracker.register_process(
+        described.process_name,
+        type=described.process_type,
+        tool=TOOL,
+        sources=described.sources or None,
+        targets=described.targets or None,
+        system_kinds=described.system_kinds,
+    )
+    record = instance.get_run_record_by_id(run.run_id)
+    status = record.dagster_run.status if record is not None else run.status
+    process_run = tracker.start_run(
+        described.process_name,
+        actor=described.actor,
+        dagster_run_id=run.run_id,
+        partition=described.partition,
+        started_at=_started_at(record),
+        check_hold=False,
+    )
+    if process_run.status != "running" or status not in FINISHED:
+        return process_run
+    ended_at = _timestamp(record.end_time if record else None)
+    metadata = _materialization_metadata(instance, run.run_id)
+    for values in metadata:
+        tracker.record_file_events(process_run.id, file_events(values))
+    if status == DagsterRunStatus.SUCCESS:
+        return tracker.complete_run(
+            process_run.id,
+            records_read=_row_count(metadata, ROWS_READ_KEYS),
+            records_written=_row_count(metadata),
+            ended_at=ended_at,
+        )
+    if status == DagsterRunStatus.CANCELED:
+        tracker.fail_run(process_run.id, "process", "the run was canceled", exception="RunCanceled", ended_at=ended_at)
+        return tracker.get_run(process_run.id)
+    failure = failure_of(instance, run.run_id)
+    if failure.exception == "ProcessOnHoldError":
+        return tracker.refuse_run(process_run.id, failure.message)
+    tracker.fail_run(
+        process_run.id,
+        error_type_for(failure.exception),
+        failure.message,
+        exception=failure.exception,
+        step=failure.step,
+        ended_at=ended_at,
+    )
+    return tracker.get_run(process_run.id)
+
+
+def track_finished_runs(
+    tracker: ProcessTracker,
+    instance: DagsterInstance,
+    asset_graph: BaseAssetGraph | None = None,
+    limit: int = 200,
+    skip_run_ids: Iterable[str] = (),
+) -> list[ProcessRun]:
+    """Register the instance's latest finished runs not yet completed/failed in tracking, oldest first."""
+    skip = set(skip_run_ids)
+    records = instance.get_run_records(filters=RunsFilter(statuses=list(FINISHED)), limit=limit)
+    tracked = []
+    for record in sorted(records, key=lambda r: r.create_timestamp):
+        run = record.dagster_run
+        if run.run_id in skip:
+            continue
+        known = tracker.run_by_dagster_id(run.run_id)
+        if known is not None and known.status != "running":
+            continue
+        tracked.append(track_dagster_run(tracker, instance, run, asset_graph))
+    return tracked

@@ -1,0 +1,78 @@
+"""Run status sensors: every run of the code location becomes a process run, with no code in assets.
+
+Pitfalls handled here: a run status sensor's first tick only sets its cursor (runs before it are
+caught up by `process_status_report`), and a sensor that returns something stops its tick after
+one run, so these return None to handle up to Dagster's per-tick limit of runs.
+"""
+
+from dagster import (
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunStatusSensorContext,
+    run_failure_sensor,
+    run_status_sensor,
+)
+
+from platform_assets.core.database import PlatformDatabase
+from platform_assets.tracking.api import tracker_for
+from platform_assets.tracking.runs import track_dagster_run
+
+SENSOR_INTERVAL_SECONDS = 30
+
+
+def _track(context: RunStatusSensorContext, database: PlatformDatabase) -> None:
+    repository = context.repository_def
+    process_run = track_dagster_run(
+        tracker_for(database.url), context.instance, context.dagster_run, repository.asset_graph if repository else None
+    )
+    context.log.info(
+        f"run {context.dagster_run.run_id} -> process {process_run.process_id} run #{process_run.run_number} "
+        f"({process_run.status})"
+    )
+
+
+@run_status_sensor(
+    name="tracking_run_started",
+    run_status=DagsterRunStatus.STARTED,
+    description="Registers every started run of the code location as a running process run.",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+)
+def tracking_run_started(context: RunStatusSensorContext, database: PlatformDatabase) -> None:
+    _track(context, database)
+
+
+@run_status_sensor(
+    name="tracking_run_succeeded",
+    run_status=DagsterRunStatus.SUCCESS,
+    description="Completes the process run of every successful run and registers the files it wrote.",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+)
+def tracking_run_succeeded(context: RunStatusSensorContext, database: PlatformDatabase) -> None:
+    _track(context, database)
+
+
+@run_failure_sensor(
+    name="tracking_run_failed",
+    description="Fails the process run of every failed run with its error; puts repeatedly failing processes on hold.",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+)
+def tracking_run_failed(context: RunFailureSensorContext, database: PlatformDatabase) -> None:
+    _track(context, database)
+
+
+@run_status_sensor(
+    name="tracking_run_canceled",
+    run_status=DagsterRunStatus.CANCELED,
+    description="Fails the process run of every canceled run.",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+)
+def tracking_run_canceled(context: RunStatusSensorContext, database: PlatformDatabase) -> None:
+    _track(context, database)
+
+
+tracking_sensors = [tracking_run_started, tracking_run_succeeded, tracking_run_failed, tracking_run_canceled]

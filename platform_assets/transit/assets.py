@@ -1,0 +1,185 @@
+"""Transit assets: contributor_export, coverage_export, coverage_publication (group `transit`).
+
+Files go to the object store; each asset returns MaterializeResult metadata (file_metadata plus
+checksums, validity and counts). When nothing changed an export yields no materialization (the
+run log says why) and the steps downstream in the run are skipped.
+"""
+
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AllPartitionMapping,
+    AssetDep,
+    AssetExecutionContext,
+    AssetsDefinition,
+    Backoff,
+    Config,
+    DynamicPartitionsDefinition,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    RetryPolicy,
+    asset,
+)
+from pydantic import Field
+
+from platform_assets.core.database import PlatformDatabase
+from platform_assets.core.errors import DatabaseError, ObjectStoreError, PlatformError
+from platform_assets.core.holds import ensure_not_on_hold
+from platform_assets.core.metadata import file_metadata
+from platform_assets.core.objectstore import ObjectStore
+from platform_assets.transit.errors import FetchError
+from platform_assets.transit.runtime import current_catalog, reference_today, url_replacements
+from platform_assets.transit.service import (
+    ExportOutcome,
+    export_contributor,
+    export_coverage,
+    publish_coverage,
+)
+
+contributors_partitions = DynamicPartitionsDefinition(name="contributors")
+coverages_partitions = DynamicPartitionsDefinition(name="coverages")
+
+
+class ExportConfig(Config):
+    """Launchpad options of an export (manual actions)."""
+
+    force: bool = Field(default=False, description="Export even when no input changed.")
+    today: str = Field(default="", description="Pin 'today' (YYYY-MM-DD) for the validity rules; empty: PLATFORM_TRANSIT_TODAY or the real date.")
+
+
+def _export_metadata(outcome: ExportOutcome) -> dict[str, object]:
+    metadata: dict[str, object] = file_metadata(
+        main=outcome.main, written=outcome.written, read=outcome.read, deleted=outcome.deleted
+    )
+    for source in outcome.sources:
+        metadata[f"source/{source.source_id}/sha256"] = source.sha256
+        metadata[f"source/{source.source_id}/status"] = source.status
+    for contributor_id, key in outcome.inputs.items():
+        metadata[f"input/{contributor_id}"] = key
+    if outcome.validity is not None:
+        metadata["validity_start"] = outcome.validity.start_date.isoformat()
+        metadata["validity_end"] = outcome.validity.end_date.isoformat()
+    for kind, count in outcome.counts.items():
+        metadata[f"{kind}_count"] = count
+    metadata["reason"] = outcome.reason
+    if outcome.warnings:
+        metadata["warnings"] = MetadataValue.json(outcome.warnings[:50])
+    return metadata
+
+
+@contextmanager
+def _one_line_failure() -> Iterator[None]:
+    """Platform errors surface as a Dagster Failure: the run log and the failure email carry the
+    one-line message itself instead of a wrapped traceback."""
+    try:
+        yield
+    except PlatformError as error:
+        # Outages may pass: retry them. A bad feed, catalog or parameter will not: fail at once.
+        transient = isinstance(error, (FetchError, ObjectStoreError, DatabaseError))
+        raise Failure(description=f"{type(error).__name__}: {error}", allow_retries=transient) from error
+
+
+def _export(
+    context: AssetExecutionContext,
+    config: ExportConfig,
+    object_store: ObjectStore,
+    database: PlatformDatabase,
+    kind: str,
+    export: Callable[..., Any],
+) -> Iterator[MaterializeResult]:
+    """The body of both export assets: export the partition's contributor or coverage if an input
+    changed (or forced); yield nothing, and say so, when there is nothing new."""
+    subject = context.partition_key
+    with _one_line_failure(), tempfile.TemporaryDirectory(prefix=f"transit-{subject}-") as workdir:
+        _check_hold(context, database)
+        catalog = current_catalog()
+        outcome = export(
+            object_store, catalog, subject, Path(workdir),
+            reference_today(config.today, catalog), force=config.force, log=context.log.info,
+        )
+    if not outcome.exported:
+        context.log.info(f"{kind} {subject}: {outcome.reason}: no new export, nothing materialized")
+        return
+    context.log.info(f"{kind} {subject}: new export {outcome.main.uri} ({outcome.reason})")
+    yield MaterializeResult(metadata=_export_metadata(outcome))
+
+
+def _check_hold(context: AssetExecutionContext, database: PlatformDatabase) -> None:
+    keys = [key.to_user_string() for key in context.selected_asset_keys]
+    ensure_not_on_hold(database.engine, context.job_name, keys)
+
+
+def build_transit_assets(retry_delay: float) -> list[AssetsDefinition]:
+    """The three assets; fetch/export steps retry once after `retry_delay` seconds, publishing never."""
+    retry = RetryPolicy(max_retries=1, delay=retry_delay, backoff=Backoff.LINEAR)
+
+    @asset(
+        partitions_def=contributors_partitions,
+        group_name="transit",
+        retry_policy=retry,
+        output_required=False,
+        kinds={"gtfs"},
+        description="A contributor's data sources fetched, preprocessed and saved as one GTFS export "
+        "(only when a source changed, or forced).",
+    )
+    def contributor_export(
+        context: AssetExecutionContext, config: ExportConfig, object_store: ObjectStore, database: PlatformDatabase
+    ) -> Iterator[MaterializeResult]:
+        yield from _export(context, config, object_store, database, "contributor", export_contributor)
+
+    @asset(
+        partitions_def=coverages_partitions,
+        group_name="transit",
+        # For lineage (UI, tracking's sources): which contributors a coverage merges is catalog data,
+        # so every coverage partition is drawn as depending on the contributor exports as a whole.
+        deps=[AssetDep(contributor_export, partition_mapping=AllPartitionMapping())],
+        retry_policy=retry,
+        output_required=False,
+        kinds={"gtfs"},
+        description="The latest exports of a coverage's contributors merged (ids prefixed with data_prefix) "
+        "and preprocessed; only when a contributor produced a new export, or forced.",
+    )
+    def coverage_export(
+        context: AssetExecutionContext, config: ExportConfig, object_store: ObjectStore, database: PlatformDatabase
+    ) -> Iterator[MaterializeResult]:
+        yield from _export(context, config, object_store, database, "coverage", export_coverage)
+
+    @asset(
+        partitions_def=coverages_partitions,
+        group_name="transit",
+        deps=[coverage_export],
+        description="The latest coverage export published to every environment and platform in sequence; "
+        "the first failure stops the rest. Never retried.",
+    )
+    def coverage_publication(
+        context: AssetExecutionContext, object_store: ObjectStore, database: PlatformDatabase
+    ) -> MaterializeResult:
+        coverage_id = context.partition_key
+        with _one_line_failure(), tempfile.TemporaryDirectory(prefix=f"transit-publish-{coverage_id}-") as workdir:
+            _check_hold(context, database)
+            latest, publications = publish_coverage(
+                object_store, current_catalog(), coverage_id, Path(workdir), url_replacements(), log=context.log.info
+            )
+        export_uri = object_store.uri(latest["keys"][0])
+        return MaterializeResult(
+            metadata={
+                **file_metadata(read=[object_store.uri(key) for key in latest["keys"]]),
+                "export_uri": MetadataValue.url(export_uri),
+                "export_sha256": latest["sha256"],
+                "publications": MetadataValue.json(
+                    [
+                        {"environment": p.environment, "sequence": p.sequence, "type": p.platform_type,
+                         "protocol": p.protocol, "target": p.target}
+                        for p in publications
+                    ]
+                ),
+                "publication_count": len(publications),
+            }
+        )
+
+    return [contributor_export, coverage_export, coverage_publication]

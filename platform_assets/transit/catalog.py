@@ -1,0 +1,225 @@
+"""The transit catalog: contributors, their data sources and preprocesses, coverages and their
+publication platforms, loaded from YAML and validated with errors naming the file and bad key.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from platform_assets.transit.errors import CatalogError
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+ENVIRONMENT_NAMES = ("integration", "preproduction", "production")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Auth(_Model):
+    username: str
+    password: str = ""
+    password_env: str = Field(default="", description="Read the password from this environment variable.")
+
+    def resolved_password(self) -> str:
+        return os.environ.get(self.password_env, "") if self.password_env else self.password
+
+
+class Frequency(_Model):
+    """How often a source is checked: continuously every N minutes, daily, weekly or monthly at an hour."""
+
+    type: Literal["continuously", "daily", "weekly", "monthly"]
+    minutes: int = Field(default=60, ge=1)
+    hour_of_day: int = Field(default=20, ge=0, le=23)
+    day_of_week: int = Field(default=0, ge=0, le=6, description="0 = Monday")
+    day_of_month: int = Field(default=1, ge=1, le=28)
+
+
+class Input(_Model):
+    type: Literal["url", "manual", "computed"]
+    url: str = ""
+    frequency: Frequency | None = None
+    auth: Auth | None = None
+
+    @model_validator(mode="after")
+    def _url_needed(self) -> Input:
+        if self.type == "url" and not self.url:
+            raise ValueError("url is required when type is 'url'")
+        return self
+
+
+class License(_Model):
+    name: str = ""
+    url: str = ""
+
+
+class DataSource(_Model):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    data_format: Literal["gtfs", "direction_config", "ruspell_config", "ruspell_bano", "code_table"] = "gtfs"
+    input: Input
+    license: License = License()
+
+
+class PreprocessSpec(_Model):
+    type: str
+    sequence: int = 0
+    params: dict[str, Any] = Field(default_factory=dict)
+    data_source_ids: list[str] = Field(default_factory=list)
+    enabled: bool = True
+
+
+class Contributor(_Model):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    data_prefix: str = Field(pattern=ID_PATTERN)
+    data_sources: list[DataSource] = Field(min_length=1)
+    preprocesses: list[PreprocessSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> Contributor:
+        ids = [source.id for source in self.data_sources]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate data source id in {ids}")
+        for preprocess in self.preprocesses:
+            for source_id in preprocess.data_source_ids:
+                if source_id not in ids:
+                    raise ValueError(f"preprocess {preprocess.type} names unknown data source {source_id!r}")
+        if not any(source.data_format == "gtfs" for source in self.data_sources):
+            raise ValueError("needs at least one data source with data_format 'gtfs'")
+        return self
+
+    def source(self, source_id: str) -> DataSource:
+        for source in self.data_sources:
+            if source.id == source_id:
+                return source
+        raise CatalogError(f"contributor {self.id!r} has no data source {source_id!r}")
+
+    @property
+    def gtfs_sources(self) -> list[DataSource]:
+        return [source for source in self.data_sources if source.data_format == "gtfs"]
+
+
+class Platform(_Model):
+    sequence: int = 0
+    type: Literal["navitia", "ods", "stop_area"]
+    protocol: Literal["http", "https", "ftp", "s3", "file"]
+    url: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Environment(_Model):
+    sequence: int = 0
+    publication_platforms: list[Platform] = Field(default_factory=list)
+
+
+class Coverage(_Model):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    contributors: list[str] = Field(min_length=1)
+    preprocesses: list[PreprocessSpec] = Field(default_factory=list)
+    environments: dict[str, Environment] = Field(default_factory=dict)
+    license: License = License()
+
+    @field_validator("environments")
+    @classmethod
+    def _environment_names(cls, value: dict[str, Environment]) -> dict[str, Environment]:
+        for name in value:
+            if name not in ENVIRONMENT_NAMES:
+                raise ValueError(f"environment {name!r} is not one of: {', '.join(ENVIRONMENT_NAMES)}")
+        return value
+
+    def ordered_environments(self) -> list[tuple[str, Environment]]:
+        return sorted(self.environments.items(), key=lambda item: item[1].sequence)
+
+
+class Catalog(_Model):
+    today: date | None = Field(
+        default=None, description="Pin 'today' for the validity rules (replaying archived feeds, the demo)."
+    )
+    contributors: list[Contributor] = Field(default_factory=list)
+    coverages: list[Coverage] = Field(default_factory=list)
+    base_dir: str = Field(default="", exclude=True, description="Folder relative file paths start from.")
+
+    @model_validator(mode="after")
+    def _references(self) -> Catalog:
+        contributor_ids = [c.id for c in self.contributors]
+        if len(set(contributor_ids)) != len(contributor_ids):
+            raise ValueError(f"duplicate contributor id in {contributor_ids}")
+        prefixes = [c.data_prefix for c in self.contributors]
+        if len(set(prefixes)) != len(prefixes):
+            raise ValueError(f"duplicate data_prefix in {prefixes}")
+        coverage_ids = [c.id for c in self.coverages]
+        if len(set(coverage_ids)) != len(coverage_ids):
+            raise ValueError(f"duplicate coverage id in {coverage_ids}")
+        for coverage in self.coverages:
+            for contributor_id in coverage.contributors:
+                if contributor_id not in contributor_ids:
+                    raise ValueError(f"coverage {coverage.id!r} names unknown contributor {contributor_id!r}")
+        return self
+
+    def contributor(self, contributor_id: str) -> Contributor:
+        for contributor in self.contributors:
+            if contributor.id == contributor_id:
+                return contributor
+        raise CatalogError(f"no contributor {contributor_id!r} in the catalog")
+
+    def coverage(self, coverage_id: str) -> Coverage:
+        for coverage in self.coverages:
+            if coverage.id == coverage_id:
+                return coverage
+        raise CatalogError(f"no coverage {coverage_id!r} in the catalog")
+
+    def coverages_of(self, contributor_id: str) -> list[Coverage]:
+        return [coverage for coverage in self.coverages if contributor_id in coverage.contributors]
+
+    def resolve_path(self, location: str) -> str:
+        """A file path relative to the catalog's folder (URLs unchanged)."""
+        if "://" in location:
+            return location
+        path = Path(location)
+        return str(path if path.is_absolute() or not self.base_dir else Path(self.base_dir) / path)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def parse_catalog(data: Any, source: str, base_dir: str = "") -> Catalog:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise CatalogError(f"{source}: expected a mapping with 'contributors' and 'coverages'")
+    try:
+        return Catalog.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as error:
+        first = error.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        raise CatalogError(f"{source}: {_location(first['loc'])}: {message}") from None
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Read and validate the catalog; CatalogError names the file and the bad key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CatalogError(f"{path}: catalog file not found (PLATFORM_CATALOG)") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CatalogError(f"{path}: cannot read the catalog: {error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise CatalogError(f"{path}:{where} invalid YAML: {getattr(error, 'problem', error)}") from None
+    return parse_catalog(data, str(path), str(path.parent.absolute()))

@@ -1,0 +1,148 @@
+"""GTFS quality checks on `contributor_export` and `coverage_export`, declared with the quality
+framework and surfaced as five Dagster asset checks per asset (one per family: schema, reference,
+coherence, dataset, time_based; each lists its member checks in its metadata).
+
+The checked file is the export the materialization points at (`uri` metadata); the previous
+export is the previous materialization of the same partition, read from the instance's event log.
+Results are stored with `quality.storage.store_check_run` (keyed by asset, partition and the
+export's sha256), so `<asset>_quality_report` can render them.
+
+Reference failures have severity ERROR, the others WARN. A Dagster check blocks (fails the run and
+stops the steps after it, e.g. the coverage publication) only when PLATFORM_QUALITY_BLOCKING_CHECKS
+names one of its members or a pattern such as `reference.*`: off by default, because real feeds
+(the demo's Transilien night buses among them) carry broken references that should not stop a
+publication without an operator deciding so.
+"""
+
+import tempfile
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSpec,
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterInstance,
+    multi_asset_check,
+)
+
+from platform_assets.core.database import PlatformDatabase
+from platform_assets.core.errors import PlatformError
+from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.settings import load_settings
+from platform_assets.quality.dagster_checks import CheckPolicy, asset_check_results, group_check_result
+from platform_assets.quality.storage import store_check_run
+from platform_assets.transit.gtfs_quality import FAMILIES, check_feed, family_of
+
+FAMILY_DESCRIPTIONS = {
+    "schema": "GTFS files and pandera schemas: required files and columns, codes, ranges, time/date/colour/URL/email/timezone formats.",
+    "reference": "Referential integrity: stop_times -> trips -> routes -> agency, stop_times -> stops, trips -> service ids, parent stations.",
+    "coherence": "Per trip and stop time: stop sequences increasing, arrival <= departure, times non-decreasing.",
+    "dataset": "Unique ids, trips per route, no orphan stops, no duplicate stop locations.",
+    "time_based": "Against the previous export of the same partition: stop and route ids persisting (95%), validity not shrinking.",
+}
+# Broken references make an export unusable: their failures have severity ERROR, the others WARN.
+ERROR_CHECKS = frozenset({"reference.*"})
+
+
+def blocking_from_settings() -> frozenset[str]:
+    """PLATFORM_QUALITY_BLOCKING_CHECKS: checks (or patterns such as reference.*) whose Dagster check
+    blocks, i.e. stops the steps after it (the coverage publication) and fails the run."""
+    value = load_settings().value("PLATFORM_QUALITY_BLOCKING_CHECKS")
+    return frozenset(name.strip() for name in value.split(",") if name.strip())
+
+
+def gtfs_check_policy(blocking: Collection[str] = ()) -> CheckPolicy:
+    """Severity per check: reference checks and the blocking ones fail with ERROR, the others WARN."""
+    return CheckPolicy(blocking=ERROR_CHECKS | frozenset(blocking))
+
+
+def _family_blocks(family: str, blocking: Collection[str]) -> bool:
+    """A family's Dagster check blocks when a blocking name or pattern may fall in it."""
+    return any(pattern.split(".", 1)[0] in (family, "*") for pattern in blocking)
+
+
+def gtfs_check_specs(asset: str, blocking: Collection[str] = ()) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(
+            name=family,
+            asset=asset,
+            description=FAMILY_DESCRIPTIONS[family],
+            blocking=_family_blocks(family, blocking),
+        )
+        for family in FAMILIES
+    ]
+
+
+def export_materializations(instance: DagsterInstance, asset: str, partition: str, limit: int = 2) -> list[dict[str, Any]]:
+    """Metadata (`uri`, `sha256`, ...) of the newest materializations of one partition, newest first."""
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[partition]), limit=limit, ascending=False
+    ).records
+    found = []
+    for record in records:
+        materialization = record.asset_materialization
+        if materialization is None:
+            continue
+        metadata = {key: getattr(value, "value", value) for key, value in materialization.metadata.items()}
+        found.append({**metadata, "run_id": record.run_id})
+    return found
+
+
+def build_gtfs_checks(asset: str, blocking: Collection[str] | None = None) -> AssetChecksDefinition:
+    """The five family checks on `asset`; `blocking` (default: the setting) names the blocking checks."""
+    blocking = blocking_from_settings() if blocking is None else frozenset(blocking)
+    policy = gtfs_check_policy(blocking)
+
+    @multi_asset_check(
+        name=f"{asset}_gtfs_quality",
+        specs=gtfs_check_specs(asset, blocking),
+        description=f"GTFS schema, reference, coherence, dataset and time-based checks on {asset}.",
+    )
+    def _checks(
+        context: AssetCheckExecutionContext, object_store: ObjectStore, database: PlatformDatabase
+    ) -> Iterator[AssetCheckResult]:
+        partition = context.partition_key
+        exports = export_materializations(context.instance, asset, partition)
+        if not exports or not exports[0].get("uri"):
+            raise PlatformError(f"{asset} [{partition}]: no materialization with a 'uri' to check")
+        current = exports[0]
+        with tempfile.TemporaryDirectory(prefix=f"gtfs-checks-{partition}-") as folder:
+            path = object_store.download(object_store.key_from_uri(str(current["uri"])), Path(folder) / "current.zip")
+            previous_path: Path | None = None
+            if len(exports) > 1 and exports[1].get("uri"):
+                try:
+                    previous_path = object_store.download(
+                        object_store.key_from_uri(str(exports[1]["uri"])), Path(folder) / "previous.zip"
+                    )
+                except PlatformError as error:  # retention may have deleted it: no time-based comparison then
+                    context.log.warning(f"{asset} [{partition}]: previous export unavailable ({error})")
+            report = check_feed(path, previous_path, name=f"{asset}[{partition}]")
+        results = report.results
+        store_check_run(
+            database.engine, asset, partition, str(current.get("sha256") or current["uri"]), results,
+            items=report.rows, run_id=context.run.run_id,
+        )
+        failing = report.failing()
+        context.log.info(
+            f"{asset} [{partition}]: {len(results)} GTFS checks, {len(failing)} failing"
+            + (f" ({', '.join(failing[:10])})" if failing else "")
+            + ("" if previous_path else "; no previous export for the time-based checks")
+        )
+        seen = set()
+        for check_result in asset_check_results(results, asset, policy, family_of):
+            seen.add(check_result.check_name)
+            yield check_result
+        for family in FAMILIES:  # a family with no member (unreadable feed) still reports
+            if family not in seen:
+                yield group_check_result(family, [], asset, policy)
+
+    return _checks
+
+
+contributor_export_checks = build_gtfs_checks("contributor_export")
+coverage_export_checks = build_gtfs_checks("coverage_export")

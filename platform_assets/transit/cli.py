@@ -1,0 +1,135 @@
+"""`platform-assets transit ...`: manual actions and the validity-period helper."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from platform_assets.transit.errors import TransitError
+
+
+@click.group("transit")
+def transit_cli() -> None:
+    """Transit feeds: contributors, coverages, exports and publications."""
+
+
+@transit_cli.command("validity-period")
+@click.argument("feed", type=click.Path(dir_okay=False, path_type=Path))
+def validity_period_command(feed: Path) -> None:
+    """Print FEED's own validity period as JSON (no union, no 'today' rule)."""
+    from platform_assets.transit.validity import validity_period_of_file
+
+    try:
+        period = validity_period_of_file(feed)
+    except TransitError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(period.as_json()))
+
+
+def _launch(job_name: str, partitions: str, partition_key: str, run_config: dict, subject: str) -> None:
+    """Run a transit job in this process on the Dagster instance (DAGSTER_HOME), partition added first."""
+    from dagster import Definitions
+
+    from platform_assets.core.alerts import SUBJECT_TAG
+    from platform_assets.core.instance import dagster_instance
+    from platform_assets.core.resources import build_resources
+    from platform_assets.transit.defs import build_transit_definitions
+    from platform_assets.transit.runtime import retry_delay_seconds
+
+    # Built now, not imported: resources follow the settings in force for this command.
+    defs = Definitions.merge(
+        build_transit_definitions(retry_delay_seconds()), Definitions(resources=build_resources())
+    )
+    # The instance as a context manager: disposed (and its state storage unset) when done.
+    with dagster_instance() as instance:
+        if not instance.has_dynamic_partition(partitions, partition_key):
+            instance.add_dynamic_partitions(partitions, [partition_key])
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, partition_key=partition_key, run_config=run_config,
+            tags={SUBJECT_TAG: subject, "transit/trigger": "cli"}, raise_on_error=False,
+        )
+    for event in result.get_asset_materialization_events():
+        metadata = event.materialization.metadata
+        uri = metadata.get("uri") or metadata.get("export_uri")
+        click.echo(f"{event.asset_key.to_user_string()}[{partition_key}]: {getattr(uri, 'value', uri) or 'materialized'}")
+    if not result.success:
+        failure = next((e for e in result.all_events if e.is_step_failure), None)
+        message = failure.event_specific_data.error.message.strip().splitlines()[0] if failure else "see the run"
+        raise TransitError(f"{job_name} [{partition_key}] failed (run {result.run_id}): {message}")
+    if not result.get_asset_materialization_events():
+        click.echo(f"{job_name} [{partition_key}]: nothing changed, no new materialization (run {result.run_id})")
+
+
+@transit_cli.command("export-contributor")
+@click.argument("contributor_id")
+@click.option("--force/--no-force", default=True, show_default=True, help="Export even when no source changed.")
+def export_contributor_command(contributor_id: str, force: bool) -> None:
+    """Export CONTRIBUTOR_ID now (forced by default)."""
+    from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB
+    from platform_assets.transit.runtime import current_catalog
+
+    current_catalog().contributor(contributor_id)
+    config = {"ops": {"contributor_export": {"config": {"force": force}}}}
+    _launch(CONTRIBUTOR_EXPORT_JOB, "contributors", contributor_id, config, contributor_id)
+
+
+@transit_cli.command("export-coverage")
+@click.argument("coverage_id")
+@click.option("--force/--no-force", default=True, show_default=True, help="Export even when no contributor changed.")
+def export_coverage_command(coverage_id: str, force: bool) -> None:
+    """Export (then publish) COVERAGE_ID now (forced by default)."""
+    from platform_assets.transit.jobs import COVERAGE_EXPORT_JOB
+    from platform_assets.transit.runtime import current_catalog
+
+    current_catalog().coverage(coverage_id)
+    config = {"ops": {"coverage_export": {"config": {"force": force}}}}
+    _launch(COVERAGE_EXPORT_JOB, "coverages", coverage_id, config, coverage_id)
+
+
+@transit_cli.command("fetch-source")
+@click.argument("contributor_id")
+@click.argument("source_id")
+@click.option("--from", "location", help="Fetch from this URL or file instead (e.g. a manual source's file).")
+def fetch_source_command(contributor_id: str, source_id: str, location: str | None) -> None:
+    """Fetch one data source and save it as a new data set if it changed."""
+    from platform_assets.core.resources import build_resources
+    from platform_assets.transit.runtime import current_catalog
+    from platform_assets.transit.service import fetch_data_source
+
+    catalog = current_catalog()
+    contributor = catalog.contributor(contributor_id)
+    store = build_resources()["object_store"]
+    with tempfile.TemporaryDirectory(prefix="transit-fetch-") as workdir:
+        outcome = fetch_data_source(
+            store, catalog, contributor, contributor.source(source_id), Path(workdir), location=location
+        )
+    click.echo(f"{contributor_id}/{source_id}: {outcome.status} sha256={outcome.sha256} {outcome.uri}")
+
+
+@transit_cli.command("get-file")
+@click.argument("contributor_id")
+@click.argument("file_name")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+def get_file_command(contributor_id: str, file_name: str, output: Path | None) -> None:
+    """Get FILE_NAME (e.g. stops.txt) from CONTRIBUTOR_ID's latest export."""
+    from platform_assets.core.resources import build_resources
+    from platform_assets.transit.gtfs import read_member
+    from platform_assets.transit.service import latest_contributor_export
+
+    store = build_resources()["object_store"]
+    latest = latest_contributor_export(store, contributor_id)
+    if latest is None:
+        raise TransitError(f"contributor {contributor_id!r} has no export yet")
+    with tempfile.TemporaryDirectory(prefix="transit-get-") as workdir:
+        local = store.download(latest["keys"][0], Path(workdir) / f"{contributor_id}.zip")
+        data = read_member(local, file_name)
+    if output is None:
+        click.echo(data.decode("utf-8", errors="replace"), nl=False)
+    else:
+        output.write_bytes(data)
+        click.echo(f"{file_name} of {contributor_id} export {latest['version']} written to {output}")

@@ -1,0 +1,307 @@
+"""Preprocesses: small classes with validated parameters, applied in sequence to a feed.
+
+Each class declares its parameters as pydantic fields (unknown or bad ones raise a
+PreprocessError naming the preprocess and the key) and may read configuration data sources
+(a direction_config JSON, ruspell rules...) handed over as local files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from platform_assets.transit.errors import PreprocessError
+from platform_assets.transit.gtfs import Feed, Table
+
+
+@dataclass
+class PreprocessContext:
+    """What a preprocess may use besides the feed: configuration files by data source id, a log."""
+
+    config_files: dict[str, Path] = field(default_factory=dict)
+    log: Callable[[str], None] = lambda _message: None
+
+    def config_file(self, preprocess: str, source_ids: list[str]) -> Path:
+        for source_id in source_ids:
+            if source_id in self.config_files:
+                return self.config_files[source_id]
+        raise PreprocessError(f"{preprocess}: needs a configuration data source (data_source_ids), got {source_ids}")
+
+
+class Preprocess(BaseModel):
+    """Base class: subclasses declare params as fields and implement `apply`."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: ClassVar[str] = ""
+    data_source_ids: list[str] = Field(default_factory=list, exclude=True)
+
+    def apply(self, feed: Feed, context: PreprocessContext) -> Feed:
+        raise NotImplementedError
+
+
+class ComputeDirections(Preprocess):
+    """Set trips' direction_id from a direction_config JSON: route_id -> ordered stop ids.
+
+    A trip whose first and last configured stops appear in the configured order gets 0, in the
+    reverse order 1; trips of routes not configured (or with fewer than two known stops) keep theirs.
+    """
+
+    name: ClassVar[str] = "ComputeDirections"
+
+    def apply(self, feed: Feed, context: PreprocessContext) -> Feed:
+        config_path = context.config_file(self.name, self.data_source_ids)
+        try:
+            config = json.loads(config_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise PreprocessError(f"{self.name}: {config_path.name}: invalid direction config: {error}") from None
+        if not isinstance(config, dict):
+            raise PreprocessError(f"{self.name}: {config_path.name}: expected an object route_id -> [stop ids]")
+        ranks = {route: {stop: rank for rank, stop in enumerate(stops)} for route, stops in config.items()}
+        trips = feed.require("trips.txt")
+        stop_times = feed.require("stop_times.txt")
+        trip_col, stop_col, seq_col = (
+            stop_times.column("trip_id"),
+            stop_times.column("stop_id"),
+            stop_times.column("stop_sequence"),
+        )
+        stops_of_trip: dict[str, list[tuple[int, str]]] = {}
+        for row in stop_times.rows:
+            try:
+                sequence = int(row[seq_col])
+            except ValueError:
+                raise PreprocessError(f"{self.name}: stop_times.txt: stop_sequence {row[seq_col]!r} is not a number") from None
+            stops_of_trip.setdefault(row[trip_col], []).append((sequence, row[stop_col]))
+        route_col, id_col = trips.column("route_id"), trips.column("trip_id")
+        direction_col = trips.ensure_column("direction_id")
+        for row in trips.rows:
+            route_ranks = ranks.get(row[route_col])
+            if route_ranks is None:
+                continue
+            ordered = [stop for _seq, stop in sorted(stops_of_trip.get(row[id_col], []))]
+            known = [route_ranks[stop] for stop in ordered if stop in route_ranks]
+            if len(known) >= 2 and known[0] != known[-1]:
+                row[direction_col] = "0" if known[0] < known[-1] else "1"
+            elif known and not row[direction_col]:
+                row[direction_col] = "0"
+        return feed
+
+
+class GtfsAgencyFile(Preprocess):
+    """Create agency.txt from params when absent or empty, or fill its missing fields; several agencies fail."""
+
+    name: ClassVar[str] = "GtfsAgencyFile"
+    agency_id: str = "1"
+    agency_name: str = ""
+    agency_url: str = "https://www.navitia.io/"
+    agency_timezone: str = "Europe/Paris"
+    agency_lang: str = ""
+    agency_phone: str = ""
+    agency_email: str = ""
+
+    def apply(self, feed: Feed, context: PreprocessContext) -> Feed:
+        values = self.model_dump(exclude={"data_source_ids"})
+        agency = feed.table("agency.txt")
+        if agency is None or not agency.rows:
+            header = [key for key, value in values.items() if value or key in ("agency_id", "agency_name", "agency_url", "agency_timezone")]
+            feed.tables["agency.txt"] = Table("agency.txt", header, [[values[key] for key in header]])
+            context.log(f"{self.name}: agency.txt created for agency {self.agency_id!r}")
+            agency_id = self.agency_id
+        else:
+            if len(agency.rows) > 1:
+                raise PreprocessError(f"{self.name}: agency.txt has {len(agency.rows)} agencies, expected one")
+            row = agency.rows[0]
+            for key, value in values.items():
+                index = agency.ensure_column(key)
+                if not row[index].strip() and value:
+                    row[index] = value
+            agency_id = row[agency.column("agency_id")]
+        routes = feed.table("routes.txt")
+        if routes is not None:
+            index = routes.ensure_column("agency_id")
+            for route in routes.rows:
+                if not route[index]:
+                    route[index] = agency_id
+        return feed
+
+
+class HeadsignShortName(Preprocess):
+    """Navitia shows trip_short_name as the train number: empty the headsigns, and for rail routes
+    (route_type 2) whose short name is a number, use the headsign as the short name; other numeric
+    short names are emptied."""
+
+    name: ClassVar[str] = "HeadsignShortName"
+
+    def apply(self, feed: Feed, context: PreprocessContext) -> Feed:
+        trips = feed.require("trips.txt")
+        routes = feed.table("routes.txt")
+        if routes is None:
+            raise PreprocessError(f"{self.name}: {feed.name}: routes.txt is missing")
+        route_types = dict(zip(routes.values("route_id"), routes.values("route_type"), strict=True))
+        route_col, headsign_col = trips.column("route_id"), trips.ensure_column("trip_headsign")
+        short_col = trips.ensure_column("trip_short_name")
+        for row in trips.rows:
+            route_type = route_types.get(row[route_col])
+            if route_type is None:
+                raise PreprocessError(f"{self.name}: trips.txt: route {row[route_col]!r} not in routes.txt")
+            short_name = row[short_col].strip()
+            if short_name.isdigit():
+                row[short_col] = row[headsign_col] if route_type.strip() == "2" else ""
+            row[headsign_col] = ""
+        return feed
+
+
+def _regex_replacement(template: str) -> str:
+    """Rust-style `${1}` group references to Python's `\\g<1>`."""
+    return re.sub(r"\$\{(\w+)\}|\$(\d+)", lambda m: f"\\g<{m.group(1) or m.group(2)}>", template)
+
+
+class Ruspell(Preprocess):
+    """Rewrite stop names with ruspell rules (a YAML rules data source).
+
+    Supported rules: RegexReplace, SnakeCase, UppercaseWord, LowercaseWord, FirstLetterUppercase,
+    Decode (repairs names double-encoded in the given encoding), LogSuspicious. IspellCheck
+    needs dictionaries the platform does not ship: it is skipped with a log line.
+    """
+
+    name: ClassVar[str] = "Ruspell"
+
+    def _rules(self, context: PreprocessContext) -> list[Callable[[str], str]]:
+        path = context.config_file(self.name, self.data_source_ids)
+        try:
+            config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise PreprocessError(f"{self.name}: {path.name}: invalid rules file: {error}") from None
+        processes = config.get("processes") if isinstance(config, dict) else None
+        if not isinstance(processes, list):
+            raise PreprocessError(f"{self.name}: {path.name}: 'processes' must be a list of rules")
+        rules: list[Callable[[str], str]] = []
+        for index, entry in enumerate(processes):
+            kind, params = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
+            params = params or {}
+            where = f"{self.name}: {path.name}: processes[{index}] {kind}"
+            try:
+                rules.append(self._rule(kind, params, context))
+            except (re.error, KeyError, TypeError) as error:
+                raise PreprocessError(f"{where}: {error}") from None
+        return [rule for rule in rules if rule is not None]
+
+    def _rule(self, kind: str, params: dict[str, Any], context: PreprocessContext) -> Callable[[str], str]:
+        if kind == "RegexReplace":
+            pattern, replacement = re.compile(params["from"]), _regex_replacement(params["to"])
+            return lambda text: pattern.sub(replacement, text)
+        if kind == "SnakeCase":
+            return lambda text: re.sub(r"\w+", lambda m: m.group(0)[0].upper() + m.group(0)[1:].lower(), text)
+        if kind in ("UppercaseWord", "LowercaseWord"):
+            words = re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{w})" for w in params["words"]) + r")(?!\w)", re.IGNORECASE)
+            change = str.upper if kind == "UppercaseWord" else str.lower
+            return lambda text: words.sub(lambda m: change(m.group(0)), text)
+        if kind == "FirstLetterUppercase":
+            return lambda text: text[:1].upper() + text[1:]
+        if kind == "Decode":
+            encoding = params["from_encoding"]
+
+            def decode(text: str) -> str:
+                try:
+                    return text.encode(encoding).decode("utf-8")
+                except (UnicodeEncodeError, UnicodeDecodeError, LookupError):
+                    return text
+
+            return decode
+        if kind == "LogSuspicious":
+            pattern = re.compile(params["regex"])
+
+            def log_suspicious(text: str) -> str:
+                if pattern.search(text):
+                    context.log(f"{self.name}: suspicious stop name {text!r}")
+                return text
+
+            return log_suspicious
+        if kind == "IspellCheck":
+            context.log(f"{self.name}: IspellCheck skipped (no spelling dictionary installed)")
+            return lambda text: text
+        raise KeyError(f"unknown rule {kind!r}")
+
+    def apply(self, feed: Feed, context: PreprocessContext) -> Feed:
+        rules = self._rules(context)
+        stops = feed.require("stops.txt")
+        name_col = stops.column("stop_name")
+        for row in stops.rows:
+            text = row[name_col]
+            for rule in rules:
+                text = rule(text)
+            row[name_col] = text
+        return feed
+
+
+class RemoveUnusedStops(Preprocess):
+    """Drop stop points no stop_time uses, then stations left without any child."""
+
+    name: ClassVar[str] = "RemoveUnusedStops"
+
+    def apply(self, feed: Feed, context: PreprocessContext) -> Feed:
+        stops = feed.require("stops.txt")
+        stop_times = feed.require("stop_times.txt")
+        used = set(stop_times.values("stop_id"))
+        for table_name in ("transfers.txt", "pathways.txt"):
+            table = feed.table(table_name)
+            for column in ("from_stop_id", "to_stop_id"):
+                if table is not None and table.has(column):
+                    used.update(table.values(column))
+        id_col = stops.column("stop_id")
+        type_col = stops.column("location_type") if stops.has("location_type") else None
+        parent_col = stops.column("parent_station") if stops.has("parent_station") else None
+
+        def is_stop_point(row: list[str]) -> bool:
+            return type_col is None or row[type_col].strip() in ("", "0")
+
+        kept = [row for row in stops.rows if not is_stop_point(row) or row[id_col] in used]
+        parents = {row[parent_col] for row in kept if parent_col is not None and is_stop_point(row)}
+        # Stations (location_type 1) stay only while a kept stop point names them as parent.
+        kept = [
+            row for row in kept
+            if is_stop_point(row) or row[type_col].strip() != "1" or row[id_col] in parents  # type: ignore[index]
+        ]
+        removed = len(stops.rows) - len(kept)
+        stops.rows = kept
+        context.log(f"{self.name}: {removed} unused stop(s) removed")
+        return feed
+
+
+class ComputeODS(Preprocess):
+    """Coverage preprocess: the open-data (ODS) archive's metadata; see publish.build_ods_archive."""
+
+    name: ClassVar[str] = "ComputeODS"
+    description: str = ""
+    licence_name: str = ""
+    licence_url: str = ""
+
+    def apply(self, feed: Feed, context: PreprocessContext) -> Feed:
+        return feed  # the archive is built from the saved export (service.export_coverage)
+
+
+PREPROCESSES: dict[str, type[Preprocess]] = {
+    cls.name: cls for cls in (ComputeDirections, GtfsAgencyFile, HeadsignShortName, Ruspell, RemoveUnusedStops, ComputeODS)
+}
+
+
+def build_preprocess(kind: str, params: dict[str, Any], data_source_ids: list[str], where: str = "") -> Preprocess:
+    """An instance of the preprocess named `kind`, its params validated (PreprocessError on bad ones)."""
+    cls = PREPROCESSES.get(kind)
+    prefix = f"{where}: " if where else ""
+    if cls is None:
+        raise PreprocessError(f"{prefix}unknown preprocess {kind!r} (one of: {', '.join(sorted(PREPROCESSES))})")
+    try:
+        return cls(**params, data_source_ids=list(data_source_ids))
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise PreprocessError(f"{prefix}{kind}: params.{key}: {first['msg']}") from None
+    except TypeError as error:
+        raise PreprocessError(f"{prefix}{kind}: bad params: {error}") from None

@@ -1,0 +1,355 @@
+"""The transit workflows as plain functions over a store: fetch a data source, export a
+contributor, export a coverage, publish a coverage. The Dagster assets and the CLI call these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from platform_assets.transit import store as layout
+from platform_assets.transit.catalog import Catalog, Contributor, Coverage, DataSource
+from platform_assets.transit.errors import TransitError
+from platform_assets.transit.fetch import fetch
+from platform_assets.transit.gtfs import Feed, feed_counts, read_feed, write_feed
+from platform_assets.transit.merge import merge_feeds, stream_merge
+from platform_assets.transit.preprocesses import ComputeODS, PreprocessContext, build_preprocess
+from platform_assets.transit.publish import OdsInfo, build_ods_archive, deliver, expand_url, stop_area_file
+from platform_assets.transit.store import Store, apply_retention, read_state, state_key, write_state
+from platform_assets.transit.validity import ValidityPeriod, effective_period, feed_validity_period, union
+
+Log = Callable[[str], None]
+
+
+def _no_log(_message: str) -> None:
+    pass
+
+
+@dataclass
+class SourceOutcome:
+    """One data source after a fetch: where its current data set is and whether it changed."""
+
+    source_id: str
+    status: str  # updated | unchanged
+    sha256: str
+    file_name: str
+    uri: str
+    local_path: Path
+    written: list[Any] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ExportOutcome:
+    """A contributor or coverage export: `exported` is False when nothing changed."""
+
+    exported: bool
+    subject: str
+    sources: list[SourceOutcome] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)
+    main: Any = None
+    written: list[Any] = field(default_factory=list)
+    read: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    validity: ValidityPeriod | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+def _period_json(period: ValidityPeriod) -> dict[str, str]:
+    return period.as_json()
+
+
+def _period_from(data: dict[str, str]) -> ValidityPeriod:
+    return ValidityPeriod(date.fromisoformat(data["start_date"]), date.fromisoformat(data["end_date"]))
+
+
+# -- data sources --------------------------------------------------------------------------------
+def fetch_data_source(
+    store: Store,
+    catalog: Catalog,
+    contributor: Contributor,
+    source: DataSource,
+    workdir: Path,
+    log: Log = _no_log,
+    location: str | None = None,
+) -> SourceOutcome:
+    """Fetch one source; save it as a new data set only when its sha256 differs from the last one.
+
+    `location` (a URL or file path) overrides the catalog's: how an operator provides the data set
+    of a `manual` source, or fetches a source from elsewhere once.
+    """
+    key = state_key("data_sources", contributor.id, source.id)
+    state = read_state(store, key)
+    versions: list[dict[str, Any]] = state.get("versions", [])
+    target_dir = workdir / "sources" / source.id
+    last = versions[-1] if versions else None
+
+    def last_data_set(reason: str) -> SourceOutcome:
+        if last is None:
+            raise TransitError(f"contributor {contributor.id!r} source {source.id!r}: {reason} and no data set saved yet")
+        path = store.download(last["keys"][0], target_dir / last["file_name"])
+        return SourceOutcome(source.id, "unchanged", last["sha256"], last["file_name"], store.uri(last["keys"][0]), Path(path))
+
+    if source.input.type != "url" and location is None:
+        log(f"source {source.id}: input type {source.input.type!r}, using the last saved data set")
+        return last_data_set(f"input type is {source.input.type!r}")
+    url = location or catalog.resolve_path(source.input.url)
+    auth = source.input.auth if location is None else None
+    fetched = fetch(
+        url,
+        target_dir,
+        fallback_name=f"{source.id}.zip",
+        username=auth.username if auth else "",
+        password=auth.resolved_password() if auth else "",
+        etag=state.get("etag", "") if last and location is None else "",
+        last_modified=state.get("last_modified", "") if last and location is None else "",
+    )
+    if fetched.not_modified:
+        log(f"source {source.id}: not modified (HTTP 304), download skipped")
+        return last_data_set("not modified")
+    state.update({"etag": fetched.etag, "last_modified": fetched.last_modified, "url": url})
+    if last is not None and last["sha256"] == fetched.sha256:
+        write_state(store, key, state)
+        log(f"source {source.id}: unchanged (sha256 {fetched.sha256[:12]})")
+        return SourceOutcome(source.id, "unchanged", fetched.sha256, last["file_name"], store.uri(last["keys"][0]), fetched.path)  # type: ignore[arg-type]
+    version = layout.stamp()
+    data_key = layout.data_set_key(contributor.id, source.id, version, fetched.file_name)
+    stored = store.put_file(data_key, fetched.path)
+    versions.append(
+        {"version": version, "keys": [data_key], "sha256": fetched.sha256, "file_name": fetched.file_name,
+         "saved_at": datetime.now(UTC).isoformat()}
+    )
+    kept, deleted = apply_retention(store, versions)
+    state["versions"] = kept
+    write_state(store, key, state)
+    log(f"source {source.id}: new data set {fetched.file_name} (sha256 {fetched.sha256[:12]}) saved")
+    return SourceOutcome(
+        source.id, "updated", fetched.sha256, fetched.file_name, stored.uri, fetched.path, [stored], deleted  # type: ignore[arg-type]
+    )
+
+
+# -- contributor export --------------------------------------------------------------------------
+def _apply_preprocesses(feed: Feed, specs: list[Any], config_files: dict[str, Path], where: str, log: Log) -> Feed:
+    context = PreprocessContext(config_files, log)
+    for spec in sorted((s for s in specs if s.enabled), key=lambda s: s.sequence):
+        preprocess = build_preprocess(spec.type, spec.params, spec.data_source_ids, where)
+        if isinstance(preprocess, ComputeODS):
+            continue
+        log(f"{where}: preprocess {spec.type} (sequence {spec.sequence})")
+        feed = preprocess.apply(feed, context)
+    return feed
+
+
+def export_contributor(
+    store: Store,
+    catalog: Catalog,
+    contributor_id: str,
+    workdir: Path,
+    today: date,
+    force: bool = False,
+    log: Log = _no_log,
+) -> ExportOutcome:
+    """Fetch every source; when one changed (or `force`), preprocess, validate and save a new export."""
+    contributor = catalog.contributor(contributor_id)
+    outcomes = [fetch_data_source(store, catalog, contributor, source, workdir, log) for source in contributor.data_sources]
+    current = {outcome.source_id: outcome.sha256 for outcome in outcomes}
+    key = state_key("contributor_exports", contributor.id)
+    state = read_state(store, key)
+    versions: list[dict[str, Any]] = state.get("versions", [])
+    last = versions[-1] if versions else None
+    written = [obj for outcome in outcomes for obj in outcome.written]
+    deleted = [uri for outcome in outcomes for uri in outcome.deleted]
+    if not force and last is not None and last.get("sources") == current:
+        return ExportOutcome(False, contributor.id, outcomes, written=written, deleted=deleted,
+                             reason="no data source changed since the last export")
+
+    gtfs_ids = {source.id for source in contributor.gtfs_sources}
+    feeds: list[tuple[str, Feed]] = []
+    periods: list[ValidityPeriod] = []
+    for outcome in outcomes:
+        if outcome.source_id in gtfs_ids:
+            feed = read_feed(outcome.local_path, f"{contributor.id}/{outcome.source_id}/{outcome.file_name}")
+            periods.append(feed_validity_period(feed))
+            feeds.append(("", feed))
+    config_files = {o.source_id: o.local_path for o in outcomes if o.source_id not in gtfs_ids}
+    feed = feeds[0][1] if len(feeds) == 1 else merge_feeds(feeds, contributor.id)
+    for warning in feed.warnings:
+        log(f"warning: {warning}")
+    feed = _apply_preprocesses(feed, list(contributor.preprocesses), config_files, f"contributor {contributor.id}", log)
+    validity = effective_period(union(periods), today, f"contributor {contributor.id}")
+    path = write_feed(feed, workdir / "export" / f"{contributor.id}.zip")
+    version = layout.stamp()
+    export_key = layout.contributor_export_key(contributor.id, version)
+    main = store.put_file(export_key, path, "application/zip")
+    counts = feed_counts(feed)
+    versions.append(
+        {"version": version, "keys": [export_key], "sha256": main.sha256, "sources": current,
+         "validity": _period_json(validity), "counts": counts, "created_at": datetime.now(UTC).isoformat()}
+    )
+    kept, deleted_exports = apply_retention(store, versions)
+    write_state(store, key, {"versions": kept})
+    return ExportOutcome(
+        True, contributor.id, outcomes, main=main, written=written, deleted=deleted + deleted_exports,
+        read=[o.uri for o in outcomes], validity=validity, counts=counts, warnings=feed.warnings,
+        reason="forced" if force else "a data source changed" if last else "first export",
+    )
+
+
+def latest_contributor_export(store: Store, contributor_id: str) -> dict[str, Any] | None:
+    versions = read_state(store, state_key("contributor_exports", contributor_id)).get("versions", [])
+    return versions[-1] if versions else None
+
+
+def latest_coverage_export(store: Store, coverage_id: str) -> dict[str, Any] | None:
+    versions = read_state(store, state_key("coverage_exports", coverage_id)).get("versions", [])
+    return versions[-1] if versions else None
+
+
+# -- coverage export -----------------------------------------------------------------------------
+def export_coverage(
+    store: Store,
+    catalog: Catalog,
+    coverage_id: str,
+    workdir: Path,
+    today: date,
+    force: bool = False,
+    log: Log = _no_log,
+) -> ExportOutcome:
+    """Merge the latest contributor exports (ids prefixed) when one of them is new (or `force`)."""
+    coverage = catalog.coverage(coverage_id)
+    inputs: dict[str, dict[str, Any]] = {}
+    for contributor_id in coverage.contributors:
+        latest = latest_contributor_export(store, contributor_id)
+        if latest is None:
+            log(f"coverage {coverage.id}: contributor {contributor_id} has no export yet, left out")
+            continue
+        inputs[contributor_id] = latest
+    if not inputs:
+        raise TransitError(f"coverage {coverage.id!r}: none of its contributors {coverage.contributors} has an export")
+    input_keys = {cid: latest["keys"][0] for cid, latest in inputs.items()}
+    key = state_key("coverage_exports", coverage.id)
+    state = read_state(store, key)
+    versions: list[dict[str, Any]] = state.get("versions", [])
+    last = versions[-1] if versions else None
+    if not force and last is not None and last.get("inputs") == input_keys:
+        return ExportOutcome(False, coverage.id, inputs=input_keys, reason="no contributor produced a new export")
+
+    validity = effective_period(
+        union([_period_from(latest["validity"]) for latest in inputs.values()]), today, f"coverage {coverage.id}"
+    )
+    local_inputs: list[tuple[str, Path]] = []
+    for contributor_id, export_key in input_keys.items():
+        local = Path(store.download(export_key, workdir / "inputs" / f"{contributor_id}.zip"))
+        local_inputs.append((catalog.contributor(contributor_id).data_prefix, local))
+    path = workdir / "export" / f"{coverage.id}.zip"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    feed_preprocesses = [spec for spec in coverage.preprocesses if spec.enabled and spec.type != ComputeODS.name]
+    if feed_preprocesses:
+        feeds = [(prefix, read_feed(local, local.name)) for prefix, local in local_inputs]
+        feed = merge_feeds(feeds, coverage.id)
+        feed = _apply_preprocesses(feed, feed_preprocesses, {}, f"coverage {coverage.id}", log)
+        write_feed(feed, path)
+        counts = feed_counts(feed)
+    else:
+        # Exports are clean zips written by this platform: merge them row by row, in bounded memory.
+        counts = stream_merge(local_inputs, path)
+    version = layout.stamp()
+    export_key = layout.coverage_export_key(coverage.id, version)
+    main = store.put_file(export_key, path, "application/zip")
+    keys, written = [export_key], [main]
+    ods = _ods_spec(coverage)
+    if ods is not None:
+        info = OdsInfo(coverage.id, ods.description or coverage.name, ods.licence_name or coverage.license.name,
+                       ods.licence_url or coverage.license.url, validity, datetime.now(UTC))
+        ods_path = build_ods_archive(path, info, workdir / "export" / f"{coverage.id}_ods.zip")
+        ods_key = layout.coverage_export_key(coverage.id, version, "_ods")
+        written.append(store.put_file(ods_key, ods_path, "application/zip"))
+        keys.append(ods_key)
+    versions.append(
+        {"version": version, "keys": keys, "sha256": main.sha256, "inputs": input_keys,
+         "validity": _period_json(validity), "counts": counts, "created_at": datetime.now(UTC).isoformat()}
+    )
+    kept, deleted = apply_retention(store, versions)
+    write_state(store, key, {"versions": kept})
+    return ExportOutcome(
+        True, coverage.id, inputs=input_keys, main=main, written=written, deleted=deleted,
+        read=[store.uri(k) for k in input_keys.values()], validity=validity, counts=counts,
+        reason="forced" if force else "a contributor produced a new export" if last else "first export",
+    )
+
+
+def _ods_spec(coverage: Coverage) -> ComputeODS | None:
+    for spec in coverage.preprocesses:
+        if spec.type == ComputeODS.name and spec.enabled:
+            preprocess = build_preprocess(spec.type, spec.params, spec.data_source_ids, f"coverage {coverage.id}")
+            assert isinstance(preprocess, ComputeODS)
+            return preprocess
+    return None
+
+
+# -- publication ---------------------------------------------------------------------------------
+@dataclass
+class Publication:
+    environment: str
+    sequence: int
+    platform_type: str
+    protocol: str
+    target: str
+
+
+def publish_coverage(
+    store: Store,
+    catalog: Catalog,
+    coverage_id: str,
+    workdir: Path,
+    replacements: dict[str, str] | None = None,
+    log: Log = _no_log,
+    on_published: Callable[[Publication], None] | None = None,
+) -> tuple[dict[str, Any], list[Publication]]:
+    """Publish the latest export to every environment (in sequence), every platform (in sequence).
+
+    The first failure raises: the steps after it are not attempted.
+    """
+    coverage = catalog.coverage(coverage_id)
+    latest = latest_coverage_export(store, coverage.id)
+    if latest is None:
+        raise TransitError(f"coverage {coverage.id!r}: no coverage export to publish yet")
+    export = Path(store.download(latest["keys"][0], workdir / "publish" / f"{coverage.id}.zip"))
+    validity = _period_from(latest["validity"])
+    done: list[Publication] = []
+    for environment_name, environment in coverage.ordered_environments():
+        for platform in sorted(environment.publication_platforms, key=lambda p: p.sequence):
+            where = f"coverage {coverage.id} {environment_name} platform {platform.sequence} ({platform.type} over {platform.protocol})"
+            if platform.type == "navitia":
+                file, remote_name = export, f"{coverage.id}.zip"
+            elif platform.type == "ods":
+                ods_keys = [k for k in latest["keys"] if k.endswith("_ods.zip")]
+                file = workdir / "publish" / f"{coverage.id}_ods.zip"
+                download_url = str(platform.options.get("download_url", ""))
+                if ods_keys and not download_url:
+                    store.download(ods_keys[0], file)
+                else:
+                    # No archive saved at export time, or this portal announces its own download link.
+                    info = OdsInfo(coverage.id, coverage.name, coverage.license.name, coverage.license.url,
+                                   validity, datetime.fromisoformat(latest["created_at"]))
+                    build_ods_archive(export, info, file, expand_url(download_url, replacements or {}))
+                remote_name = f"{coverage.id}.zip"
+            else:
+                file = stop_area_file(export, coverage.id, workdir / "publish")
+                remote_name = file.name
+            url = expand_url(platform.url, replacements or {})
+            try:
+                target = deliver(platform.protocol, url, file, remote_name, platform.options)
+            except TransitError as error:
+                raise type(error)(f"{where}: {error}") from None
+            publication = Publication(environment_name, platform.sequence, platform.type, platform.protocol, target)
+            done.append(publication)
+            log(f"{where}: published to {target}")
+            if on_published:
+                on_published(publication)
+    return latest, done

@@ -1,0 +1,1 @@
+"""The trip_exports system. Pure domain modules import no Dagster; the Dagster layer is wired in defs.py."""

@@ -1,0 +1,82 @@
+"""Fixtures shared by every system's tests: real servers on loopback and an isolated platform."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from platform_assets_tests import servers
+
+# moto and boto3 need credentials to sign requests; these never leave loopback.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """`../shared/data` beside the checkout (CI always has it)."""
+    assert SHARED_DATA.is_dir(), f"expected the shared sample data at {SHARED_DATA}"
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database created for this test session and dropped at its end."""
+    with servers.postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    with servers.moto_s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str) -> str:
+    return servers.create_bucket(s3_endpoint)
+
+
+@pytest.fixture
+def smtp() -> Iterator[servers.SmtpServer]:
+    with servers.smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def http_server() -> Iterator[servers.HttpServer]:
+    with servers.HttpServer().running() as server:
+        yield server
+
+
+@pytest.fixture
+def ftp(tmp_path: Path) -> Iterator[servers.FtpServer]:
+    with servers.ftp_server(tmp_path / "ftp-root") as server:
+        yield server
+
+
+@pytest.fixture
+def platform_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every PLATFORM_* setting at a fresh data dir (embedded defaults otherwise)."""
+    for name in list(os.environ):
+        if name.startswith("PLATFORM_"):
+            monkeypatch.delenv(name)
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("PLATFORM_DATA_DIR", str(data_dir))
+    return data_dir
+
+
+@pytest.fixture
+def resources(platform_env: Path) -> dict[str, Any]:
+    """The platform's shared resources on the embedded default, inside this test's data dir."""
+    from platform_assets.core.resources import build_resources
+
+    return build_resources()

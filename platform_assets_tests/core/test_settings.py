@@ -1,0 +1,72 @@
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from platform_assets.core.cli import platform_cli
+from platform_assets.core.errors import SettingsError
+from platform_assets.core.settings import SETTINGS, load_settings, parse_smtp_url, settings_markdown
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_defaults_need_no_environment(tmp_path: Path) -> None:
+    settings = load_settings({"PLATFORM_DATA_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path}/platform.db"
+    assert settings.object_store == "local"
+    assert settings.object_store_dir == tmp_path / "objects"
+    assert settings.outbox_dir == tmp_path / "outbox"
+    assert settings.sheets_backend == "local"
+    assert settings.catalog.name == "catalog.yaml"
+
+
+@pytest.mark.parametrize(
+    ("env", "setting"),
+    [
+        ({"PLATFORM_OBJECT_STORE": "s4"}, "PLATFORM_OBJECT_STORE"),
+        ({"PLATFORM_OBJECT_STORE": "s3"}, "PLATFORM_S3_BUCKET"),
+        ({"PLATFORM_OBJECT_STORE": "s3", "PLATFORM_S3_BUCKET": "ab"}, "PLATFORM_S3_BUCKET"),
+        ({"PLATFORM_SMTP_URL": "http://mail"}, "PLATFORM_SMTP_URL"),
+        ({"PLATFORM_SMTP_URL": "smtp://host:notaport"}, "PLATFORM_SMTP_URL"),
+        ({"PLATFORM_SHEETS_BACKEND": "excel"}, "PLATFORM_SHEETS_BACKEND"),
+        ({"PLATFORM_SHEETS_BACKEND": "gspread"}, "PLATFORM_GSHEETS_CREDENTIALS"),
+        ({"PLATFORM_DATABASE_URL": "platform.db"}, "PLATFORM_DATABASE_URL"),
+    ],
+)
+def test_bad_values_name_the_setting(env: dict[str, str], setting: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env)
+    assert raised.value.setting == setting
+    assert str(raised.value).startswith(f"{setting}: ")
+    assert "\n" not in str(raised.value)
+
+
+def test_smtp_url_forms() -> None:
+    assert parse_smtp_url("smtp://relay.example").port == 25
+    starttls = parse_smtp_url("smtp+starttls://me@mail.example")
+    assert (starttls.security, starttls.port, starttls.username) == ("starttls", 587, "me")
+    ssl = parse_smtp_url("smtps://me:pw@mail.example:2465")
+    assert (ssl.security, ssl.port, ssl.password) == ("ssl", 2465, "pw")
+
+
+def test_readme_lists_every_setting_with_its_default() -> None:
+    text = README.read_text()
+    assert settings_markdown() in text, "README settings table is stale: paste `platform-assets settings --markdown`"
+    for spec in SETTINGS:
+        assert f"`{spec.name}`" in text
+
+
+def test_cli_reports_bad_setting_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLATFORM_OBJECT_STORE", "s4")
+    result = CliRunner().invoke(platform_cli, ["doctor"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: PLATFORM_OBJECT_STORE: 's4' is not one of: local, s3"
+
+
+def test_settings_command_hides_passwords(platform_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLATFORM_SMTP_URL", "smtp+starttls://me:hunter2@mail.example")
+    monkeypatch.setenv("PLATFORM_SMTP_PASSWORD", "hunter3")
+    result = CliRunner().invoke(platform_cli, ["settings"])
+    assert result.exit_code == 0, result.output
+    assert "hunter" not in result.output
+    assert "PLATFORM_SMTP_URL=smtp+starttls://me:***@mail.example" in result.output

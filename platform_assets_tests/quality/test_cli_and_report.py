@@ -1,0 +1,107 @@
+"""The `platform-assets quality` commands and the report formats."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from platform_assets.cli import platform_cli
+from platform_assets.quality.framework.result import CheckResult, Level, Outcome
+from platform_assets.quality.report import (
+    level_summaries,
+    render_html,
+    report_markdown,
+    worst_first,
+    write_xlsx,
+)
+
+RESULTS = [
+    CheckResult("a.exists", Level.FIELD, passed=10),
+    CheckResult("b.format", Level.FIELD, passed=5, failed=5, examples={Outcome.FAILED: [{"item": "x1", "value": "bad|value"}]}),
+    CheckResult("coherent.dates", Level.ITEM, passed=9, failed=1),
+    CheckResult("time.ocid_persistence", Level.TIME, not_applicable=4, threshold=0.95),
+    CheckResult("dataset.unique", Level.DATASET, passed=3, failed=0),
+]
+
+
+def test_worst_first_and_levels() -> None:
+    assert [r.name for r in worst_first(RESULTS)] == ["b.format", "coherent.dates", "a.exists", "dataset.unique", "time.ocid_persistence"]
+    field = level_summaries(RESULTS)[0]
+    assert (field.level, field.checks, field.ok, field.failing, field.passed, field.failed) == ("field", 2, 1, 1, 15, 5)
+    markdown = report_markdown(RESULTS, "Quality")
+    assert markdown.index("b.format") < markdown.index("coherent.dates") < markdown.index("a.exists")
+    assert "bad\\|value" in markdown  # pipes escaped inside the table
+
+
+def test_xlsx_and_html(tmp_path: Path) -> None:
+    path = write_xlsx(RESULTS, tmp_path / "r.xlsx", "Quality")
+    workbook = load_workbook(path)
+    assert workbook.sheetnames == ["Summary", "Checks", "Examples"]
+    checks = list(workbook["Checks"].values)
+    assert checks[1][:6] == ("b.format", "field", "failing", 5, 5, 0)
+    assert list(workbook["Examples"].values)[1][:3] == ("b.format", "failed", "x1")
+    html = render_html(RESULTS, "Quality <of> things")
+    assert "Quality &lt;of&gt; things" in html and html.index("b.format") < html.index("a.exists")
+
+
+def test_cli_check_datasets_and_report(tmp_path: Path, shared_data: Path, platform_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "ocds" / "worked"
+    folder.mkdir(parents=True)
+    shutil.copy(shared_data / "ocds" / "pelican-backend_compiled-release.json", folder)
+    monkeypatch.setenv("PLATFORM_OCDS_SOURCE", str(tmp_path / "ocds"))
+    runner = CliRunner()
+    listed = runner.invoke(platform_cli, ["quality", "datasets"])
+    assert listed.exit_code == 0 and listed.output.split() == ["worked"]
+    checked = runner.invoke(platform_cli, ["quality", "check", str(folder), "--worst", "5"])
+    assert checked.exit_code == 0, checked.output
+    assert "(1 compiled releases)" in checked.output and "consistent.tender_value" in checked.output
+    missing = runner.invoke(platform_cli, ["quality", "check", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "no such dataset folder" in missing.output
+    no_run = runner.invoke(platform_cli, ["quality", "report", "worked"])
+    assert no_run.exit_code == 2 and "no stored check run for ocds_dataset [worked]" in no_run.output
+
+    from platform_assets.core.database import get_engine
+    from platform_assets.core.settings import load_settings
+    from platform_assets.quality.storage import store_check_run
+
+    store_check_run(get_engine(load_settings().database_url), "ocds_dataset", "worked", "v1", RESULTS, items=1)
+    exported = runner.invoke(platform_cli, ["quality", "report", "worked", "--format", "xlsx", "--output", str(tmp_path / "w.xlsx")])
+    assert exported.exit_code == 0, exported.output
+    assert load_workbook(tmp_path / "w.xlsx")["Checks"]["A2"].value == "b.format"
+
+
+def test_policies_names_and_report_formats(platform_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster import AssetCheckSeverity
+
+    from platform_assets.quality.dagster_checks import CheckPolicy, dagster_check_name, policy_from_mapping
+    from platform_assets.quality.ocds.errors import QualityError
+    from platform_assets.quality.reports import report_formats
+
+    assert dagster_check_name("parties.contactPoint.email.format") == "parties__contactPoint__email__format"
+    assert dagster_check_name("stops.stop_lat.in_range(-90, 90)") == "stops__stop_lat__in_range_90_90"
+    policy = policy_from_mapping({"ocid.exists": "blocking", "tender.id.exists": "warn"})
+    assert policy.severity("ocid.exists") == AssetCheckSeverity.ERROR and not policy.is_blocking("tender.id.exists")
+    patterns = CheckPolicy(blocking={"reference.*"})
+    assert patterns.is_blocking("reference.buyer_in_parties") and not patterns.is_blocking("coherent.dates")
+    with pytest.raises(ValueError, match="'fatal'"):
+        policy_from_mapping({"x": "fatal"})
+    assert report_formats() == ["xlsx", "html"]
+    monkeypatch.setenv("PLATFORM_QUALITY_REPORT_FORMATS", "pdf")
+    with pytest.raises(QualityError, match="PLATFORM_QUALITY_REPORT_FORMATS: 'pdf'"):
+        report_formats()
+
+
+def test_cli_check_against_a_previous_folder(tmp_path: Path, shared_data: Path, platform_env: Path) -> None:
+    current, previous = tmp_path / "current", tmp_path / "previous"
+    current.mkdir()
+    previous.mkdir()
+    shutil.copy(shared_data / "ocds" / "pelican-backend_compiled-release.json", current)
+    shutil.copy(shared_data / "ocds" / "lib-cove-ocds_badfile.json", previous)
+    result = CliRunner().invoke(platform_cli, ["quality", "check", str(current), "--previous", str(previous), "--worst", "200"])
+    assert result.exit_code == 0, result.output
+    # The previous dataset's only ocid is not in the current one: persistence 0 of 1.
+    assert "| ❌ time.ocid_persistence | time | 0 | 1 | 0 | 0.0% |" in result.output

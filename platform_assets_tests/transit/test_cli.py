@@ -1,0 +1,74 @@
+"""Manual actions from the CLI: force exports, fetch one source, get a file from an export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from platform_assets.cli import platform_cli
+from platform_assets_tests.transit.conftest import TransitWorld
+
+
+@pytest.fixture
+def cli_world(transit_world: TransitWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TransitWorld:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return transit_world
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(platform_cli, ["transit", *args])
+
+
+def test_manual_actions(cli_world: TransitWorld) -> None:
+    fetched = invoke("fetch-source", "beta", "gtfs")
+    assert fetched.exit_code == 0, fetched.output
+    assert fetched.stdout.startswith("beta/gtfs: updated sha256=")
+    assert invoke("fetch-source", "beta", "gtfs").stdout.startswith("beta/gtfs: unchanged")
+
+    exported = invoke("export-contributor", "beta")
+    assert exported.exit_code == 0, exported.output
+    assert "contributor_export[beta]: file://" in exported.stdout
+    unchanged = invoke("export-contributor", "beta", "--no-force")
+    assert "nothing changed, no new materialization" in unchanged.stdout
+    assert invoke("export-contributor", "gamma").exit_code == 0
+
+    coverage = invoke("export-coverage", "south")
+    assert coverage.exit_code == 0, coverage.output
+    assert "coverage_export[south]" in coverage.stdout and "coverage_publication[south]" in coverage.stdout
+    assert (cli_world.data_dir / "published/south/south.zip").is_file()
+
+    stops = invoke("get-file", "beta", "stops.txt")
+    assert stops.exit_code == 0 and "Gare de Chelles Gournay" in stops.stdout
+    out = cli_world.data_dir / "calendar.txt"
+    assert invoke("get-file", "beta", "calendar.txt", "-o", str(out)).exit_code == 0
+    assert out.read_bytes().startswith(b"service_id")
+
+
+def test_manual_source_saved_from_a_file(cli_world: TransitWorld, shared_data: Path) -> None:
+    import yaml
+
+    catalog = yaml.safe_load(cli_world.catalog_path.read_text(encoding="utf-8"))
+    catalog["contributors"][2]["data_sources"][0]["input"] = {"type": "manual"}
+    cli_world.write_catalog(catalog)
+    missing = invoke("export-contributor", "gamma")
+    assert missing.exit_code == 2 and "no data set saved yet" in missing.stderr
+    feed = shared_data / "gtfs/preprocesses/headsign_short_name/headsign_short_name.zip"
+    saved = invoke("fetch-source", "gamma", "gtfs", "--from", str(feed))
+    assert saved.exit_code == 0 and saved.stdout.startswith("gamma/gtfs: updated")
+    assert invoke("export-contributor", "gamma").exit_code == 0
+
+
+def test_manual_action_errors_are_one_line(cli_world: TransitWorld) -> None:
+    for args, expected in [
+        (("export-contributor", "nobody"), "no contributor 'nobody' in the catalog"),
+        (("get-file", "beta", "stops.txt"), "contributor 'beta' has no export yet"),
+        (("fetch-source", "beta", "nothing"), "contributor 'beta' has no data source 'nothing'"),
+    ]:
+        result = invoke(*args)
+        assert result.exit_code == 2
+        assert result.stderr.strip() == f"error: {expected}"

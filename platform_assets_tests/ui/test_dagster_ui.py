@@ -1,0 +1,238 @@
+"""The Dagster UI, driven in a real headless Chromium against a real webserver and daemon."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from dagster import DagsterRunStatus
+from dagster_graphql import DagsterGraphQLClient
+
+from platform_assets_tests.servers import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts" / "ui"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+class DagsterUi:
+    def __init__(self, port: int, home: Path, data_dir: Path) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.home = home
+        self.data_dir = data_dir
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"dagster-webserver exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f}s")
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUi]:
+    root = tmp_path_factory.mktemp("ui")
+    home, data_dir = root / "dagster_home", root / "data"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PLATFORM_")}
+    env.update({"DAGSTER_HOME": str(home), "PLATFORM_DATA_DIR": str(data_dir)})
+    bin_dir = Path(sys.executable).parent
+    port = free_port()
+    logs = open(root / "processes.log", "wb")
+    webserver = subprocess.Popen(
+        [str(bin_dir / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO, env=env, stdout=logs, stderr=subprocess.STDOUT,
+    )
+    # The repo's instance queues runs: the daemon dequeues and launches them.
+    daemon = subprocess.Popen(
+        [str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+        cwd=REPO, env=env, stdout=logs, stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/server_info", webserver, timeout=180)
+        yield DagsterUi(port, home, data_dir)
+    finally:
+        for process in (webserver, daemon):
+            process.terminate()
+        for process in (webserver, daemon):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        logs.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is installed by `make test` (scripts/install-system-deps.sh)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+def _page(browser, ui: DagsterUi, path: str, expected: list[str], screenshot: str):  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.goto(f"{ui.url}{path}", wait_until="domcontentloaded")
+    # Dagster's first-visit community dialog covers the page: dismiss it for readable screenshots.
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.wait_for(timeout=5_000)
+        skip.click()
+    except Exception:  # noqa: BLE001 - no dialog this time
+        pass
+    for text in expected:
+        page.get_by_text(text, exact=False).first.wait_for(timeout=60_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+    return page
+
+
+ASSETS = [
+    "contributor_export",
+    "coverage_export",
+    "coverage_publication",
+    "trip_export",
+    "opendata_trip_export",
+    "process_status_report",
+    "dataset_inventory",
+    "tracker_sheet",
+    "ocds_dataset",
+    "platform_inventory",
+]
+SENSORS = [
+    "run_failure_email",
+    "transit_catalog_partitions",
+    "transit_source_frequency",
+    "trip_export_sensor",
+    "tracking_run_failed",
+]
+SCHEDULES = [
+    "transit_automatic_update",
+    "opendata_trip_export_schedule",
+    "dataset_tracker_schedule",
+    "process_status_report_schedule",
+]
+
+
+def test_asset_catalog_lists_the_platform_assets(dagster_ui: DagsterUi, browser) -> None:  # type: ignore[no-untyped-def]
+    page = _page(browser, dagster_ui, "/assets", ASSETS, "assets.png")
+    body = page.inner_text("body")
+    for name in ASSETS:
+        assert name in body
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("group", "assets"),
+    [
+        ("transit", ["contributor_export", "coverage_export", "coverage_publication"]),
+        ("trip_exports", ["trip_export", "opendata_trip_export"]),
+    ],
+)
+def test_asset_graph_draws_the_system(dagster_ui: DagsterUi, browser, group: str, assets: list[str]) -> None:  # type: ignore[no-untyped-def]
+    page = _page(browser, dagster_ui, f"/locations/platform_assets/asset-groups/{group}", assets, f"graph_{group}.png")
+    body = page.inner_text("body")
+    for name in assets:
+        assert name in body
+    if group == "transit":
+        assert "5 Passed" in body or "/ 5" in body  # the GTFS checks are drawn on the export nodes
+    page.close()
+
+
+def test_automation_page_lists_sensors_and_schedules(dagster_ui: DagsterUi, browser) -> None:  # type: ignore[no-untyped-def]
+    page = _page(browser, dagster_ui, "/automation", SENSORS + SCHEDULES, "automation.png")
+    body = page.inner_text("body")
+    for name in SENSORS + SCHEDULES:
+        assert name in body
+    page.close()
+
+
+def test_asset_checks_are_listed(dagster_ui: DagsterUi, browser) -> None:  # type: ignore[no-untyped-def]
+    page = _page(browser, dagster_ui, "/assets/dataset_inventory?view=checks", ["no_duplicate_datasets"], "checks.png")
+    assert "metadata_files_readable" in page.inner_text("body")
+    page.close()
+
+
+def _wait_for_partition(ui: DagsterUi, partitions: str, key: str, timeout: float = 180) -> None:
+    """The catalog sensor (run by the daemon) adds the demo contributors as partitions."""
+    from dagster import DagsterInstance
+
+    deadline = time.monotonic() + timeout
+    with DagsterInstance.from_config(str(ui.home)) as instance:
+        while key not in instance.get_dynamic_partitions(partitions):
+            assert time.monotonic() < deadline, f"{partitions} partition {key!r} never appeared"
+            time.sleep(1)
+
+
+def _wait_for_run(client: DagsterGraphQLClient, run_id: str, timeout: float = 300) -> DagsterRunStatus:
+    deadline = time.monotonic() + timeout
+    status = client.get_run_status(run_id)
+    while status not in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED):
+        assert time.monotonic() < deadline, f"run {run_id} still {status}"
+        time.sleep(1)
+        status = client.get_run_status(run_id)
+    return status
+
+
+def test_forced_contributor_export_through_graphql(dagster_ui: DagsterUi, browser) -> None:  # type: ignore[no-untyped-def]
+    _wait_for_partition(dagster_ui, "contributors", "caltrain")
+    client = DagsterGraphQLClient("127.0.0.1", port_number=dagster_ui.port)
+    run_id = client.submit_job_execution(
+        "transit_contributor_export",
+        run_config={"ops": {"contributor_export": {"config": {"force": True}}}},
+        tags={"dagster/partition": "caltrain"},
+    )
+    assert _wait_for_run(client, run_id) == DagsterRunStatus.SUCCESS
+    page = _page(browser, dagster_ui, "/assets/contributor_export?partition=caltrain", ["sha256"], "contributor_export.png")
+    body = page.inner_text("body")
+    assert "validity" in body.lower()
+    page.close()
+    # The GTFS quality checks ran with the export and are listed on the asset's checks tab.
+    page = _page(browser, dagster_ui, "/assets/contributor_export?view=checks", ["time_based"], "contributor_checks.png")
+    body = page.inner_text("body")
+    for check in ("schema", "reference", "coherence", "dataset", "time_based"):
+        assert check in body
+    page.close()
+
+
+def test_run_launched_through_graphql_shows_its_metadata(dagster_ui: DagsterUi, browser) -> None:  # type: ignore[no-untyped-def]
+    client = DagsterGraphQLClient("127.0.0.1", port_number=dagster_ui.port)
+    run_id = client.submit_job_execution("platform_inventory_job")
+    deadline = time.monotonic() + 240
+    status = client.get_run_status(run_id)
+    while status not in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED):
+        assert time.monotonic() < deadline, f"run {run_id} still {status}"
+        time.sleep(1)
+        status = client.get_run_status(run_id)
+    assert status == DagsterRunStatus.SUCCESS
+    report = dagster_ui.data_dir / "objects" / "reports" / "platform_inventory.json"
+    assert report.is_file()
+    page = _page(browser, dagster_ui, "/assets/platform_inventory", ["platform_inventory.json"], "asset_page.png")
+    assert "sha256" in page.inner_text("body")
+    page.close()
