@@ -242,7 +242,11 @@ class ProcessTracker:
         return run
 
     def _locked_process(self, session: Session, name: str) -> Process:
-        # Row lock (PostgreSQL) so two runs of one process never get the same run number.
+        # Row lock (PostgreSQL) so two runs of one process never get the same run number. SQLite has
+        # no row locks: a no-op UPDATE first takes the database write lock (waiting out busy_timeout),
+        # so the run number read next cannot be taken by another writer before this commit.
+        if session.get_bind().dialect.name == "sqlite":
+            session.execute(update(Process).where(Process.name == name).values(name=Process.name))
         process = session.scalar(select(Process).where(Process.name == name).with_for_update())
         if process is None:
             raise UnknownProcessError(f"no process named {name!r}: register it first")
@@ -269,8 +273,8 @@ class ProcessTracker:
                     check_hold,
                 )
             except IntegrityError:
-                # Another writer registered the same Dagster run (it won), or took the run number
-                # (SQLite has no row lock): try again with the next number.
+                # Another writer registered the same Dagster run first (it won): return its row.
+                # Anything else is retried a few times before it is raised.
                 existing = self.run_by_dagster_id(dagster_run_id) if dagster_run_id else None
                 if existing is not None:
                     return existing
