@@ -10,8 +10,9 @@ export's sha256), so `<asset>_quality_report` can render them.
 Reference failures have severity ERROR, the others WARN. A Dagster check blocks (fails the run and
 stops the steps after it, e.g. the coverage publication) only when PLATFORM_QUALITY_BLOCKING_CHECKS
 names one of its members or a pattern such as `reference.*`: off by default, because real feeds
-(the demo's Transilien night buses among them) carry broken references that should not stop a
-publication without an operator deciding so.
+carry broken references (the demo's Île-de-France coverage merges a stop-area referential with
+night-bus schedules whose stop points it lacks) that should not stop a publication without an
+operator deciding so; deploy/README.md recommends `reference.*` in production.
 """
 
 import tempfile
