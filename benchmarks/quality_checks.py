@@ -1,28 +1,28 @@
 """Benchmark of the quality checks: checks per second on 100k generated OCDS-like compiled releases
-(every OCDS check, time-based ones against a previous version) and on the largest real GTFS feed
-through the pandera helper. Prints the figures; not part of the test suite.
+(every OCDS check, time-based ones against a previous version), and every GTFS check on the
+largest real feed and on that feed scaled up 30 times (2.6 M stop times), read in chunks and,
+as the baseline measured in the same run, whole. Prints the figures; not part of the test suite.
 
     PYTHONPATH=. python benchmarks/quality_checks.py [--items 100000] [--feed ../shared/data/gtfs/nyc_subway_gtfs.zip]
+        [--copies 30] [--chunk-rows 25000] [--skip-ocds]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import random
 import resource
+import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-import pandera.pandas as pa
-
 from platform_assets.quality.framework.batch import batched
 from platform_assets.quality.framework.runner import run_checks
 from platform_assets.quality.ocds.registry import ocds_checks
-from platform_assets.quality.pandera_checks import pandera_results
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 STATUSES = ("active", "complete", "cancelled", "unsuccessful", "planning")
@@ -99,54 +99,82 @@ def bench_ocds(count: int) -> dict[str, float]:
     }
 
 
-STOP_TIMES = pa.DataFrameSchema(
-    {
-        "trip_id": pa.Column(str),
-        "arrival_time": pa.Column(str, pa.Check.str_matches(r"^\d{1,3}:[0-5]\d:[0-5]\d$"), nullable=True),
-        "departure_time": pa.Column(str, pa.Check.str_matches(r"^\d{1,3}:[0-5]\d:[0-5]\d$"), nullable=True),
-        "stop_id": pa.Column(str),
-        "stop_sequence": pa.Column(int, pa.Check.ge(0), coerce=True),
-        "pickup_type": pa.Column(float, pa.Check.isin([0, 1, 2, 3]), nullable=True, required=False, coerce=True),
-    },
-    name="stop_times",
-)
-STOPS = pa.DataFrameSchema(
-    {
-        "stop_id": pa.Column(str, unique=True),
-        "stop_name": pa.Column(str),
-        "stop_lat": pa.Column(float, pa.Check.in_range(-90, 90), coerce=True),
-        "stop_lon": pa.Column(float, pa.Check.in_range(-180, 180), coerce=True),
-    },
-    name="stops",
-)
+def scaled_feed(source: Path, target: Path, copies: int) -> Path:
+    """`source` with its trips and stop times repeated `copies` times (trip ids suffixed, so every
+    reference still resolves): a feed as large as a national timetable, built from a real one."""
+    with zipfile.ZipFile(source) as archive, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in archive.infolist():
+            if info.filename not in ("trips.txt", "stop_times.txt"):
+                out.writestr(info.filename, archive.read(info))
+                continue
+            lines = archive.read(info).decode("utf-8-sig").splitlines()
+            header = lines[0].split(",")
+            position = header.index("trip_id")
+            with out.open(info.filename, "w") as member:
+                member.write((lines[0] + "\n").encode())
+                for copy in range(copies):
+                    block = []
+                    for line in lines[1:]:
+                        cells = line.split(",")
+                        cells[position] = f"{cells[position]}~{copy}" if copy else cells[position]
+                        block.append(",".join(cells))
+                    member.write(("\n".join(block) + "\n").encode())
+    return target
 
 
-def bench_gtfs(feed: Path) -> dict[str, float]:
-    with zipfile.ZipFile(feed) as archive:
-        stop_times = pd.read_csv(archive.open("stop_times.txt"), dtype=str)
-        stops = pd.read_csv(archive.open("stops.txt"), dtype=str)
+def _check_in_child(feed: str, chunk_rows: int | None, queue: Any) -> None:
+    from platform_assets.transit.gtfs_quality import check_feed
+
     start = time.perf_counter()
-    results = pandera_results(STOP_TIMES, (stop_times.iloc[i : i + 50_000] for i in range(0, len(stop_times), 50_000)), table="stop_times")
-    results += pandera_results(STOPS, stops, id_column="stop_id")
+    report = check_feed(feed, chunk_rows=chunk_rows)
     elapsed = time.perf_counter() - start
-    rows = len(stop_times) + len(stops)
-    evaluations = sum(r.passed + r.failed + r.not_applicable for r in results)
-    return {"feed": feed.name, "rows": rows, "checks": len(results), "seconds": elapsed, "rows_per_s": rows / elapsed, "evaluations_per_s": evaluations / elapsed}
+    evaluations = sum(r.passed + r.failed + r.not_applicable for r in report.results)
+    queue.put({"rows": report.rows, "checks": len(report.results), "seconds": elapsed, "evaluations": evaluations,
+               "failing": len(report.failing()), "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+
+
+def bench_gtfs(feed: Path, chunk_rows: int | None) -> dict[str, Any]:
+    """Every GTFS check (check_feed, as the asset checks run it) in a fresh process, so its peak RSS
+    is its own."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_check_in_child, args=(str(feed), chunk_rows, queue))
+    child.start()
+    figures = queue.get()
+    child.join()
+    return {"feed": feed.name, "chunk_rows": chunk_rows, **figures, "rows_per_s": figures["rows"] / figures["seconds"]}
+
+
+def _print_gtfs(label: str, figures: dict[str, Any]) -> None:
+    chunks = "whole tables" if figures["chunk_rows"] is None else f"{figures['chunk_rows']:,}-row chunks"
+    print(f"GTFS {figures['feed']} ({label}, {chunks}): {figures['rows']:,} rows, {figures['checks']} checks in "
+          f"{figures['seconds']:.2f} s -> {figures['rows_per_s']:,.0f} rows/s, "
+          f"{figures['evaluations'] / figures['seconds']:,.0f} check evaluations/s, peak RSS {figures['peak_mib']:.0f} MiB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--feed", type=Path, default=SHARED / "gtfs" / "nyc_subway_gtfs.zip")
+    parser.add_argument("--copies", type=int, default=30, help="the feed's trips repeated this many times for the large run")
+    parser.add_argument("--chunk-rows", type=int, default=25_000)
+    parser.add_argument("--skip-ocds", action="store_true")
     args = parser.parse_args()
-    gtfs = bench_gtfs(args.feed)
-    print(f"GTFS {gtfs['feed']}: {gtfs['rows']} rows, {gtfs['checks']} pandera checks in {gtfs['seconds']:.2f} s "
-          f"-> {gtfs['rows_per_s']:,.0f} rows/s, {gtfs['evaluations_per_s']:,.0f} check evaluations/s")
-    ocds = bench_ocds(args.items)
-    print(f"OCDS: {ocds['items']} compiled releases x {ocds['checks']} checks in {ocds['seconds']:.1f} s "
-          f"-> {ocds['items_per_s']:,.0f} releases/s, {ocds['item_checks_per_s']:,.0f} item-checks/s, "
-          f"{ocds['evaluations_per_s']:,.0f} evaluations/s ({ocds['failing_checks']} checks failing)")
-    print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    _print_gtfs("real", bench_gtfs(args.feed, args.chunk_rows))
+    with tempfile.TemporaryDirectory() as folder:
+        large = scaled_feed(args.feed, Path(folder) / f"{args.feed.stem}-x{args.copies}.zip", args.copies)
+        chunked = bench_gtfs(large, args.chunk_rows)
+        whole = bench_gtfs(large, None)  # the baseline: every table read whole, as before chunking
+    _print_gtfs(f"x{args.copies}", chunked)
+    _print_gtfs(f"x{args.copies}, baseline", whole)
+    print(f"chunked / whole: peak RSS {chunked['peak_mib'] / whole['peak_mib']:.2f}x, speed {chunked['rows_per_s'] / whole['rows_per_s']:.2f}x "
+          f"(same results: {chunked['checks'] == whole['checks'] and chunked['failing'] == whole['failing']})")
+    if not args.skip_ocds:
+        ocds = bench_ocds(args.items)
+        print(f"OCDS: {ocds['items']} compiled releases x {ocds['checks']} checks in {ocds['seconds']:.1f} s "
+              f"-> {ocds['items_per_s']:,.0f} releases/s, {ocds['item_checks_per_s']:,.0f} item-checks/s, "
+              f"{ocds['evaluations_per_s']:,.0f} evaluations/s ({ocds['failing_checks']} checks failing)")
+        print(f"peak memory of the OCDS run (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -128,6 +128,11 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "PLATFORM_QUALITY_REPORT_FORMATS", "xlsx,html", "Formats of quality reports written to the object store."
     ),
+    SettingSpec(
+        "PLATFORM_QUALITY_CHUNK_ROWS",
+        "25000",
+        "Rows of stop_times.txt / shapes.txt held at a time by the GTFS checks (bounds their memory).",
+    ),
 )
 
 

@@ -35,7 +35,7 @@ def process_status_report(
 ) -> MaterializeResult:
     tracker = tracker_for(database.url)
     # Catch up finished runs the sensors never saw (before their first tick, or run in process).
-    caught_up = track_finished_runs(tracker, context.instance, _asset_graph(context), skip_run_ids=[context.run_id])
+    caught_up = track_finished_runs(tracker, context.instance, _asset_graph(context), skip_run_ids=[context.run.run_id])
     if caught_up:
         context.log.info(f"registered {len(caught_up)} finished runs the sensors had not seen")
     markdown, statuses = build_report(tracker, datetime.now(UTC))

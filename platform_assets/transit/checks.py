@@ -32,7 +32,7 @@ from dagster import (
 )
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.errors import PlatformError
+from platform_assets.core.errors import PlatformError, SettingsError
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.settings import load_settings
 from platform_assets.quality.dagster_checks import CheckPolicy, asset_check_results, group_check_result
@@ -55,6 +55,14 @@ def blocking_from_settings() -> frozenset[str]:
     blocks, i.e. stops the steps after it (the coverage publication) and fails the run."""
     value = load_settings().value("PLATFORM_QUALITY_BLOCKING_CHECKS")
     return frozenset(name.strip() for name in value.split(",") if name.strip())
+
+
+def chunk_rows_from_settings() -> int:
+    """PLATFORM_QUALITY_CHUNK_ROWS: stop_times/shapes rows the checks hold at a time."""
+    raw = load_settings().value("PLATFORM_QUALITY_CHUNK_ROWS")
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError("PLATFORM_QUALITY_CHUNK_ROWS", f"{raw!r} is not a whole number of at least 1")
+    return int(raw)
 
 
 def gtfs_check_policy(blocking: Collection[str] = ()) -> CheckPolicy:
@@ -98,6 +106,7 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] | None = None) -> As
     """The five family checks on `asset`; `blocking` (default: the setting) names the blocking checks."""
     blocking = blocking_from_settings() if blocking is None else frozenset(blocking)
     policy = gtfs_check_policy(blocking)
+    chunk_rows = chunk_rows_from_settings()
 
     @multi_asset_check(
         name=f"{asset}_gtfs_quality",
@@ -122,7 +131,7 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] | None = None) -> As
                     )
                 except PlatformError as error:  # retention may have deleted it: no time-based comparison then
                     context.log.warning(f"{asset} [{partition}]: previous export unavailable ({error})")
-            report = check_feed(path, previous_path, name=f"{asset}[{partition}]")
+            report = check_feed(path, previous_path, name=f"{asset}[{partition}]", chunk_rows=chunk_rows)
         results = report.results
         store_check_run(
             database.engine, asset, partition, str(current.get("sha256") or current["uri"]), results,

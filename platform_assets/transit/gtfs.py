@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,7 +150,8 @@ def read_feed(path: str | Path, name: str | None = None) -> Feed:
             where = f"{label}/{member}"
             try:
                 data = archive.read(info)
-            except (zipfile.BadZipFile, OSError, NotImplementedError) as error:
+            except (zipfile.BadZipFile, zlib.error, OSError, NotImplementedError) as error:
+                # zlib.error: a damaged deflate stream (BadZipFile only covers the CRC and headers).
                 raise FeedError(f"{where}: cannot be extracted ({error})") from None
             if not base.lower().endswith(".txt"):
                 feed.other_files[member] = data
@@ -190,7 +192,7 @@ def read_member(path: str | Path, member: str) -> bytes:
             return archive.read(member)
     except KeyError:
         raise FeedError(f"{Path(path).name}: has no file {member!r}") from None
-    except (zipfile.BadZipFile, OSError) as error:
+    except (zipfile.BadZipFile, zlib.error, OSError) as error:
         raise FeedError(f"{Path(path).name}: not a zip archive ({error})") from None
 
 

@@ -15,14 +15,23 @@ Families (the Dagster layer surfaces one asset check per family):
 
 Every check returns the framework's CheckResult; a feed that cannot be read at all gives one
 failing `schema.feed.readable` result instead of an exception.
+
+Memory: stop_times.txt and shapes.txt (the tables that grow with the timetable) are read in
+chunks of `chunk_rows` rows, in one pass that feeds every check needing them; only one chunk's
+text is held at a time. What is kept for all stop times is what the per-trip checks must see
+together: a trip number, the stop_sequence and two times per row (28 bytes), plus the set of
+served stop ids. The other tables grow with stops, routes, trips and services and are read whole.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -56,17 +65,41 @@ FAMILIES = ("schema", "reference", "coherence", "dataset", "time_based")
 STOPS_TOO_CLOSE_METRES = 2.0  # transitfeed's "duplicate stop" distance
 
 # -- reading -----------------------------------------------------------------------------------
+DEFAULT_CHUNK_ROWS = 25_000  # measured: 25k-row chunks were the fastest and smallest of 25k/50k/100k
+# Read in chunks: the tables that grow with the timetable (the largest by far in real feeds).
+STREAMED_TABLES = frozenset({"stop_times.txt", "shapes.txt"})
+_SCAN_BLOCK = 1 << 20
+
+
+@dataclass
+class TableChunk:
+    """Consecutive rows of one table as text (empty cells are NaN); `offset` counts the rows before."""
+
+    frame: pd.DataFrame
+    widths: np.ndarray  # cells per row as written (before padding / cutting to the header)
+    offset: int
+    header_width: int
 
 
 @dataclass
 class GtfsFrames:
-    """The feed's tables as text DataFrames (empty cells are NaN), plus what reading found."""
+    """A feed zip: its small tables as text DataFrames, its large ones (STREAMED_TABLES) as chunk
+    iterators, plus what reading found."""
 
     name: str
+    path: Path | None = None
+    chunk_rows: int | None = DEFAULT_CHUNK_ROWS
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     widths: dict[str, tuple[int, np.ndarray]] = field(default_factory=dict)  # file -> (header cells, cells per row)
+    headers: dict[str, list[str]] = field(default_factory=dict)  # every readable file's columns
+    streamed: dict[str, tuple[str, str]] = field(default_factory=dict)  # file -> (zip member, encoding)
+    streamed_rows: dict[str, int] = field(default_factory=dict)  # counted as the chunks are read
     unreadable: dict[str, str] = field(default_factory=dict)  # file -> error
     error: str = ""  # the whole zip cannot be read
+
+    def has(self, name: str) -> bool:
+        """The file is in the feed, readable, with a header."""
+        return bool(self.headers.get(name))
 
     def frame(self, name: str) -> pd.DataFrame | None:
         return self.frames.get(name)
@@ -77,11 +110,22 @@ class GtfsFrames:
             return pd.Series([], dtype=object)
         return frame[column]
 
+    def chunks(self, name: str, usecols: tuple[str, ...] | None = None) -> Iterator[TableChunk]:
+        """A streamed table's rows, `chunk_rows` at a time (all at once when chunk_rows is None)."""
+        member, encoding = self.streamed[name]
+        rows = 0
+        with zipfile.ZipFile(self.path) as archive, archive.open(member) as raw:  # type: ignore[arg-type]
+            text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+            for chunk in _table_chunks(text, self.chunk_rows, usecols):
+                rows += len(chunk.frame)
+                yield chunk
+        self.streamed_rows[name] = rows
+
     def rows(self) -> int:
-        return sum(len(frame) for frame in self.frames.values())
+        return sum(len(frame) for frame in self.frames.values()) + sum(self.streamed_rows.values())
 
     def as_feed(self) -> Feed:
-        """A transit Feed of the same tables (for the validity period rules)."""
+        """A transit Feed of the same (small) tables, for the validity period rules."""
         feed = Feed(self.name)
         for name, frame in self.frames.items():
             rows = frame.fillna("").astype(str).values.tolist()
@@ -89,37 +133,99 @@ class GtfsFrames:
         return feed
 
 
-def _frame_of(text: str) -> tuple[pd.DataFrame, int, np.ndarray]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    widths: list[int] = []
-    for row in reader:
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if header is None:
-            header = [cell.strip().lstrip("\ufeff") for cell in row]
-            continue
-        widths.append(len(row))
-        width = len(header)
-        rows.append((row + [""] * width)[:width])
-    header = header or []
+def _header_of(row: list[str]) -> list[str]:
+    header = [cell.strip().lstrip("\ufeff") for cell in row]
     # Duplicate header names would make pandas columns ambiguous: keep the first, mark the others.
-    seen: dict[str, int] = {}
+    seen: set[str] = set()
     for position, name in enumerate(header):
         if name in seen:
             header[position] = f"{name}#{position}"
-        seen.setdefault(name, position)
-    frame = pd.DataFrame(rows, columns=header, dtype=object) if header else pd.DataFrame()
+        seen.add(name)
+    return header
+
+
+def _frame_of_rows(header: list[str], rows: list[list[str]], usecols: tuple[str, ...] | None) -> pd.DataFrame:
+    if not header:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    if usecols is not None:
+        frame = frame[[column for column in header if column in usecols]]
     if len(frame.columns):
-        frame = frame.apply(lambda column: column.str.strip().mask(column.str.strip() == "", np.nan))
-    return frame, len(header), np.asarray(widths, dtype=np.int64)
+        frame = frame.apply(_cells)
+    return frame
 
 
-def read_gtfs_frames(path: str | Path, name: str | None = None) -> GtfsFrames:
-    """Read every `.txt` file of a GTFS zip as text; unreadable files and zips are recorded, not raised."""
+def _cells(column: pd.Series) -> pd.Series:
+    """Cells without surrounding spaces; empty ones are NaN."""
+    stripped = column.str.strip()
+    return stripped.mask(stripped == "", np.nan)
+
+
+def _table_chunks(text: io.TextIOBase, chunk_rows: int | None, usecols: tuple[str, ...] | None = None) -> Iterator[TableChunk]:
+    """CSV text as TableChunks (at least one, so the header is always seen); blank lines are skipped,
+    rows are padded or cut to the header's width (row_widths reports the cut ones)."""
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    widths: list[int] = []
+    offset = 0
+    for row in csv.reader(text):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if header is None:
+            header = _header_of(row)
+            continue
+        widths.append(len(row))
+        width = len(header)
+        rows.append((row + [""] * width)[:width] if len(row) != width else row)
+        if chunk_rows is not None and len(rows) >= chunk_rows:
+            yield TableChunk(_frame_of_rows(header, rows, usecols), np.asarray(widths, dtype=np.int32), offset, width)
+            offset += len(rows)
+            rows, widths = [], []
+    if rows or offset == 0:
+        header = header or []
+        yield TableChunk(_frame_of_rows(header, rows, usecols), np.asarray(widths, dtype=np.int32), offset, len(header))
+
+
+def _stream_encoding(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> tuple[str, list[str]]:
+    """The encoding a large member is streamed with (decode_text's rules, read block by block so the
+    file is never whole in memory) and its header; a corrupt member raises here, before any check."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    encoding = "utf-8"
+    position = 0
+    with archive.open(info) as raw:
+        block = raw.read(_SCAN_BLOCK)
+        if block.startswith((b"\xff\xfe", b"\xfe\xff")):
+            encoding = "utf-16"
+        elif block.startswith(codecs.BOM_UTF8):
+            encoding = "utf-8-sig"
+        while block:
+            if encoding != "utf-16" and b"\x00" in block:
+                offset = position + block.index(b"\x00")
+                raise FeedError(f"{where}: contains a NUL byte at offset {offset} (binary or corrupt file)")
+            if encoding.startswith("utf-8"):
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    encoding = "latin-1"  # as decode_text: not UTF-8, read as Latin-1
+            position += len(block)
+            block = raw.read(_SCAN_BLOCK)
+        if encoding.startswith("utf-8"):
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                encoding = "latin-1"
+    with archive.open(info) as raw:
+        reader = csv.reader(io.TextIOWrapper(raw, encoding=encoding, newline=""))
+        first = next((row for row in reader if row and any(cell.strip() for cell in row)), [])
+    return encoding, _header_of(first)
+
+
+def read_gtfs_frames(path: str | Path, name: str | None = None, chunk_rows: int | None = DEFAULT_CHUNK_ROWS) -> GtfsFrames:
+    """Open a GTFS zip: small `.txt` files are read whole as text, STREAMED_TABLES are checked
+    (encoding, corruption, header) and left to `chunks`; unreadable files and zips are recorded,
+    not raised."""
     path = Path(path)
-    feed = GtfsFrames(name or path.name)
+    feed = GtfsFrames(name or path.name, path=path, chunk_rows=chunk_rows)
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as error:
@@ -130,14 +236,21 @@ def read_gtfs_frames(path: str | Path, name: str | None = None) -> GtfsFrames:
             base = info.filename.rsplit("/", 1)[-1]
             if info.is_dir() or not base.lower().endswith(".txt"):
                 continue
+            where = f"{feed.name}/{info.filename}"
             try:
-                text = decode_text(archive.read(info), f"{feed.name}/{info.filename}", [])
-                frame, header_width, widths = _frame_of(text)
-            except (FeedError, csv.Error, zipfile.BadZipFile, OSError, NotImplementedError) as error:
-                feed.unreadable[base] = str(error)
+                if base in STREAMED_TABLES:
+                    encoding, header = _stream_encoding(archive, info, where)
+                    feed.streamed[base] = (info.filename, encoding)
+                    feed.headers[base] = header
+                    continue
+                text = decode_text(archive.read(info), where, [])
+                (chunk,) = _table_chunks(io.StringIO(text, newline=""), None)
+            except (FeedError, csv.Error, zipfile.BadZipFile, zlib.error, OSError, NotImplementedError, UnicodeDecodeError) as error:
+                feed.unreadable[base] = str(error) if isinstance(error, FeedError) else f"{where}: cannot be read ({error})"
                 continue
-            feed.frames[base] = frame
-            feed.widths[base] = (header_width, widths)
+            feed.frames[base] = chunk.frame
+            feed.widths[base] = (chunk.header_width, chunk.widths)
+            feed.headers[base] = list(chunk.frame.columns)
     return feed
 
 
@@ -307,9 +420,9 @@ def required_files(feed: GtfsFrames) -> CheckResult:
     reasons: list[str] = []
     for position, wanted_file in enumerate(wanted):
         options = wanted_file.split("|")
-        present = [f for f in options if f in feed.frames and len(feed.frames[f].columns)]
+        present = [f for f in options if feed.has(f)]
         unreadable = [f for f in options if f in feed.unreadable]
-        empty = [f for f in options if f in feed.frames and not len(feed.frames[f].columns)]
+        empty = [f for f in options if f in feed.headers and not feed.headers[f]]
         outcomes[position] = PASSED if present else FAILED
         reasons.append("present" if present else f"unreadable: {feed.unreadable[unreadable[0]]}" if unreadable
                        else "empty file (no header)" if empty else "missing")
@@ -317,27 +430,39 @@ def required_files(feed: GtfsFrames) -> CheckResult:
     return _result(name, Level.FIELD, "the required GTFS files are present and readable", tally)
 
 
-def row_widths(feed: GtfsFrames) -> CheckResult:
-    """No row has more cells than its file's header (the extra cells would be dropped)."""
-    name = "schema.feed.row_width"
-    tally = Tally(name)
+ROW_WIDTH = "schema.feed.row_width"
+
+
+def add_row_widths(tally: Tally, table: str, header_width: int, widths: np.ndarray, offset: int = 0) -> None:
+    """Short rows are common and harmless (missing trailing optional cells): only extra cells fail."""
+    if not len(widths):
+        return
+    outcomes = np.where(widths <= header_width, PASSED, FAILED).astype(np.int8)
+    tally.add(outcomes, lambda i: {"item": f"{table}:{offset + i + 2}", "cells": int(widths[i]), "header_cells": header_width})
+
+
+def row_widths(feed: GtfsFrames, tally: Tally | None = None) -> CheckResult:
+    """No row has more cells than its file's header (the extra cells would be dropped). `tally`
+    already holds the streamed tables' rows (counted as their chunks were read)."""
+    tally = tally or Tally(ROW_WIDTH)
     for table, (header_width, widths) in sorted(feed.widths.items()):
-        if not len(widths):
-            continue
-        # Short rows are common and harmless (missing trailing optional cells): only extra cells fail.
-        outcomes = np.where(widths <= header_width, PASSED, FAILED).astype(np.int8)
-        tally.add(outcomes, lambda i, table=table, widths=widths, header_width=header_width: {
-            "item": f"{table}:{i + 2}", "cells": int(widths[i]), "header_cells": header_width})
-    return _result(name, Level.FIELD, "no row has more cells than the header", tally)
+        add_row_widths(tally, table, header_width, widths)
+    return _result(ROW_WIDTH, Level.FIELD, "no row has more cells than the header", tally)
 
 
-def schema_results(feed: GtfsFrames, seed: int = 0) -> list[CheckResult]:
-    results = [required_files(feed), row_widths(feed)]
+def schema_results(feed: GtfsFrames, seed: int = 0, scan: StreamedScan | None = None) -> list[CheckResult]:
+    scan = scan or StreamedScan(feed, seed).run()
+    results = [required_files(feed), row_widths(feed, scan.widths)]
+    pandera_found = {"stop_times.txt": scan.stop_times_schema} if scan.stop_times_schema is not None else {}
     for file_name, (schema, id_column) in SCHEMAS.items():
-        frame = feed.frame(file_name)
-        if frame is None or not len(frame.columns):
-            continue
-        for result in pandera_results(schema, frame, table=schema.name, id_column=id_column, seed=seed):
+        if file_name in pandera_found:
+            found = pandera_found[file_name]
+        else:
+            frame = feed.frame(file_name)
+            if frame is None or not len(frame.columns):
+                continue
+            found = pandera_results(schema, frame, table=schema.name, id_column=id_column, seed=seed)
+        for result in found:
             results.append(_named(result, "dataset" if result.level == Level.DATASET else "schema"))
     return results
 
@@ -350,23 +475,50 @@ def _keys(*columns: pd.Series) -> set[str]:
     return keys
 
 
-def _reference(feed: GtfsFrames, table: str, column: str, keys: set[str], target: str, target_files: tuple[str, ...]) -> CheckResult:
-    """Every value of table.column is a key of the target; not applicable when no target file is
-    in the feed (the missing file is reported once, by schema.feed.required_files)."""
-    name = f"reference.{table.removesuffix('.txt')}.{column}"
-    check = foreign_key(column, keys, target, name=name)
-    frame = feed.frame(table)
-    batches = [] if frame is None or column not in frame.columns else [FrameBatch(frame, None, 0, table.removesuffix(".txt"))]
-    if batches and not any(f in feed.frames and len(feed.frames[f].columns) for f in target_files):
-        values = frame[column]  # type: ignore[index]
-        result = CheckResult(name, Level.DATASET, check.description, not_applicable=int(values.notna().sum()))
-        reason = f"{' and '.join(target_files)} missing"
-        result.examples = {Outcome.NOT_APPLICABLE: [{"item": table, "path": column, "reason": reason}]} if result.not_applicable else {}
-        result.meta = {"path": column, "target": target, "reason": reason, "table": table}
+class Reference:
+    """Every value of table.column is a key of the target, fed one frame (or chunk) at a time; not
+    applicable when no target file is in the feed (the missing file is reported once, by
+    schema.feed.required_files)."""
+
+    def __init__(self, feed: GtfsFrames, table: str, column: str, keys: set[str], target: str, target_files: tuple[str, ...]) -> None:
+        self.table = table
+        self.column = column
+        self.target = target
+        self.check = foreign_key(column, keys, target, name=f"reference.{table.removesuffix('.txt')}.{column}")
+        self.applicable = any(feed.has(f) for f in target_files)
+        self.reason = f"{' and '.join(target_files)} missing"
+        self.evaluator = self.check.evaluator(0)
+        self.not_applicable = 0
+        self.seen = False
+
+    def update(self, frame: pd.DataFrame, offset: int = 0) -> None:
+        if self.column not in frame.columns:
+            return
+        self.seen = True
+        if self.applicable:
+            self.evaluator.update(FrameBatch(frame, None, offset, self.table.removesuffix(".txt")))
+        else:
+            self.not_applicable += int(frame[self.column].notna().sum())
+
+    def result(self) -> CheckResult:
+        if self.seen and not self.applicable:
+            result = CheckResult(self.check.name, Level.DATASET, self.check.description, not_applicable=self.not_applicable)
+            if result.not_applicable:
+                result.examples = {Outcome.NOT_APPLICABLE: [{"item": self.table, "path": self.column, "reason": self.reason}]}
+            result.meta = {"path": self.column, "target": self.target, "reason": self.reason, "table": self.table}
+            return result
+        result = self.evaluator.finish(False)
+        result.meta["table"] = self.table
         return result
-    (result,) = run_checks([check], batches)
-    result.meta["table"] = table
-    return result
+
+
+def _reference(feed: GtfsFrames, table: str, column: str, keys: set[str], target: str, target_files: tuple[str, ...]) -> CheckResult:
+    """A reference from one of the tables read whole."""
+    reference = Reference(feed, table, column, keys, target, target_files)
+    frame = feed.frame(table)
+    if frame is not None:
+        reference.update(frame)
+    return reference.result()
 
 
 def _agency_reference(feed: GtfsFrames) -> CheckResult:
@@ -393,15 +545,23 @@ def _agency_reference(feed: GtfsFrames) -> CheckResult:
                    tally, target="agency.agency_id", agencies=agency_count)
 
 
-def reference_results(feed: GtfsFrames) -> list[CheckResult]:
+def stop_times_references(feed: GtfsFrames) -> list[Reference]:
+    """The references from stop_times.txt, fed by the streamed scan."""
+    return [
+        Reference(feed, "stop_times.txt", "trip_id", _keys(feed.column("trips.txt", "trip_id")), "trips.trip_id", ("trips.txt",)),
+        Reference(feed, "stop_times.txt", "stop_id", _keys(feed.column("stops.txt", "stop_id")), "stops.stop_id", ("stops.txt",)),
+    ]
+
+
+def reference_results(feed: GtfsFrames, scan: StreamedScan | None = None) -> list[CheckResult]:
+    scan = scan or StreamedScan(feed).run()
     stops = feed.frame("stops.txt")
     stations: set[str] = set()
     if stops is not None and "stop_id" in stops.columns and "location_type" in stops.columns:
         stations = _keys(stops.loc[stops["location_type"] == "1", "stop_id"])
     trip_ids = _keys(feed.column("trips.txt", "trip_id"))
     results = [
-        _reference(feed, "stop_times.txt", "trip_id", trip_ids, "trips.trip_id", ("trips.txt",)),
-        _reference(feed, "stop_times.txt", "stop_id", _keys(feed.column("stops.txt", "stop_id")), "stops.stop_id", ("stops.txt",)),
+        *(reference.result() for reference in scan.stop_time_references),
         _reference(feed, "trips.txt", "route_id", _keys(feed.column("routes.txt", "route_id")), "routes.route_id", ("routes.txt",)),
         _reference(feed, "trips.txt", "service_id",
                    _keys(feed.column("calendar.txt", "service_id"), feed.column("calendar_dates.txt", "service_id")),
@@ -410,8 +570,8 @@ def reference_results(feed: GtfsFrames) -> list[CheckResult]:
         _reference(feed, "stops.txt", "parent_station", stations, "a station (stops.location_type 1)", ("stops.txt",)),
         _reference(feed, "frequencies.txt", "trip_id", trip_ids, "trips.trip_id", ("trips.txt",)),
     ]
-    if "shapes.txt" in feed.frames:
-        results.append(_reference(feed, "trips.txt", "shape_id", _keys(feed.column("shapes.txt", "shape_id")), "shapes.shape_id", ("shapes.txt",)))
+    if "shapes.txt" in feed.streamed:
+        results.append(_reference(feed, "trips.txt", "shape_id", scan.shape_ids, "shapes.shape_id", ("shapes.txt",)))
     return results
 
 
@@ -427,19 +587,124 @@ def seconds(times: pd.Series) -> np.ndarray:
     return value
 
 
-def _ordered_stop_times(feed: GtfsFrames) -> pd.DataFrame | None:
-    frame = feed.frame("stop_times.txt")
-    if frame is None or not {"trip_id", "stop_sequence"} <= set(frame.columns):
-        return None
-    ordered = pd.DataFrame({
-        "line": np.arange(len(frame)) + 2,
-        "trip_id": frame["trip_id"],
-        "sequence": pd.to_numeric(frame["stop_sequence"], errors="coerce"),
-        "arrival": seconds(frame["arrival_time"]) if "arrival_time" in frame.columns else np.nan,
-        "departure": seconds(frame["departure_time"]) if "departure_time" in frame.columns else np.nan,
-    })
-    ordered = ordered[ordered["trip_id"].notna()]
-    return ordered.sort_values(["trip_id", "sequence", "line"], kind="stable").reset_index(drop=True)
+class StreamedScan:
+    """One pass over the streamed tables (stop_times.txt, shapes.txt), feeding every check that
+    needs them: their pandera schema and row widths, the references from stop_times, and what the
+    per-trip and dataset checks keep (compact per-row columns, served stop ids, shape ids)."""
+
+    def __init__(self, feed: GtfsFrames, seed: int = 0) -> None:
+        self.feed = feed
+        self.seed = seed
+        self.widths = Tally(ROW_WIDTH)
+        self.stop_times_schema: list[CheckResult] | None = None
+        self.stop_time_references = stop_times_references(feed)
+        self.served_stops: set[str] = set()
+        self.shape_ids: set[str] = set()
+        self._trip_numbers: dict[str, int] = {}  # trip_id -> number, in order of first appearance
+        self._parts: list[tuple[np.ndarray, ...]] = []  # line, trip number, sequence, arrival, departure
+        self._has_order = {"trip_id", "stop_sequence"} <= set(feed.headers.get("stop_times.txt", ()))
+
+    def run(self) -> StreamedScan:
+        for table, scan in (("stop_times.txt", self._scan_stop_times), ("shapes.txt", self._scan_shapes)):
+            if table not in self.feed.streamed:
+                continue
+            try:
+                scan()
+            except (FeedError, csv.Error, zipfile.BadZipFile, zlib.error, OSError, UnicodeDecodeError) as error:
+                # Rare after read_gtfs_frames' pre-read (e.g. a row past csv's field size limit): the
+                # rows before it are checked, the file is reported unreadable.
+                self.feed.unreadable[table] = f"{self.feed.name}/{table}: cannot be read ({error})"
+        return self
+
+    def _scan_stop_times(self) -> None:
+        def frames() -> Iterator[pd.DataFrame]:
+            for chunk in self.feed.chunks("stop_times.txt"):
+                self._take_stop_times(chunk)
+                yield chunk.frame
+
+        if self.feed.has("stop_times.txt"):
+            schema, id_column = SCHEMAS["stop_times.txt"]
+            self.stop_times_schema = pandera_results(schema, frames(), table=schema.name, id_column=id_column, seed=self.seed)
+        else:
+            for _frame in frames():
+                pass
+
+    def _take_stop_times(self, chunk: TableChunk) -> None:
+        frame = chunk.frame
+        add_row_widths(self.widths, "stop_times.txt", chunk.header_width, chunk.widths, chunk.offset)
+        for reference in self.stop_time_references:
+            reference.update(frame, chunk.offset)
+        if "stop_id" in frame.columns:
+            self.served_stops.update(frame["stop_id"].dropna().unique())
+        if not self._has_order or not len(frame):
+            return
+        codes, uniques = pd.factorize(frame["trip_id"])  # missing trip_id -> -1
+        numbers = np.fromiter(
+            (self._trip_numbers.setdefault(trip, len(self._trip_numbers)) for trip in uniques), dtype=np.int32, count=len(uniques)
+        )
+        trips = numbers[np.maximum(codes, 0)] if len(numbers) else np.zeros(len(codes), dtype=np.int32)
+        trips[codes < 0] = -1
+        self._parts.append((
+            np.arange(len(frame), dtype=np.int64) + chunk.offset + 2,
+            trips,
+            pd.to_numeric(frame["stop_sequence"], errors="coerce").to_numpy(float),
+            (seconds(frame["arrival_time"]) if "arrival_time" in frame.columns else np.full(len(frame), np.nan)).astype(np.float32),
+            (seconds(frame["departure_time"]) if "departure_time" in frame.columns else np.full(len(frame), np.nan)).astype(np.float32),
+        ))
+
+    def _scan_shapes(self) -> None:
+        for chunk in self.feed.chunks("shapes.txt", usecols=("shape_id",)):
+            add_row_widths(self.widths, "shapes.txt", chunk.header_width, chunk.widths, chunk.offset)
+            if "shape_id" in chunk.frame.columns:
+                self.shape_ids.update(chunk.frame["shape_id"].dropna().unique())
+
+    def ordered_stop_times(self) -> OrderedStopTimes | None:
+        """The stop times sorted by trip, stop_sequence and line, or None when the columns are
+        missing. Built from the compact columns (which are released), with numpy only: pandas would
+        copy every column again while sorting."""
+        if not self._has_order:
+            return None
+        names = np.asarray(list(self._trip_numbers), dtype=object)
+        by_name = np.argsort(names, kind="stable")
+        rank = np.empty(len(names), dtype=np.int32)
+        rank[by_name] = np.arange(len(names), dtype=np.int32)
+        parts, self._parts = self._parts, []
+        if parts:
+            line, trips, sequence, arrival, departure = (np.concatenate(column) for column in zip(*parts, strict=True))
+        else:
+            line, trips, sequence, arrival, departure = (np.empty(0, dtype=dtype) for dtype in (np.int64, np.int32, float, np.float32, np.float32))
+        del parts
+        known = trips >= 0
+        if not known.all():  # stop times without a trip_id: not part of any trip
+            line, trips, sequence, arrival, departure = (column[known] for column in (line, trips, sequence, arrival, departure))
+        trips = rank[trips] if len(rank) else trips
+        order = np.lexsort((line, sequence, trips))  # stable; NaN sequences last, as pandas sorts them
+        return OrderedStopTimes(line[order], trips[order], sequence[order], arrival[order], departure[order], names[by_name])
+
+
+@dataclass
+class OrderedStopTimes:
+    """Stop times sorted by trip, stop_sequence and line; `trip` indexes `trip_names` (sorted)."""
+
+    line: np.ndarray
+    trip: np.ndarray
+    sequence: np.ndarray
+    arrival: np.ndarray
+    departure: np.ndarray
+    trip_names: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.line)
+
+
+def _forward_filled_previous(values: np.ndarray, same_trip: np.ndarray) -> np.ndarray:
+    """For each row, the last non-NaN value before it in the same trip (NaN when none): rows are
+    sorted by trip, so a running maximum of positions does the per-trip forward fill."""
+    previous = np.r_[np.float32(np.nan), values[:-1]].astype(values.dtype)
+    previous[~same_trip] = np.nan
+    positions = np.where(~np.isnan(previous) | ~same_trip, np.arange(len(values)), 0)
+    np.maximum.accumulate(positions, out=positions)
+    return previous[positions]
 
 
 def _time_text(value: float) -> str | None:
@@ -449,8 +714,8 @@ def _time_text(value: float) -> str | None:
     return f"{value // 3600:02d}:{value // 60 % 60:02d}:{value % 60:02d}"
 
 
-def coherence_results(feed: GtfsFrames, seed: int = 0) -> list[CheckResult]:
-    ordered = _ordered_stop_times(feed)
+def coherence_results(feed: GtfsFrames, seed: int = 0, scan: StreamedScan | None = None) -> list[CheckResult]:
+    ordered = (scan or StreamedScan(feed, seed).run()).ordered_stop_times()
     names = {
         "arrival": "coherence.stop_times.arrival_before_departure",
         "sequence": "coherence.trips.stop_sequence_increasing",
@@ -459,47 +724,50 @@ def coherence_results(feed: GtfsFrames, seed: int = 0) -> list[CheckResult]:
     }
     tallies = {key: Tally(name, seed) for key, name in names.items()}
     if ordered is not None and len(ordered):
+        trip_names = ordered.trip_names
         # arrival <= departure on each stop time (n/a when a time is missing)
-        arrival, departure = ordered["arrival"].to_numpy(float), ordered["departure"].to_numpy(float)
+        arrival, departure = ordered.arrival, ordered.departure
         both = ~np.isnan(arrival) & ~np.isnan(departure)
         outcomes = np.full(len(ordered), NOT_APPLICABLE, dtype=np.int8)
         outcomes[both] = np.where(arrival[both] <= departure[both], PASSED, FAILED)
-        lines, trips = ordered["line"].to_numpy(), ordered["trip_id"].to_numpy()
-        tallies["arrival"].add(outcomes, lambda i: {"item": f"stop_times:{lines[i]}", "trip_id": trips[i],
+        lines, trips, sequence = ordered.line, ordered.trip, ordered.sequence
+        tallies["arrival"].add(outcomes, lambda i: {"item": f"stop_times:{lines[i]}", "trip_id": trip_names[trips[i]],
                                                     "arrival_time": _time_text(arrival[i]), "departure_time": _time_text(departure[i])})
+        del outcomes, both
         same_trip = np.r_[False, trips[1:] == trips[:-1]]
-        sequence = ordered["sequence"].to_numpy(float)
         repeated = same_trip & (np.r_[np.nan, sequence[:-1]] >= sequence)  # sorted: equal means duplicated
         bad_sequence = np.isnan(sequence) | repeated
         # Times along the trip: each stop's time (arrival, else departure) >= the last known departure before it.
         time_here = np.where(np.isnan(arrival), departure, arrival)
-        trip_groups = ordered["trip_id"]
-        leaving = pd.Series(np.where(np.isnan(departure), arrival, departure))
-        last_departure = leaving.groupby(trip_groups).shift(1).groupby(trip_groups).ffill().to_numpy(float)
+        last_departure = _forward_filled_previous(np.where(np.isnan(departure), arrival, departure), same_trip)
         backwards = ~np.isnan(time_here) & ~np.isnan(last_departure) & (time_here < last_departure)
-        per_trip = pd.DataFrame({"trip_id": trips, "bad_sequence": bad_sequence, "backwards": backwards}).groupby("trip_id", sort=True)
-        summary = per_trip.agg(bad_sequence=("bad_sequence", "any"), backwards=("backwards", "any"), stops=("bad_sequence", "size"))
+        # Per trip (rows are grouped by trip, trips in name order).
+        starts = np.flatnonzero(~same_trip)
+        trip_ids = trips[starts]
+        summary = {
+            "bad_sequence": np.logical_or.reduceat(bad_sequence, starts),
+            "backwards": np.logical_or.reduceat(backwards, starts),
+        }
+        counts = np.diff(np.r_[starts, len(trips)])
         first_bad = {key: {} for key in ("sequence", "times")}
         for flag, key in ((bad_sequence, "sequence"), (backwards, "times")):
             for position in np.flatnonzero(flag):
-                first_bad[key].setdefault(trips[position], position)
-        trip_ids = summary.index.to_numpy()
+                first_bad[key].setdefault(int(trips[position]), position)
 
-        def detail(key: str, trip: str) -> dict[str, Any]:
-            position = first_bad[key].get(trip)
+        def detail(key: str, trip: int) -> dict[str, Any]:
+            position = first_bad[key].get(int(trip))
             if position is None:
-                return {"item": str(trip)}
-            example: dict[str, Any] = {"item": str(trip), "line": int(lines[position]), "stop_sequence": short(sequence[position])}
+                return {"item": str(trip_names[trip])}
+            example: dict[str, Any] = {"item": str(trip_names[trip]), "line": int(lines[position]), "stop_sequence": short(sequence[position])}
             if key == "times":
                 example.update({"time": _time_text(time_here[position]), "previous_departure": _time_text(last_departure[position])})
             return example
 
         for key, column in (("sequence", "bad_sequence"), ("times", "backwards")):
-            flags = summary[column].to_numpy(bool)
+            flags = summary[column]
             tallies[key].add(np.where(flags, FAILED, PASSED).astype(np.int8), lambda i, key=key: detail(key, trip_ids[i]))
-        counts = summary["stops"].to_numpy()
         tallies["stops"].add(np.where(counts >= 2, PASSED, FAILED).astype(np.int8),
-                             lambda i: {"item": str(trip_ids[i]), "stop_times": int(counts[i])})
+                             lambda i: {"item": str(trip_names[trip_ids[i]]), "stop_times": int(counts[i])})
     return [
         _result(names["arrival"], Level.ITEM, "a stop time's arrival is not after its departure", tallies["arrival"]),
         _result(names["sequence"], Level.ITEM, "stop_sequence values of a trip are integers, strictly increasing", tallies["sequence"]),
@@ -525,13 +793,14 @@ def trips_per_route(feed: GtfsFrames, seed: int = 0) -> CheckResult:
                    trips=total, top_route_share=max(shares.values(), default=None), shares=shares)
 
 
-def orphan_stops(feed: GtfsFrames, seed: int = 0) -> CheckResult:
-    """Stops and platforms are served by a stop time; stations have a child stop; others are n/a."""
+def orphan_stops(feed: GtfsFrames, seed: int = 0, served: set[str] | None = None) -> CheckResult:
+    """Stops and platforms are served by a stop time; stations have a child stop; others are n/a.
+    `served`: the stop ids of stop_times.txt (the streamed scan's)."""
     name = "dataset.stops.no_orphans"
     tally = Tally(name, seed)
     stops = feed.frame("stops.txt")
     if stops is not None and "stop_id" in stops.columns and len(stops):
-        served = _keys(feed.column("stop_times.txt", "stop_id"))
+        served = served if served is not None else StreamedScan(feed, seed).run().served_stops
         parents = _keys(feed.column("stops.txt", "parent_station"))
         kind = stops["location_type"].fillna("0") if "location_type" in stops.columns else pd.Series("0", index=stops.index)
         ids = stops["stop_id"].astype(str)
@@ -590,8 +859,9 @@ def distinct_stop_locations(feed: GtfsFrames, seed: int = 0, metres: float = STO
     return _result(name, Level.DATASET, f"no two stops of the same kind within {metres:g} m (duplicate stops)", tally)
 
 
-def dataset_results(feed: GtfsFrames, seed: int = 0) -> list[CheckResult]:
-    return [trips_per_route(feed, seed), orphan_stops(feed, seed), distinct_stop_locations(feed, seed)]
+def dataset_results(feed: GtfsFrames, seed: int = 0, scan: StreamedScan | None = None) -> list[CheckResult]:
+    served = scan.served_stops if scan is not None else None
+    return [trips_per_route(feed, seed), orphan_stops(feed, seed, served), distinct_stop_locations(feed, seed)]
 
 
 # -- time-based ------------------------------------------------------------------------------------
@@ -667,7 +937,7 @@ def _unreadable(feed: GtfsFrames) -> CheckResult:
     if feed.error:
         tally.add_one(Outcome.FAILED, {"item": feed.name, "error": feed.error})
     else:
-        files = sorted(set(feed.frames) | set(feed.unreadable))
+        files = sorted(set(feed.frames) | set(feed.streamed) | set(feed.unreadable))
         tally.add(np.asarray([FAILED if f in feed.unreadable else PASSED for f in files], dtype=np.int8),
                   lambda i: {"item": files[i], **({"error": feed.unreadable[files[i]]} if files[i] in feed.unreadable else {})})
     return _result(name, Level.FIELD, "the zip and its files can be read", tally)
@@ -681,17 +951,20 @@ def check_feed(
     threshold: float = DEFAULT_SHARE,
     seed: int = 0,
     name: str | None = None,
+    chunk_rows: int | None = DEFAULT_CHUNK_ROWS,
 ) -> FeedReport:
-    """Run every GTFS check on a feed zip (and the time-based ones against `previous_path`)."""
-    feed = read_gtfs_frames(path, name)
-    results = [_unreadable(feed)]
+    """Run every GTFS check on a feed zip (and the time-based ones against `previous_path`).
+    stop_times.txt and shapes.txt are read once, `chunk_rows` rows at a time (None: all at once)."""
+    feed = read_gtfs_frames(path, name, chunk_rows)
+    results: list[CheckResult] = []
     if not feed.error:
-        previous = read_gtfs_frames(previous_path) if previous_path is not None else None
+        scan = StreamedScan(feed, seed).run()
+        previous = read_gtfs_frames(previous_path, chunk_rows=chunk_rows) if previous_path is not None else None
         if previous is not None and previous.error:
             previous = None
-        results += schema_results(feed, seed)
-        results += reference_results(feed)
-        results += coherence_results(feed, seed)
-        results += dataset_results(feed, seed)
+        results += schema_results(feed, seed, scan)
+        results += reference_results(feed, scan)
+        results += coherence_results(feed, seed, scan)
+        results += dataset_results(feed, seed, scan)
         results += time_results(feed, previous, threshold, seed)
-    return FeedReport(feed.name, results, feed.rows())
+    return FeedReport(feed.name, [_unreadable(feed), *results], feed.rows())

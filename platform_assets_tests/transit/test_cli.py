@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,26 @@ def test_manual_action_errors_are_one_line(cli_world: TransitWorld) -> None:
         result = invoke(*args)
         assert result.exit_code == 2
         assert result.stderr.strip() == f"error: {expected}"
+
+
+def test_check_feed_prints_failing_checks_and_exits_1_only_when_one_blocks(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    night_buses = Path(__file__).parents[2] / "platform_assets/transit/demo/feeds/transilien-night.zip"
+    good = shared_data / "gtfs/nyc_subway_gtfs.zip"
+    monkeypatch.setenv("PLATFORM_QUALITY_BLOCKING_CHECKS", "schema.feed.*")
+    blocked = invoke("check-feed", str(night_buses), "--chunk-rows", "50")
+    assert blocked.exit_code == 1, blocked.output
+    assert 'ERROR schema.feed.required_files: 3 of 6 failed  e.g. {"item": "agency.txt", "status": "missing"}' in blocked.stdout
+    assert "transilien-night.zip: 83 checks, 1 failing, 1 blocking; 309 rows" in blocked.stdout
+
+    passed = invoke("check-feed", str(good), "--previous", str(good), "--json")
+    assert passed.exit_code == 0, passed.output
+    results = {result["name"]: result for result in map(json.loads, passed.stdout.splitlines())}
+    assert len(results) == 143 and not [name for name, result in results.items() if result["failed"]]
+    assert results["time_based.stops.stop_id.persistence"]["passed"] > 0  # against --previous
+    assert "nyc_subway_gtfs.zip: 143 checks, 0 failing, 0 blocking; 94295 rows" in passed.stderr
+
+    monkeypatch.setenv("PLATFORM_QUALITY_CHUNK_ROWS", "many")
+    refused = invoke("check-feed", str(good))
+    assert refused.exit_code == 2 and "PLATFORM_QUALITY_CHUNK_ROWS" in refused.output

@@ -3,6 +3,7 @@ outcomes, time-based checks against a previous export, and the asset checks thro
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from platform_assets.quality.framework.result import Outcome
 from platform_assets.transit.gtfs import Table, read_feed, write_feed
-from platform_assets.transit.gtfs_quality import FeedReport, check_feed, family_of
+from platform_assets.transit.gtfs_quality import FeedReport, check_feed, family_of, read_gtfs_frames
 from platform_assets_tests.transit.conftest import TransitWorld
 
 CORE = ("schema", "reference", "coherence")
@@ -289,3 +290,101 @@ def test_transit_definitions_declare_the_gtfs_checks_and_reports() -> None:
     assert {f"{asset}:{family}" for asset in ("contributor_export", "coverage_export") for family in families} <= checks
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert {"contributor_export_quality_report", "coverage_export_quality_report"} <= keys
+
+
+# -- chunked reading -------------------------------------------------------------------------------
+def _comparable(report: FeedReport) -> dict[str, tuple[object, ...]]:
+    """Counts and examples per check; row_width examples depend on the order tables are read in."""
+    return {
+        result.name: (result.passed, result.failed, result.not_applicable,
+                      None if result.name == "schema.feed.row_width" else repr(result.examples))
+        for result in report.results
+    }
+
+
+@pytest.mark.parametrize(
+    "feed",
+    [
+        "nyc_subway_gtfs.zip",
+        "cairns_gtfs.zip",
+        "partridge-region-nord-v2.zip",
+        "broken/transitfeed-extra_row_cells.zip",
+        "broken/transitfeed-bad_utf8.zip",
+        "preprocesses/compute_directions/unsorted_stop_sequences.zip",
+    ],
+)
+def test_chunked_stop_times_give_the_results_of_whole_tables(shared_data: Path, feed: str) -> None:
+    whole = check_feed(shared_data / "gtfs" / feed, chunk_rows=None)
+    chunked = check_feed(shared_data / "gtfs" / feed, chunk_rows=997)
+    assert whole.rows == chunked.rows and whole.rows > 0
+    assert _comparable(chunked) == _comparable(whole)
+
+
+def test_stop_times_are_read_one_bounded_chunk_at_a_time(shared_data: Path) -> None:
+    path = shared_data / "gtfs" / "nyc_subway_gtfs.zip"
+    with zipfile.ZipFile(path) as archive:
+        lines = [line for line in archive.read("stop_times.txt").decode("utf-8-sig").splitlines() if line.strip()]
+    feed = read_gtfs_frames(path, chunk_rows=10_000)
+    assert "stop_times.txt" not in feed.frames and "stop_times.txt" in feed.streamed
+    assert feed.headers["stop_times.txt"] == lines[0].split(",")
+    chunks = list(feed.chunks("stop_times.txt"))
+    assert [len(chunk.frame) for chunk in chunks[:-1]] == [10_000] * (len(chunks) - 1)
+    assert 0 < len(chunks[-1].frame) <= 10_000
+    assert [chunk.offset for chunk in chunks] == [10_000 * i for i in range(len(chunks))]
+    assert sum(len(chunk.frame) for chunk in chunks) == len(lines) - 1 == feed.streamed_rows["stop_times.txt"]
+    last = chunks[-1].frame.iloc[-1]
+    assert ",".join("" if value != value else value for value in last) == lines[-1].replace('"', "")
+
+
+def _with_stop_times(source: Path, target: Path, data: bytes, *, corrupt: bool = False) -> Path:
+    """A copy of a real feed whose stop_times.txt member is `data` (its compressed bytes damaged
+    when `corrupt`)."""
+    with zipfile.ZipFile(source) as archive, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in archive.infolist():
+            if info.filename != "stop_times.txt":
+                out.writestr(info.filename, archive.read(info))
+        out.writestr("stop_times.txt", data)
+    if corrupt:
+        raw = bytearray(target.read_bytes())
+        with zipfile.ZipFile(target) as archive:
+            info = archive.getinfo("stop_times.txt")
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+        for position in range(start + 40, start + 60):
+            raw[position] ^= 0xFF
+        target.write_bytes(bytes(raw))
+    return target
+
+
+def test_streamed_stop_times_decode_like_the_other_files(shared_data: Path, tmp_path: Path) -> None:
+    source = shared_data / "gtfs" / "broken" / "transitfeed-good_feed.zip"
+    with zipfile.ZipFile(source) as archive:
+        text = archive.read("stop_times.txt").decode("utf-8-sig")
+    expected = check_feed(source).by_name()["reference.stop_times.stop_id"]
+    for encoding, data in (("utf-16", text.encode("utf-16")), ("utf-8-sig", text.encode("utf-8-sig"))):
+        report = check_feed(_with_stop_times(source, tmp_path / f"{encoding}.zip", data), chunk_rows=5).by_name()
+        assert report["schema.feed.readable"].failed == 0, encoding
+        assert report["reference.stop_times.stop_id"].passed == expected.passed > 0
+    # A stop id with a Latin-1 "é" (not UTF-8): read as Latin-1, so the reference fails on "é", visibly.
+    latin = text.replace("STAGECOACH", "STAGECOACHé", 1).encode("latin-1")
+    report = check_feed(_with_stop_times(source, tmp_path / "latin.zip", latin), chunk_rows=5).by_name()
+    failed = report["reference.stop_times.stop_id"].examples[Outcome.FAILED]
+    assert [example["value"] for example in failed] == ["STAGECOACHé"]
+
+
+@pytest.mark.parametrize(("case", "message"), [("nul", "stop_times.txt: contains a NUL byte"), ("crc", "stop_times.txt: cannot be read")])
+def test_a_damaged_stop_times_is_reported_not_raised(shared_data: Path, tmp_path: Path, case: str, message: str) -> None:
+    source = shared_data / "gtfs" / "broken" / "transitfeed-good_feed.zip"
+    with zipfile.ZipFile(source) as archive:
+        data = archive.read("stop_times.txt")
+    if case == "nul":
+        data = data[:100] + b"\x00" + data[100:]
+    report = check_feed(_with_stop_times(source, tmp_path / f"{case}.zip", data * (1 if case == "nul" else 50), corrupt=case == "crc"))
+    readable = report.by_name()["schema.feed.readable"]
+    assert readable.failed == 1
+    (example,) = readable.examples[Outcome.FAILED]
+    assert example["item"] == "stop_times.txt" and message in example["error"]
+    names = report.by_name()
+    # The rest of the feed is still checked; what needs stop_times reports nothing rather than crashing.
+    assert names["schema.stops.stop_id.not_nullable"].passed > 0
+    assert names["reference.stop_times.stop_id"].applicable == 0
+    assert "stop_times.txt" in [e["item"] for e in names["schema.feed.required_files"].examples[Outcome.FAILED]]

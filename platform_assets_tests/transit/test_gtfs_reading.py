@@ -80,3 +80,20 @@ def test_written_feed_reads_back_identically(shared_data: Path, tmp_path: Path) 
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(FeedError, match=r"nope.zip: no such file"):
         read_feed(tmp_path / "nope.zip")
+
+
+def test_a_damaged_member_is_named_not_a_zlib_traceback(shared_data: Path, tmp_path: Path) -> None:
+    source = shared_data / "gtfs/broken/transitfeed-good_feed.zip"
+    target = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(source) as archive, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in archive.infolist():
+            data = archive.read(info)
+            out.writestr(info.filename, data * 50 if info.filename == "stop_times.txt" else data)
+    raw = bytearray(target.read_bytes())
+    with zipfile.ZipFile(target) as archive:
+        info = archive.getinfo("stop_times.txt")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    raw[start + 40 : start + 60] = bytes(byte ^ 0xFF for byte in raw[start + 40 : start + 60])  # inside the deflate stream
+    target.write_bytes(bytes(raw))
+    with pytest.raises(FeedError, match=r"damaged.zip/stop_times.txt: cannot be extracted \(Error -3"):
+        read_feed(target)
