@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 from dagster._core.storage.dagster_run import RunRecord
-from dagster._core.storage.tags import PARTITION_NAME_TAG, SCHEDULE_NAME_TAG, SENSOR_NAME_TAG
+from dagster._core.storage.tags import PARTITION_NAME_TAG, SCHEDULE_NAME_TAG, SENSOR_NAME_TAG, WILL_RETRY_TAG
 from dagster._utils.error import SerializableErrorInfo
 
 from platform_assets.core.holds import process_name_for_run
@@ -243,13 +243,18 @@ def track_dagster_run(
     failure = failure_of(instance, run.run_id)
     if failure.exception == "ProcessOnHoldError":
         return tracker.refuse_run(process_run.id, failure.message)
+    # Dagster's run retries (crashed run workers) tag the failed attempt before its failure event
+    # is stored: the attempt is recorded, but only the retry's outcome counts toward a hold.
+    tags = record.dagster_run.tags if record is not None else run.tags
+    will_retry = tags.get(WILL_RETRY_TAG) == "true"
     tracker.fail_run(
         process_run.id,
         error_type_for(failure.exception),
-        failure.message,
+        failure.message + (" (Dagster retries the run)" if will_retry else ""),
         exception=failure.exception,
         step=failure.step,
         ended_at=ended_at,
+        counts_toward_hold=not will_retry,
     )
     return tracker.get_run(process_run.id)
 

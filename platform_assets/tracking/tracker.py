@@ -363,9 +363,11 @@ class ProcessTracker:
         exception: str | None = None,
         step: str | None = None,
         ended_at: datetime | None = None,
+        counts_toward_hold: bool = True,
     ) -> holds.Hold | None:
         """Mark the run failed with a fatal error (none added when `message` is None: already recorded);
-        apply the on-hold rule. Returns the hold it put, if any.
+        apply the on-hold rule unless `counts_toward_hold` is False (an attempt that will be retried
+        is not yet a failure of the process). Returns the hold it put, if any.
         """
         with self._session() as session, session.begin():
             run = self._run(session, run_id)
@@ -380,7 +382,7 @@ class ProcessTracker:
                 )
                 message = last_error or "the run failed"
             # One atomic UPDATE: concurrent failures of one process are all counted.
-            counted = Process.consecutive_failures + (0 if already_failed else 1)
+            counted = Process.consecutive_failures + (0 if already_failed or not counts_toward_hold else 1)
             failures, limit, name = session.execute(
                 update(Process)
                 .where(Process.id == run.process_id)
@@ -388,7 +390,7 @@ class ProcessTracker:
                 .returning(Process.consecutive_failures, Process.max_concurrent_failures, Process.name)
             ).one()
         # The hold is written after the commit: on SQLite a second writer would wait on our lock.
-        if failures >= limit and holds.hold_of(self.engine, name) is None:
+        if counts_toward_hold and failures >= limit and holds.hold_of(self.engine, name) is None:
             reason = f"the last {failures} runs failed; last error: {message.strip().splitlines()[0][:200]}"
             self.hold(name, reason, by="tracking")
             return holds.hold_of(self.engine, name)

@@ -29,6 +29,7 @@ from dagster import (
     materialize,
     sensor,
 )
+from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.holds import ensure_not_on_hold, hold_of
@@ -183,6 +184,30 @@ def test_five_failures_hold_the_process_its_sensor_skips_and_release_resumes(
 
     tracker.release("flaky_job", by="ops-ann")
     assert isinstance(flaky_feed_sensor(sensor_context), RunRequest)
+
+
+def test_attempts_dagster_will_retry_are_recorded_but_do_not_hold_the_process(
+    instance: DagsterInstance, resources: dict[str, Any], tracker: ProcessTracker
+) -> None:
+    defs = Definitions(assets=[flaky_feed], jobs=[flaky_job], resources=resources)
+    job = defs.resolve_job_def("flaky_job")
+    # Run retries (deploy/dagster.yaml: crashed run workers only) tag a failed attempt that will be
+    # retried with dagster/will_retry=true before its failure is stored.
+    for _ in range(5):
+        result = job.execute_in_process(instance=instance, raise_on_error=False, tags={WILL_RETRY_TAG: "true"})
+        _evaluate(tracking_run_failed, result, DagsterEventType.RUN_FAILURE, instance, resources, defs)
+    assert [run.status for run in tracker.runs("flaky_job")] == ["failed"] * 5
+    assert {error.message for error in tracker.errors("flaky_job")} == {
+        "ValueError: feed.csv: column 'stop_id' is missing (Dagster retries the run)"
+    }
+    assert hold_of(tracker.engine, "flaky_job") is None
+    assert tracker.get_process("flaky_job").consecutive_failures == 0
+
+    # Failures for good still count: the fifth puts the hold.
+    for attempt in range(5):
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        _evaluate(tracking_run_failed, result, DagsterEventType.RUN_FAILURE, instance, resources, defs)
+        assert (hold_of(tracker.engine, "flaky_job") is not None) == (attempt == 4)
 
 
 def test_a_manual_launch_of_a_held_process_is_refused_not_failed(
