@@ -3,7 +3,7 @@ coverages, on the given instance with the platform's jobs; a second pass shows c
 
 from __future__ import annotations
 
-from dagster import DagsterInstance, Definitions
+from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
 from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB
 from platform_assets.transit.runtime import current_catalog
@@ -14,6 +14,16 @@ def _sync_partitions(instance: DagsterInstance, name: str, wanted: list[str]) ->
     missing = [key for key in wanted if key not in existing]
     if missing:
         instance.add_dynamic_partitions(name, missing)
+
+
+def _checks_line(result: ExecuteInProcessResult, asset: str, partition: str) -> list[str]:
+    """The GTFS asset checks the run evaluated on `asset` (a family fails when a member check fails)."""
+    evaluations = [e for e in result.get_asset_check_evaluations() if e.asset_key.to_user_string() == asset]
+    if not evaluations:
+        return []
+    failing = [e.check_name for e in evaluations if not e.passed]
+    verdict = "all pass" if not failing else f"failing: {', '.join(failing)}"
+    return [f"transit:   GTFS checks on {asset}[{partition}]: {len(evaluations)} families, {verdict}"]
 
 
 def run_demo(instance: DagsterInstance, defs: Definitions) -> list[str]:
@@ -34,6 +44,7 @@ def run_demo(instance: DagsterInstance, defs: Definitions) -> list[str]:
                 f"transit: contributor {contributor.id} export {md['uri'].value} "
                 f"({md['validity_start'].value}..{md['validity_end'].value}, {md['stops_count'].value} stops)"
             )
+            lines += _checks_line(result, "contributor_export", contributor.id)
     for coverage in catalog.coverages:
         result = coverage_job.execute_in_process(instance=instance, partition_key=coverage.id)
         events = result.get_asset_materialization_events()
@@ -43,6 +54,7 @@ def run_demo(instance: DagsterInstance, defs: Definitions) -> list[str]:
             md = event.materialization.metadata
             if event.asset_key.to_user_string() == "coverage_export":
                 lines.append(f"transit: coverage {coverage.id} export {md['uri'].value} ({md['trips_count'].value} trips)")
+                lines += _checks_line(result, "coverage_export", coverage.id)
             else:
                 for publication in md["publications"].value:
                     lines.append(

@@ -18,6 +18,10 @@ def test_demo_command_prints_what_it_made(tmp_path: Path, platform_env: Path, mo
     report = platform_env / "objects" / "reports" / "platform_inventory.json"
     assert f"inventory: {report.as_uri()}" in result.output
     assert report.is_file()
+    # The transit exports' GTFS checks ran in the same runs: clean feeds pass, the night-bus
+    # fragment (no stops of its own) fails its references once merged into demo-idf.
+    assert "transit:   GTFS checks on contributor_export[caltrain]: 5 families, all pass" in result.output
+    assert "transit:   GTFS checks on coverage_export[demo-idf]: 5 families, failing: schema, dataset, reference" in result.output
     assert (platform_env / "platform.db").is_file()
     assert any(home.glob("storage/**/*")) or (home / "history").exists()
 
