@@ -72,8 +72,41 @@ def check_feed_command(feed: Path, previous: Path | None, chunk_rows: int | None
         sys.exit(1)
 
 
-def _launch(job_name: str, partitions: str, partition_key: str, run_config: dict, subject: str) -> None:
-    """Run a transit job in this process on the Dagster instance (DAGSTER_HOME), partition added first."""
+def _submit(webserver: str, job_name: str, partition_key: str, run_config: dict, subject: str) -> None:
+    """Submit a transit job run through a Dagster webserver (GraphQL): it joins the instance's run
+    queue, so the deployment's tag concurrency limits (one publication per coverage) apply."""
+    from urllib.parse import urlsplit
+
+    from dagster._core.storage.tags import PARTITION_NAME_TAG
+    from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
+
+    from platform_assets.core.alerts import SUBJECT_TAG
+    from platform_assets.core.tags import publication_tags
+    from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB
+
+    url = urlsplit(webserver if "://" in webserver else f"http://{webserver}")
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise TransitError(f"--queue {webserver!r}: not a Dagster webserver URL (http://host:port)")
+    tags = {SUBJECT_TAG: subject, "transit/trigger": "cli", PARTITION_NAME_TAG: partition_key}
+    if job_name != CONTRIBUTOR_EXPORT_JOB:
+        tags.update(publication_tags(partition_key))  # as the job's PartitionedConfig adds in the UI
+    try:
+        client = DagsterGraphQLClient(url.hostname, port_number=url.port, use_https=url.scheme == "https")
+        run_id = client.submit_job_execution(job_name, run_config=run_config, tags=tags)
+    except DagsterGraphQLClientError as error:
+        cause = error.__cause__ or error
+        reason = str(cause).splitlines()[0][:300] if str(cause).strip() else type(cause).__name__
+        raise TransitError(f"{webserver}: could not submit {job_name} [{partition_key}]: {reason}") from None
+    base = webserver.rstrip("/")
+    click.echo(f"{job_name} [{partition_key}]: queued as run {run_id} ({base}/runs/{run_id})")
+
+
+def _launch(job_name: str, partitions: str, partition_key: str, run_config: dict, subject: str, webserver: str | None = None) -> None:
+    """Run a transit job in this process on the Dagster instance (DAGSTER_HOME), partition added
+    first; or, with `webserver`, submit it to that webserver's run queue."""
+    if webserver is not None:
+        _submit(webserver, job_name, partition_key, run_config, subject)
+        return
     from dagster import Definitions
 
     from platform_assets.core.alerts import SUBJECT_TAG
@@ -109,27 +142,33 @@ def _launch(job_name: str, partitions: str, partition_key: str, run_config: dict
 @transit_cli.command("export-contributor")
 @click.argument("contributor_id")
 @click.option("--force/--no-force", default=True, show_default=True, help="Export even when no source changed.")
-def export_contributor_command(contributor_id: str, force: bool) -> None:
+@click.option("--queue", "webserver", metavar="URL", default=None,
+              help="Submit the run to the Dagster webserver at URL (its run queue and tag limits apply) "
+              "instead of running it in this process.")
+def export_contributor_command(contributor_id: str, force: bool, webserver: str | None) -> None:
     """Export CONTRIBUTOR_ID now (forced by default)."""
     from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB
     from platform_assets.transit.runtime import current_catalog
 
     current_catalog().contributor(contributor_id)
     config = {"ops": {"contributor_export": {"config": {"force": force}}}}
-    _launch(CONTRIBUTOR_EXPORT_JOB, "contributors", contributor_id, config, contributor_id)
+    _launch(CONTRIBUTOR_EXPORT_JOB, "contributors", contributor_id, config, contributor_id, webserver)
 
 
 @transit_cli.command("export-coverage")
 @click.argument("coverage_id")
 @click.option("--force/--no-force", default=True, show_default=True, help="Export even when no contributor changed.")
-def export_coverage_command(coverage_id: str, force: bool) -> None:
+@click.option("--queue", "webserver", metavar="URL", default=None,
+              help="Submit the run to the Dagster webserver at URL (its run queue and tag limits apply) "
+              "instead of running it in this process.")
+def export_coverage_command(coverage_id: str, force: bool, webserver: str | None) -> None:
     """Export (then publish) COVERAGE_ID now (forced by default)."""
     from platform_assets.transit.jobs import COVERAGE_EXPORT_JOB
     from platform_assets.transit.runtime import current_catalog
 
     current_catalog().coverage(coverage_id)
     config = {"ops": {"coverage_export": {"config": {"force": force}}}}
-    _launch(COVERAGE_EXPORT_JOB, "coverages", coverage_id, config, coverage_id)
+    _launch(COVERAGE_EXPORT_JOB, "coverages", coverage_id, config, coverage_id, webserver)
 
 
 @transit_cli.command("fetch-source")

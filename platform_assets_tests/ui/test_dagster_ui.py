@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from dagster import DagsterRunStatus
+from dagster import DagsterEventType, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
 from platform_assets_tests.servers import free_port
@@ -219,6 +219,42 @@ def test_forced_contributor_export_through_graphql(dagster_ui: DagsterUi, browse
     for check in ("schema", "reference", "coherence", "dataset", "time_based"):
         assert check in body
     page.close()
+
+
+def test_cli_exports_go_through_the_run_queue_with_their_tags(dagster_ui: DagsterUi) -> None:
+    """`platform-assets transit export-* --queue URL` submits to the webserver: the daemon's queued
+    run coordinator launches the runs, which carry the tags its concurrency limits read."""
+    from click.testing import CliRunner
+    from dagster import DagsterInstance
+
+    from platform_assets.cli import platform_cli
+
+    _wait_for_partition(dagster_ui, "contributors", "israel")
+    _wait_for_partition(dagster_ui, "coverages", "demo-west")
+    client = DagsterGraphQLClient("127.0.0.1", port_number=dagster_ui.port)
+    run_ids = {}
+    for command in (["export-contributor", "israel"], ["export-contributor", "caltrain"], ["export-coverage", "demo-west"]):
+        if command[0] == "export-coverage":  # after its contributors, as the sensor would
+            assert all(_wait_for_run(client, run_id) == DagsterRunStatus.SUCCESS for run_id in run_ids.values())
+        result = CliRunner().invoke(platform_cli, ["transit", *command, "--queue", dagster_ui.url])
+        assert result.exit_code == 0, result.output
+        assert f"[{command[1]}]: queued as run " in result.stdout
+        run_ids[command[1]] = result.stdout.split("queued as run ")[1].split()[0]
+    assert _wait_for_run(client, run_ids["demo-west"]) == DagsterRunStatus.SUCCESS
+    with DagsterInstance.from_config(str(dagster_ui.home)) as instance:
+        coverage_run = instance.get_run_by_id(run_ids["demo-west"])
+        contributor_run = instance.get_run_by_id(run_ids["israel"])
+        assert coverage_run is not None and contributor_run is not None
+        assert coverage_run.job_name == "transit_coverage_export"
+        assert {key: coverage_run.tags.get(key) for key in ("dagster/partition", "platform/publication", "transit/trigger")} == {
+            "dagster/partition": "demo-west", "platform/publication": "demo-west", "transit/trigger": "cli"}
+        assert contributor_run.tags.get("dagster/partition") == "israel" and "platform/publication" not in contributor_run.tags
+        # Through the queue: enqueued at submission (runs executed in process never are), then
+        # launched by the daemon's coordinator.
+        events = [entry.dagster_event_type for entry in instance.all_logs(run_ids["demo-west"]) if entry.is_dagster_event]
+        assert DagsterEventType.RUN_ENQUEUED in events and DagsterEventType.RUN_START in events, events
+        assert events.index(DagsterEventType.RUN_ENQUEUED) < events.index(DagsterEventType.RUN_START), events
+    assert (dagster_ui.data_dir / "published" / "production" / "ods" / "demo-west.zip").is_file()
 
 
 def test_run_launched_through_graphql_shows_its_metadata(dagster_ui: DagsterUi, browser) -> None:  # type: ignore[no-untyped-def]
