@@ -168,6 +168,13 @@ class Settings:
         """Any setting by variable name (systems read their own settings this way)."""
         return self.raw[name]
 
+    def whole_number(self, name: str, minimum: int = 0) -> int:
+        """A setting that counts something; SettingsError naming it unless a whole number >= minimum."""
+        raw = self.raw[name]
+        if not raw.strip().isdigit() or int(raw) < minimum:
+            raise SettingsError(name, f"{raw!r} is not a whole number of at least {minimum}")
+        return int(raw)
+
 
 def _value(spec: SettingSpec, env: Mapping[str, str], data_dir: str) -> str:
     raw = env.get(spec.name)

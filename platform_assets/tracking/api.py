@@ -20,7 +20,6 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from platform_assets.core.database import get_engine, upgrade_database
-from platform_assets.core.errors import SettingsError
 from platform_assets.core.settings import Settings, load_settings
 from platform_assets.tracking.models import Extract, ProcessRun, RunError
 from platform_assets.tracking.tracker import ProcessTracker, error_type_for, split_uri
@@ -29,10 +28,7 @@ _migrated: set[str] = set()
 
 
 def default_max_failures(settings: Settings) -> int:
-    raw = settings.value("PLATFORM_MAX_CONCURRENT_FAILURES")
-    if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError("PLATFORM_MAX_CONCURRENT_FAILURES", f"{raw!r} is not a whole number of at least 1")
-    return int(raw)
+    return settings.whole_number("PLATFORM_MAX_CONCURRENT_FAILURES", minimum=1)
 
 
 def tracker_for(database: Engine | str | None = None) -> ProcessTracker:

@@ -32,7 +32,7 @@ from dagster import (
 )
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.errors import PlatformError, SettingsError
+from platform_assets.core.errors import PlatformError
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.settings import load_settings
 from platform_assets.quality.dagster_checks import CheckPolicy, asset_check_results, group_check_result
@@ -59,10 +59,7 @@ def blocking_from_settings() -> frozenset[str]:
 
 def chunk_rows_from_settings() -> int:
     """PLATFORM_QUALITY_CHUNK_ROWS: stop_times/shapes rows the checks hold at a time."""
-    raw = load_settings().value("PLATFORM_QUALITY_CHUNK_ROWS")
-    if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError("PLATFORM_QUALITY_CHUNK_ROWS", f"{raw!r} is not a whole number of at least 1")
-    return int(raw)
+    return load_settings().whole_number("PLATFORM_QUALITY_CHUNK_ROWS", minimum=1)
 
 
 def gtfs_check_policy(blocking: Collection[str] = ()) -> CheckPolicy:

@@ -52,9 +52,9 @@ class ExportRules:
     def from_settings(cls, settings: Settings) -> ExportRules:
         admins = settings.value("PLATFORM_TRIP_EXPORT_ADMIN_EMAILS") or ",".join(settings.alert_emails)
         return cls(
-            max_past_days=int(settings.value("PLATFORM_TRIP_EXPORT_MAX_PAST_DAYS")),
-            min_end_age_days=int(settings.value("PLATFORM_TRIP_EXPORT_MIN_END_AGE_DAYS")),
-            expiry_days=int(settings.value("PLATFORM_TRIP_EXPORT_EXPIRY_DAYS")),
+            max_past_days=settings.whole_number("PLATFORM_TRIP_EXPORT_MAX_PAST_DAYS", minimum=1),
+            min_end_age_days=settings.whole_number("PLATFORM_TRIP_EXPORT_MIN_END_AGE_DAYS"),
+            expiry_days=settings.whole_number("PLATFORM_TRIP_EXPORT_EXPIRY_DAYS", minimum=1),
             stale_hours=float(settings.value("PLATFORM_TRIP_EXPORT_STALE_HOURS")),
             technical_admins=tuple(a.strip() for a in admins.split(",") if a.strip()),
         )

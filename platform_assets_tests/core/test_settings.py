@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from platform_assets.cli import platform_cli as full_cli
 from platform_assets.core.cli import platform_cli
 from platform_assets.core.errors import SettingsError
 from platform_assets.core.settings import SETTINGS, load_settings, parse_smtp_url, settings_markdown
@@ -70,3 +71,31 @@ def test_settings_command_hides_passwords(platform_env: Path, monkeypatch: pytes
     assert result.exit_code == 0, result.output
     assert "hunter" not in result.output
     assert "PLATFORM_SMTP_URL=smtp+starttls://me:***@mail.example" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "minimum", "expected"),
+    [
+        ("PLATFORM_TRIP_EXPORT_EXPIRY_DAYS", "14", 1, 14),
+        ("PLATFORM_TRIP_EXPORT_MIN_END_AGE_DAYS", "0", 0, 0),
+        ("PLATFORM_TRIP_EXPORT_EXPIRY_DAYS", "0", 1, "'0' is not a whole number of at least 1"),
+        ("PLATFORM_QUALITY_CHUNK_ROWS", "-5", 1, "'-5' is not a whole number of at least 1"),
+        ("PLATFORM_QUALITY_CHUNK_ROWS", "2.5", 1, "'2.5' is not a whole number of at least 1"),
+    ],
+)
+def test_whole_number_settings(name: str, value: str, minimum: int, expected: int | str) -> None:
+    settings = load_settings({name: value})
+    if isinstance(expected, int):
+        assert settings.whole_number(name, minimum) == expected
+        return
+    with pytest.raises(SettingsError) as raised:
+        settings.whole_number(name, minimum)
+    assert str(raised.value) == f"{name}: {expected}"
+
+
+def test_a_bad_trip_export_setting_is_one_line_from_the_cli(platform_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLATFORM_TRIP_EXPORT_EXPIRY_DAYS", "a week")
+    result = CliRunner().invoke(full_cli, ["export", "create", "--as", "ops@registry.example", "--role", "registry.admin",
+                                           "--start", "2025-01-01", "--end", "2025-01-31"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == "error: PLATFORM_TRIP_EXPORT_EXPIRY_DAYS: 'a week' is not a whole number of at least 1"
