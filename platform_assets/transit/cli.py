@@ -42,8 +42,8 @@ def check_feed_command(feed: Path, previous: Path | None, chunk_rows: int | None
     """Run the GTFS quality checks on FEED (a zip), as the export checks do, and print the failing
     ones with an example each. Exits 1 when a failing check blocks (PLATFORM_QUALITY_BLOCKING_CHECKS)."""
     import time
-    from fnmatch import fnmatchcase
 
+    from platform_assets.quality.dagster_checks import CheckPolicy
     from platform_assets.transit.checks import (
         blocking_from_settings,
         chunk_rows_from_settings,
@@ -52,12 +52,12 @@ def check_feed_command(feed: Path, previous: Path | None, chunk_rows: int | None
     from platform_assets.transit.gtfs_quality import check_feed
 
     blocking = blocking_from_settings()
-    policy = gtfs_check_policy(blocking)
+    policy = gtfs_check_policy(blocking)  # severity: reference checks are ERROR even when not blocking
     started = time.perf_counter()
     report = check_feed(feed, previous, chunk_rows=chunk_rows or chunk_rows_from_settings())
     elapsed = time.perf_counter() - started
     failing = [result for result in report.results if not result.ok]
-    blocked = [result.name for result in failing if any(fnmatchcase(result.name, pattern) for pattern in blocking)]
+    blocked = [result.name for result in failing if CheckPolicy(blocking=blocking).is_blocking(result.name)]
     if as_json:
         for result in report.results:
             click.echo(json.dumps(result.to_dict(), default=str))
