@@ -96,3 +96,16 @@ def test_check_feed_prints_failing_checks_and_exits_1_only_when_one_blocks(
     monkeypatch.setenv("PLATFORM_QUALITY_CHUNK_ROWS", "many")
     refused = invoke("check-feed", str(good))
     assert refused.exit_code == 2 and "PLATFORM_QUALITY_CHUNK_ROWS" in refused.output
+
+
+def test_queue_needs_a_webserver_that_answers(cli_world: TransitWorld) -> None:
+    from platform_assets_tests.servers import free_port
+
+    wrong = invoke("export-coverage", "south", "--queue", "ftp://webserver.example")
+    assert wrong.exit_code == 2
+    assert wrong.output.strip() == "error: --queue 'ftp://webserver.example': not a Dagster webserver URL (http://host:port)"
+    url = f"http://127.0.0.1:{free_port()}"
+    dead = invoke("export-contributor", "beta", "--queue", url)
+    assert dead.exit_code == 2
+    assert dead.output.startswith(f"error: {url}: could not submit transit_contributor_export [beta]: ")
+    assert "Connection refused" in dead.output and len(dead.output.strip().splitlines()) == 1
