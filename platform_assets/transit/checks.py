@@ -103,7 +103,6 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] | None = None) -> As
     """The five family checks on `asset`; `blocking` (default: the setting) names the blocking checks."""
     blocking = blocking_from_settings() if blocking is None else frozenset(blocking)
     policy = gtfs_check_policy(blocking)
-    chunk_rows = chunk_rows_from_settings()
 
     @multi_asset_check(
         name=f"{asset}_gtfs_quality",
@@ -128,7 +127,8 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] | None = None) -> As
                     )
                 except PlatformError as error:  # retention may have deleted it: no time-based comparison then
                     context.log.warning(f"{asset} [{partition}]: previous export unavailable ({error})")
-            report = check_feed(path, previous_path, name=f"{asset}[{partition}]", chunk_rows=chunk_rows)
+            # Read when the check runs (not at import): a bad value fails this check, not the code location.
+            report = check_feed(path, previous_path, name=f"{asset}[{partition}]", chunk_rows=chunk_rows_from_settings())
         results = report.results
         store_check_run(
             database.engine, asset, partition, str(current.get("sha256") or current["uri"]), results,

@@ -441,17 +441,15 @@ def add_row_widths(tally: Tally, table: str, header_width: int, widths: np.ndarr
     tally.add(outcomes, lambda i: {"item": f"{table}:{offset + i + 2}", "cells": int(widths[i]), "header_cells": header_width})
 
 
-def row_widths(feed: GtfsFrames, tally: Tally | None = None) -> CheckResult:
+def row_widths(feed: GtfsFrames, tally: Tally) -> CheckResult:
     """No row has more cells than its file's header (the extra cells would be dropped). `tally`
     already holds the streamed tables' rows (counted as their chunks were read)."""
-    tally = tally or Tally(ROW_WIDTH)
     for table, (header_width, widths) in sorted(feed.widths.items()):
         add_row_widths(tally, table, header_width, widths)
     return _result(ROW_WIDTH, Level.FIELD, "no row has more cells than the header", tally)
 
 
-def schema_results(feed: GtfsFrames, seed: int = 0, scan: StreamedScan | None = None) -> list[CheckResult]:
-    scan = scan or StreamedScan(feed, seed).run()
+def schema_results(feed: GtfsFrames, scan: StreamedScan, seed: int = 0) -> list[CheckResult]:
     results = [required_files(feed), row_widths(feed, scan.widths)]
     pandera_found = {"stop_times.txt": scan.stop_times_schema} if scan.stop_times_schema is not None else {}
     for file_name, (schema, id_column) in SCHEMAS.items():
@@ -553,8 +551,7 @@ def stop_times_references(feed: GtfsFrames) -> list[Reference]:
     ]
 
 
-def reference_results(feed: GtfsFrames, scan: StreamedScan | None = None) -> list[CheckResult]:
-    scan = scan or StreamedScan(feed).run()
+def reference_results(feed: GtfsFrames, scan: StreamedScan) -> list[CheckResult]:
     stops = feed.frame("stops.txt")
     stations: set[str] = set()
     if stops is not None and "stop_id" in stops.columns and "location_type" in stops.columns:
@@ -714,8 +711,8 @@ def _time_text(value: float) -> str | None:
     return f"{value // 3600:02d}:{value // 60 % 60:02d}:{value % 60:02d}"
 
 
-def coherence_results(feed: GtfsFrames, seed: int = 0, scan: StreamedScan | None = None) -> list[CheckResult]:
-    ordered = (scan or StreamedScan(feed, seed).run()).ordered_stop_times()
+def coherence_results(scan: StreamedScan, seed: int = 0) -> list[CheckResult]:
+    ordered = scan.ordered_stop_times()
     names = {
         "arrival": "coherence.stop_times.arrival_before_departure",
         "sequence": "coherence.trips.stop_sequence_increasing",
@@ -793,14 +790,13 @@ def trips_per_route(feed: GtfsFrames, seed: int = 0) -> CheckResult:
                    trips=total, top_route_share=max(shares.values(), default=None), shares=shares)
 
 
-def orphan_stops(feed: GtfsFrames, seed: int = 0, served: set[str] | None = None) -> CheckResult:
+def orphan_stops(feed: GtfsFrames, served: set[str], seed: int = 0) -> CheckResult:
     """Stops and platforms are served by a stop time; stations have a child stop; others are n/a.
     `served`: the stop ids of stop_times.txt (the streamed scan's)."""
     name = "dataset.stops.no_orphans"
     tally = Tally(name, seed)
     stops = feed.frame("stops.txt")
     if stops is not None and "stop_id" in stops.columns and len(stops):
-        served = served if served is not None else StreamedScan(feed, seed).run().served_stops
         parents = _keys(feed.column("stops.txt", "parent_station"))
         kind = stops["location_type"].fillna("0") if "location_type" in stops.columns else pd.Series("0", index=stops.index)
         ids = stops["stop_id"].astype(str)
@@ -859,9 +855,8 @@ def distinct_stop_locations(feed: GtfsFrames, seed: int = 0, metres: float = STO
     return _result(name, Level.DATASET, f"no two stops of the same kind within {metres:g} m (duplicate stops)", tally)
 
 
-def dataset_results(feed: GtfsFrames, seed: int = 0, scan: StreamedScan | None = None) -> list[CheckResult]:
-    served = scan.served_stops if scan is not None else None
-    return [trips_per_route(feed, seed), orphan_stops(feed, seed, served), distinct_stop_locations(feed, seed)]
+def dataset_results(feed: GtfsFrames, scan: StreamedScan, seed: int = 0) -> list[CheckResult]:
+    return [trips_per_route(feed, seed), orphan_stops(feed, scan.served_stops, seed), distinct_stop_locations(feed, seed)]
 
 
 # -- time-based ------------------------------------------------------------------------------------
@@ -962,9 +957,9 @@ def check_feed(
         previous = read_gtfs_frames(previous_path, chunk_rows=chunk_rows) if previous_path is not None else None
         if previous is not None and previous.error:
             previous = None
-        results += schema_results(feed, seed, scan)
+        results += schema_results(feed, scan, seed)
         results += reference_results(feed, scan)
-        results += coherence_results(feed, seed, scan)
-        results += dataset_results(feed, seed, scan)
+        results += coherence_results(scan, seed)
+        results += dataset_results(feed, scan, seed)
         results += time_results(feed, previous, threshold, seed)
     return FeedReport(feed.name, [_unreadable(feed), *results], feed.rows())
