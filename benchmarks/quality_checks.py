@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from platform_assets.quality.framework.batch import batched
-from platform_assets.quality.framework.runner import run_checks
+from platform_assets.lib.quality.batch import batched
+from platform_assets.lib.quality.runner import run_checks
 from platform_assets.quality.ocds.registry import ocds_checks
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"

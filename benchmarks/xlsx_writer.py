@@ -144,7 +144,7 @@ class Stopwatch:
 
 
 def _write_streaming(path: Path, batches: Iterator[list[list[object]]], watch: Stopwatch) -> None:
-    from platform_assets.trip_exports.xlsx_writer import StreamingXlsxWriter, XlsxColumn
+    from platform_assets.lib.xlsx.writer import StreamingXlsxWriter, XlsxColumn
 
     columns = [XlsxColumn(name, kind, description=f"{name} ({kind})") for name, kind in COLUMNS]  # type: ignore[arg-type]
     with watch.running():

@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
-from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,19 +25,6 @@ from platform_assets.core.settings import PACKAGE_ROOT, redact_url
 
 ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
 
-# Constraint names that are identical on SQLite and PostgreSQL, so migrations stay portable.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def new_metadata() -> MetaData:
-    """A MetaData for one system's tables, with the platform's naming convention."""
-    return MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def version_locations() -> list[str]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from platform_assets.lib.errors import PlatformError
 
-class PlatformError(Exception):
-    """Base of every error the platform reports to a user as one line (no traceback needed)."""
+__all__ = ["PlatformError", "SettingsError", "ObjectStoreError", "MailDeliveryError", "DatabaseError", "SheetsError"]
 
 
 class SettingsError(PlatformError):

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Boolean, Column, DateTime, Engine, String, Table, Text, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from platform_assets.core.database import new_metadata
 from platform_assets.core.errors import PlatformError
+from platform_assets.lib.db import new_metadata
 
 metadata = new_metadata()
 

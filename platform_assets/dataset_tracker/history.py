@@ -25,7 +25,7 @@ from sqlalchemy import (
     text,
 )
 
-from platform_assets.core.database import new_metadata
+from platform_assets.lib.db import new_metadata
 
 metadata = new_metadata()
 

@@ -13,8 +13,8 @@ from dagster import (
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.settings import load_settings
+from platform_assets.lib.quality.result import Level
 from platform_assets.quality.dagster_checks import CheckPolicy, asset_check_results, check_specs
-from platform_assets.quality.framework.result import Level
 from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX, FILTERED_PREFIX
 from platform_assets.quality.ocds.registry import ocds_checks
 from platform_assets.quality.ocds.service import ensure_check_run

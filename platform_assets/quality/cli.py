@@ -31,11 +31,11 @@ def datasets_command() -> None:
 @click.option("--worst", default=25, show_default=True, help="How many checks to list, worst first.")
 def check_command(folder: Path, previous: Path | None, worst: int) -> None:
     """Run every OCDS check on FOLDER (release/record packages) and print the report as markdown."""
-    from platform_assets.quality.framework.batch import batched
-    from platform_assets.quality.framework.runner import run_checks
+    from platform_assets.lib.quality.batch import batched
+    from platform_assets.lib.quality.report import report_markdown
+    from platform_assets.lib.quality.runner import run_checks
     from platform_assets.quality.ocds.loader import load_folder
     from platform_assets.quality.ocds.registry import ocds_checks
-    from platform_assets.quality.report import report_markdown
 
     items = list(load_folder(folder))
     old = batched(load_folder(previous), 2000) if previous else None
@@ -52,8 +52,8 @@ def report_command(dataset: str, asset: str, output_format: str, output: Path | 
     """Export the latest stored check run of DATASET from the platform database."""
     from platform_assets.core.database import get_engine, upgrade_database
     from platform_assets.core.settings import load_settings
-    from platform_assets.quality.report import render_html, report_markdown, write_xlsx
-    from platform_assets.quality.storage import load_check_run
+    from platform_assets.lib.quality.report import render_html, report_markdown, write_xlsx
+    from platform_assets.lib.quality.storage import load_check_run
 
     url = load_settings().database_url
     upgrade_database(url)

@@ -33,8 +33,8 @@ from dagster import (
     MetadataValue,
 )
 
-from platform_assets.quality.framework.check import Check
-from platform_assets.quality.framework.result import CheckResult, Level, Outcome
+from platform_assets.lib.quality.check import Check
+from platform_assets.lib.quality.result import CheckResult, Level, Outcome
 
 MAX_MARKDOWN_EXAMPLES = 20
 _NOT_A_NAME = re.compile(r"[^A-Za-z0-9_]+")
@@ -173,7 +173,7 @@ def asset_check_result(
 
 
 def members_markdown(results: Sequence[CheckResult]) -> str:
-    from platform_assets.quality.report import worst_first
+    from platform_assets.lib.quality.report import worst_first
 
     lines = ["| check | ok | passed | failed | n/a | share |", "|---|---|---|---|---|---|"]
     for result in worst_first(results):

@@ -21,12 +21,12 @@ from platform_assets.core.holds import ensure_not_on_hold
 from platform_assets.core.metadata import file_metadata
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.settings import load_settings
+from platform_assets.lib.quality.report import render_html, report_markdown, write_xlsx
+from platform_assets.lib.quality.storage import StoredRun, load_check_run
 from platform_assets.quality.errors import QualityError
 from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX, FILTERED_PREFIX
 from platform_assets.quality.ocds.service import ensure_check_run
 from platform_assets.quality.partitions import ocds_datasets
-from platform_assets.quality.report import render_html, report_markdown, write_xlsx
-from platform_assets.quality.storage import StoredRun, load_check_run
 
 REPORT_FORMATS = ("xlsx", "html")
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from platform_assets.core.database import new_metadata
+from platform_assets.lib.db import new_metadata
 
 PROCESS_TYPES = ("extract", "load", "transform", "export", "publish", "check", "report", "other")
 RUN_STATUSES = ("running", "completed", "failed", "on hold")

@@ -35,8 +35,8 @@ from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.errors import PlatformError
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.settings import load_settings
+from platform_assets.lib.quality.storage import store_check_run
 from platform_assets.quality.dagster_checks import CheckPolicy, asset_check_results, group_check_result
-from platform_assets.quality.storage import store_check_run
 from platform_assets.transit.gtfs_quality import FAMILIES, check_feed, family_of
 
 FAMILY_DESCRIPTIONS = {

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from platform_assets.transit.errors import TransitError
+from platform_assets.transit.errors import FeedError, TransitError
 
 
 @click.group("transit")
@@ -21,11 +21,11 @@ def transit_cli() -> None:
 @click.argument("feed", type=click.Path(dir_okay=False, path_type=Path))
 def validity_period_command(feed: Path) -> None:
     """Print FEED's own validity period as JSON (no union, no 'today' rule)."""
-    from platform_assets.transit.validity import validity_period_of_file
+    from platform_assets.lib.gtfs.validity import validity_period_of_file
 
     try:
         period = validity_period_of_file(feed)
-    except TransitError as error:
+    except FeedError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
     click.echo(json.dumps(period.as_json()))
@@ -199,7 +199,7 @@ def fetch_source_command(contributor_id: str, source_id: str, location: str | No
 def get_file_command(contributor_id: str, file_name: str, output: Path | None) -> None:
     """Get FILE_NAME (e.g. stops.txt) from CONTRIBUTOR_ID's latest export."""
     from platform_assets.core.resources import build_resources
-    from platform_assets.transit.gtfs import read_member
+    from platform_assets.lib.gtfs.reader import read_member
     from platform_assets.transit.service import latest_contributor_export
 
     store = build_resources()["object_store"]

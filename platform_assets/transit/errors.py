@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from platform_assets.core.errors import PlatformError
+from platform_assets.lib.gtfs.errors import FeedError, ValidityPeriodError
+
+__all__ = ["TransitError", "CatalogError", "FeedError", "ValidityPeriodError", "FetchError", "PreprocessError", "PublicationError"]
 
 
 class TransitError(PlatformError):
@@ -11,14 +14,6 @@ class TransitError(PlatformError):
 
 class CatalogError(TransitError):
     """The catalog file is missing, unreadable or invalid."""
-
-
-class FeedError(TransitError):
-    """A GTFS feed cannot be read or has content the platform cannot use."""
-
-
-class ValidityPeriodError(FeedError):
-    """No validity period can be computed for a feed (or it is entirely in the past)."""
 
 
 class FetchError(TransitError):

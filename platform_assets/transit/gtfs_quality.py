@@ -42,10 +42,13 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from platform_assets.quality.dataset.foreign_key import foreign_key
-from platform_assets.quality.framework.batch import FrameBatch
-from platform_assets.quality.framework.check import score_of, short
-from platform_assets.quality.framework.result import (
+from platform_assets.lib.gtfs.reader import Feed, Table, decode_text
+from platform_assets.lib.gtfs.validity import ValidityPeriod, feed_validity_period
+from platform_assets.lib.quality.batch import FrameBatch
+from platform_assets.lib.quality.check import score_of, short
+from platform_assets.lib.quality.dataset.foreign_key import foreign_key
+from platform_assets.lib.quality.pandera_checks import pandera_results
+from platform_assets.lib.quality.result import (
     FAILED,
     NOT_APPLICABLE,
     PASSED,
@@ -53,13 +56,10 @@ from platform_assets.quality.framework.result import (
     Level,
     Outcome,
 )
-from platform_assets.quality.framework.runner import run_checks
-from platform_assets.quality.framework.tally import Tally
-from platform_assets.quality.pandera_checks import pandera_results
-from platform_assets.quality.time_based.persistence import DEFAULT_SHARE, persistence
+from platform_assets.lib.quality.runner import run_checks
+from platform_assets.lib.quality.tally import Tally
+from platform_assets.lib.quality.time_based.persistence import DEFAULT_SHARE, persistence
 from platform_assets.transit.errors import FeedError
-from platform_assets.transit.gtfs import Feed, Table, decode_text
-from platform_assets.transit.validity import ValidityPeriod, feed_validity_period
 
 FAMILIES = ("schema", "reference", "coherence", "dataset", "time_based")
 STOPS_TOO_CLOSE_METRES = 2.0  # transitfeed's "duplicate stop" distance

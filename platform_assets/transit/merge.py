@@ -8,7 +8,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from platform_assets.transit.gtfs import Feed, Table
+from platform_assets.lib.gtfs.reader import Feed, Table
 
 # Columns holding identifiers, per GTFS file (references included, so prefixed ids still match).
 ID_COLUMNS: dict[str, tuple[str, ...]] = {

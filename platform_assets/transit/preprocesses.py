@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from platform_assets.lib.gtfs.reader import Feed, Table
 from platform_assets.transit.errors import PreprocessError
-from platform_assets.transit.gtfs import Feed, Table
 
 
 @dataclass

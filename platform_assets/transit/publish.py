@@ -20,9 +20,9 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
+from platform_assets.lib.gtfs.reader import read_member
+from platform_assets.lib.gtfs.validity import ValidityPeriod
 from platform_assets.transit.errors import PublicationError
-from platform_assets.transit.gtfs import read_member
-from platform_assets.transit.validity import ValidityPeriod
 
 ODS_COLUMNS = (
     "ID",

@@ -10,16 +10,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from platform_assets.lib.gtfs.reader import Feed, feed_counts, read_feed, write_feed
+from platform_assets.lib.gtfs.validity import ValidityPeriod, effective_period, feed_validity_period, union
 from platform_assets.transit import store as layout
 from platform_assets.transit.catalog import Catalog, Contributor, Coverage, DataSource
 from platform_assets.transit.errors import TransitError
 from platform_assets.transit.fetch import fetch
-from platform_assets.transit.gtfs import Feed, feed_counts, read_feed, write_feed
 from platform_assets.transit.merge import merge_feeds, stream_merge
 from platform_assets.transit.preprocesses import ComputeODS, PreprocessContext, build_preprocess
 from platform_assets.transit.publish import OdsInfo, build_ods_archive, deliver, expand_url, stop_area_file
 from platform_assets.transit.store import Store, apply_retention, read_state, state_key, write_state
-from platform_assets.transit.validity import ValidityPeriod, effective_period, feed_validity_period, union
 
 Log = Callable[[str], None]
 

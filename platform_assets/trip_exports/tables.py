@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from platform_assets.core.database import new_metadata
+from platform_assets.lib.db import new_metadata
 
 STATUSES = ("pending", "processing", "uploading", "sending", "success", "error", "expired", "cancelled")
 EXPORT_TYPES = ("regular", "opendata", "operator", "territory", "registry")

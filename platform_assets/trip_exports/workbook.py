@@ -1,7 +1,7 @@
 """The workbook boundary: write rows of typed cells to an XLSX stream, a help sheet beside them.
 
 The export pipeline only talks to `write_trips_workbook` with `Column` specs; behind it the
-streaming writer (`xlsx_writer.StreamingXlsxWriter`) formats each row as sheet XML and deflates
+streaming writer (`lib/xlsx/writer.StreamingXlsxWriter`) formats each row as sheet XML and deflates
 it straight into `out`, which may be a non-seekable stream such as an entry of the zip that is
 uploaded, so memory stays flat whatever the row count. Rows must hold Python values matching
 each column's type: `text` -> str, `integer` -> int (at most 15 digits), `number` -> float, int or
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from itertools import chain, islice
 from typing import BinaryIO
 
-from platform_assets.trip_exports.xlsx_writer import StreamingXlsxWriter, XlsxColumn
+from platform_assets.lib.xlsx.writer import StreamingXlsxWriter, XlsxColumn
 
 EXCEL_MAX_ROWS = 1_048_576
 COLUMN_TYPES = ("text", "integer", "number", "datetime", "date", "time", "boolean")

@@ -10,14 +10,14 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from platform_assets.cli import platform_cli
-from platform_assets.quality.framework.result import CheckResult, Level, Outcome
-from platform_assets.quality.report import (
+from platform_assets.lib.quality.report import (
     level_summaries,
     render_html,
     report_markdown,
     worst_first,
     write_xlsx,
 )
+from platform_assets.lib.quality.result import CheckResult, Level, Outcome
 
 RESULTS = [
     CheckResult("a.exists", Level.FIELD, passed=10),
@@ -66,7 +66,7 @@ def test_cli_check_datasets_and_report(tmp_path: Path, shared_data: Path, platfo
 
     from platform_assets.core.database import get_engine
     from platform_assets.core.settings import load_settings
-    from platform_assets.quality.storage import store_check_run
+    from platform_assets.lib.quality.storage import store_check_run
 
     store_check_run(get_engine(load_settings().database_url), "ocds_dataset", "worked", "v1", RESULTS, items=1)
     exported = runner.invoke(platform_cli, ["quality", "report", "worked", "--format", "xlsx", "--output", str(tmp_path / "w.xlsx")])

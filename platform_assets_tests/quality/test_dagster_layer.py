@@ -243,10 +243,10 @@ def test_other_systems_declare_checks_with_the_adapter(shared_data: Path, resour
     from dagster import AssetCheckResult, MaterializeResult, asset, asset_check
 
     from platform_assets.core.database import PlatformDatabase, upgrade_database
+    from platform_assets.lib.quality.pandera_checks import pandera_results
+    from platform_assets.lib.quality.storage import store_check_run
     from platform_assets.quality.dagster_checks import CheckPolicy, group_check_result
-    from platform_assets.quality.pandera_checks import pandera_results
     from platform_assets.quality.reports import build_quality_report
-    from platform_assets.quality.storage import store_check_run
 
     upgrade_database(resources["database"].url)
 

@@ -8,22 +8,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from platform_assets.quality.dataset.distribution import CodeDistribution
-from platform_assets.quality.dataset.repetition import Repetition
-from platform_assets.quality.dataset.uniqueness import uniqueness
-from platform_assets.quality.field.codelist import in_codelist
-from platform_assets.quality.field.exists import exists
-from platform_assets.quality.field.format import EMAIL, matches
-from platform_assets.quality.field.non_empty import non_empty
-from platform_assets.quality.field.range import date_range, number_range
-from platform_assets.quality.field.type import of_type
-from platform_assets.quality.framework.batch import FrameBatch, ItemBatch, batched, frame_batches
-from platform_assets.quality.framework.result import CheckResult, Level, Outcome
-from platform_assets.quality.framework.runner import run_checks
-from platform_assets.quality.framework.sampling import Reservoir
-from platform_assets.quality.item.references import references
-from platform_assets.quality.time_based.persistence import persistence
-from platform_assets.quality.time_based.stability import stability
+from platform_assets.lib.quality.batch import FrameBatch, ItemBatch, batched, frame_batches
+from platform_assets.lib.quality.dataset.distribution import CodeDistribution
+from platform_assets.lib.quality.dataset.repetition import Repetition
+from platform_assets.lib.quality.dataset.uniqueness import uniqueness
+from platform_assets.lib.quality.field.codelist import in_codelist
+from platform_assets.lib.quality.field.exists import exists
+from platform_assets.lib.quality.field.format import EMAIL, matches
+from platform_assets.lib.quality.field.non_empty import non_empty
+from platform_assets.lib.quality.field.range import date_range, number_range
+from platform_assets.lib.quality.field.type import of_type
+from platform_assets.lib.quality.item.references import references
+from platform_assets.lib.quality.result import CheckResult, Level, Outcome
+from platform_assets.lib.quality.runner import run_checks
+from platform_assets.lib.quality.sampling import Reservoir
+from platform_assets.lib.quality.time_based.persistence import persistence
+from platform_assets.lib.quality.time_based.stability import stability
 
 # Five items. By hand, for `contact.email`:
 #   a: contact present, email valid             -> exists pass, non_empty pass, format pass

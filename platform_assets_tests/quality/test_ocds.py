@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from platform_assets.quality.framework.batch import batched
-from platform_assets.quality.framework.result import CheckResult, Outcome
-from platform_assets.quality.framework.runner import run_checks
+from platform_assets.lib.quality.batch import batched
+from platform_assets.lib.quality.result import CheckResult, Outcome
+from platform_assets.lib.quality.runner import run_checks
 from platform_assets.quality.ocds.errors import OcdsSourceError, QualityError
 from platform_assets.quality.ocds.filters import DatasetFilter
 from platform_assets.quality.ocds.loader import list_datasets, load_folder

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from platform_assets.quality.framework.result import CheckResult, Level, Outcome
-from platform_assets.quality.pandera_checks import pandera_results
+from platform_assets.lib.quality.pandera_checks import pandera_results
+from platform_assets.lib.quality.result import CheckResult, Level, Outcome
 
 STOPS = pa.DataFrameSchema(
     {
@@ -107,9 +107,9 @@ def test_chunks_give_the_same_results_as_one_frame(shared_data: Path) -> None:
 
 
 def test_foreign_keys_between_gtfs_tables(shared_data: Path) -> None:
-    from platform_assets.quality.dataset.foreign_key import foreign_key
-    from platform_assets.quality.framework.batch import frame_batches
-    from platform_assets.quality.framework.runner import run_checks
+    from platform_assets.lib.quality.batch import frame_batches
+    from platform_assets.lib.quality.dataset.foreign_key import foreign_key
+    from platform_assets.lib.quality.runner import run_checks
 
     feed = shared_data / "gtfs" / "google-sample-feed-1.zip"
     stops = read_table(feed, "stops.txt")

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from platform_assets.core.database import get_engine, upgrade_database
-from platform_assets.quality.framework.result import CheckResult, Level, Outcome
-from platform_assets.quality.storage import (
+from platform_assets.lib.quality.result import CheckResult, Level, Outcome
+from platform_assets.lib.quality.storage import (
     check_example,
     check_result,
     check_run,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from platform_assets.quality.framework.result import Outcome
-from platform_assets.transit.gtfs import Table, read_feed, write_feed
+from platform_assets.lib.gtfs.reader import Table, read_feed, write_feed
+from platform_assets.lib.quality.result import Outcome
 from platform_assets.transit.gtfs_quality import FeedReport, check_feed, family_of, read_gtfs_frames
 from platform_assets_tests.transit.conftest import TransitWorld
 
@@ -195,7 +195,7 @@ def test_contributor_export_checks_run_store_and_report(
 ) -> None:
     from dagster import AssetKey
 
-    from platform_assets.quality.storage import load_check_run
+    from platform_assets.lib.quality.storage import load_check_run
     from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB
 
     monkeypatch.setenv("PLATFORM_TRANSIT_TODAY", "2008-01-01")

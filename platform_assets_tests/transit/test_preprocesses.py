@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from platform_assets.lib.gtfs.reader import parse_table, read_feed
 from platform_assets.transit.errors import FeedError, PreprocessError
-from platform_assets.transit.gtfs import parse_table, read_feed
 from platform_assets.transit.merge import merge_feeds
 from platform_assets.transit.preprocesses import PreprocessContext, build_preprocess
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import boto3
 import pytest
 
+from platform_assets.lib.gtfs.validity import ValidityPeriod
 from platform_assets.transit.errors import PublicationError
 from platform_assets.transit.publish import ODS_COLUMNS, OdsInfo, build_ods_archive, deliver, stop_area_file
-from platform_assets.transit.validity import ValidityPeriod
 from platform_assets_tests.servers import FtpServer, HttpServer, Response
 
 

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from platform_assets.cli import platform_cli
-from platform_assets.transit.errors import TransitError, ValidityPeriodError
-from platform_assets.transit.validity import ValidityPeriod, effective_period, union, validity_period_of_file
+from platform_assets.lib.gtfs.validity import ValidityPeriod, effective_period, union, validity_period_of_file
+from platform_assets.transit.errors import FeedError, ValidityPeriodError
 
 PERIODS = {
     "add_dates.zip": ("2017-01-01", "2017-02-15"),
@@ -51,7 +51,7 @@ def test_feed_period(shared_data: Path, name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(ERRORS))
 def test_feed_period_errors(shared_data: Path, name: str) -> None:
-    with pytest.raises(TransitError) as raised:
+    with pytest.raises(FeedError) as raised:
         validity_period_of_file(shared_data / "gtfs/validity" / name)
     assert name in str(raised.value) and ERRORS[name] in str(raised.value)
 

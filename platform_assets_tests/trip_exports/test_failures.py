@@ -12,11 +12,11 @@ from sqlalchemy import Engine
 from platform_assets.core.errors import MailDeliveryError, ObjectStoreError
 from platform_assets.core.mailer import Mailer
 from platform_assets.core.objectstore import ObjectStore
+from platform_assets.lib.xlsx.writer import XlsxValueError
 from platform_assets.trip_exports.campaigns import CampaignConfig
 from platform_assets.trip_exports.errors import ExportStateError
 from platform_assets.trip_exports.run import run_export
 from platform_assets.trip_exports.service import ExportRequest, create_export, get_export
-from platform_assets.trip_exports.xlsx_writer import XlsxValueError
 from platform_assets_tests.servers import SmtpServer, free_port
 from platform_assets_tests.trip_exports.conftest import (
     MONTH_START,

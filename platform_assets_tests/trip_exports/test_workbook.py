@@ -10,8 +10,8 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
+from platform_assets.lib.xlsx.writer import XlsxValueError
 from platform_assets.trip_exports.workbook import EXCEL_MAX_ROWS, Column, sheet_titles, write_trips_workbook
-from platform_assets.trip_exports.xlsx_writer import XlsxValueError
 
 COLUMNS = [
     Column("id", "integer", "an id"),

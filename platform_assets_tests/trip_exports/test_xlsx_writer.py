@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from platform_assets.core.errors import PlatformError
-from platform_assets.trip_exports.xlsx_writer import (
+from platform_assets.lib.xlsx.writer import (
     DATE_FORMAT,
     DATETIME_FORMAT,
     EXCEL_MAX_INT,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from platform_assets.quality.field.codelist import in_codelist
-from platform_assets.quality.field.exists import exists
-from platform_assets.quality.field.format import EMAIL, TELEPHONE, matches
-from platform_assets.quality.field.non_empty import non_empty
-from platform_assets.quality.field.range import date_range, number_range, text_length
-from platform_assets.quality.field.type import of_type
-from platform_assets.quality.framework.check import Check
+from platform_assets.lib.quality.check import Check
+from platform_assets.lib.quality.field.codelist import in_codelist
+from platform_assets.lib.quality.field.exists import exists
+from platform_assets.lib.quality.field.format import EMAIL, TELEPHONE, matches
+from platform_assets.lib.quality.field.non_empty import non_empty
+from platform_assets.lib.quality.field.range import date_range, number_range, text_length
+from platform_assets.lib.quality.field.type import of_type
 from platform_assets.quality.ocds import codelists
 
 COVERAGE_PATHS = (

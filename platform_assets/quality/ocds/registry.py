@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from platform_assets.quality.framework.check import Check
+from platform_assets.lib.quality.check import Check
 from platform_assets.quality.ocds.compiled_release.coherent import (
     awards_status,
     contracts_status,

@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from platform_assets.quality.framework.batch import batched
-from platform_assets.quality.framework.check import Check
-from platform_assets.quality.framework.result import CheckResult
-from platform_assets.quality.framework.runner import run_checks
+from platform_assets.lib.quality.batch import batched
+from platform_assets.lib.quality.check import Check
+from platform_assets.lib.quality.result import CheckResult
+from platform_assets.lib.quality.runner import run_checks
+from platform_assets.lib.quality.storage import StoredRun, load_check_run, store_check_run
 from platform_assets.quality.ocds.dataset_store import (
     DATASET_PREFIX,
     Manifest,
@@ -25,7 +26,6 @@ from platform_assets.quality.ocds.dataset_store import (
 from platform_assets.quality.ocds.errors import OcdsSourceError
 from platform_assets.quality.ocds.loader import load_folder, load_table
 from platform_assets.quality.ocds.registry import ocds_checks
-from platform_assets.quality.storage import StoredRun, load_check_run, store_check_run
 
 BATCH_SIZE = 2000
 

@@ -3,8 +3,8 @@ of the compiled releases having it (a dataset where everything is "active" is su
 
 from __future__ import annotations
 
-from platform_assets.quality.dataset.distribution import CodeDistribution
-from platform_assets.quality.framework.result import Level
+from platform_assets.lib.quality.dataset.distribution import CodeDistribution
+from platform_assets.lib.quality.result import Level
 from platform_assets.quality.ocds import codelists
 
 MAX_SHARE = 0.99

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from platform_assets.quality.dataset.distribution import TopShare
-from platform_assets.quality.framework.result import Level
+from platform_assets.lib.quality.dataset.distribution import TopShare
+from platform_assets.lib.quality.result import Level
 from platform_assets.quality.ocds.compiled_release.coherent.value_realistic import PER_USD
 from platform_assets.quality.ocds.values import award_total
 

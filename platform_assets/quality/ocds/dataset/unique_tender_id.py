@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from platform_assets.quality.dataset.uniqueness import uniqueness
+from platform_assets.lib.quality.dataset.uniqueness import uniqueness
 
 check = uniqueness("tender.id", name="dataset.unique_tender_id")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from platform_assets.quality.dataset.repetition import Repetition
-from platform_assets.quality.framework.result import Level
+from platform_assets.lib.quality.dataset.repetition import Repetition
+from platform_assets.lib.quality.result import Level
 from platform_assets.quality.ocds.values import amount, objects
 
 

@@ -3,6 +3,6 @@
 
 from __future__ import annotations
 
-from platform_assets.quality.time_based.persistence import persistence
+from platform_assets.lib.quality.time_based.persistence import persistence
 
 check = persistence("ocid", name="time.ocid_persistence")

@@ -3,8 +3,8 @@ contract < implementation) between the previous dataset and this one (passes at 
 
 from __future__ import annotations
 
+from platform_assets.lib.quality.time_based.stability import stability
 from platform_assets.quality.ocds.values import PHASES, phase
-from platform_assets.quality.time_based.stability import stability
 
 
 def not_backwards(previous: int, current: int) -> bool:

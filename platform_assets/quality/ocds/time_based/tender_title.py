@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from platform_assets.lib.quality.time_based.stability import stability
 from platform_assets.quality.ocds.values import dig
-from platform_assets.quality.time_based.stability import stability
 
 check = stability(
     "time.tender_title",

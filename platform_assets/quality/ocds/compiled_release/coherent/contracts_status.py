@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from platform_assets.quality.framework.check import ItemOutcome
-from platform_assets.quality.framework.result import FAILED, NOT_APPLICABLE, PASSED
-from platform_assets.quality.item.coherence import coherence
+from platform_assets.lib.quality.check import ItemOutcome
+from platform_assets.lib.quality.item.coherence import coherence
+from platform_assets.lib.quality.result import FAILED, NOT_APPLICABLE, PASSED
 from platform_assets.quality.ocds.values import code, obj, objects
 
 INACTIVE = {"pending", "cancelled"}

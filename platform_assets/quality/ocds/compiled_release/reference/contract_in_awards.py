@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from platform_assets.quality.item.references import references
+from platform_assets.lib.quality.item.references import references
 
 check = references("reference.contract_in_awards", "contracts.awardID", "awards.id", "every contract's awardID names an award")

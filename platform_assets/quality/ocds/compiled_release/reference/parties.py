@@ -3,7 +3,7 @@ name (by id) an entry of `parties` in the same compiled release."""
 
 from __future__ import annotations
 
-from platform_assets.quality.item.references import references
+from platform_assets.lib.quality.item.references import references
 
 REFERENCES = {
     "buyer": "buyer.id",

@@ -1,0 +1,1 @@
+"""GTFS: a streaming feed reader and the validity-period rules (no Dagster)."""

@@ -1,0 +1,1 @@
+"""A streaming XLSX writer with bounded memory (no Dagster)."""

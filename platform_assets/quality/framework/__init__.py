@@ -1,1 +1,0 @@
-"""The check framework: result shape, sampling, batches, runner (pure: no Dagster)."""
