@@ -3,7 +3,7 @@
 largest real feed and on that feed scaled up 30 times (2.6 M stop times), read in chunks and,
 as the baseline measured in the same run, whole. Prints the figures; not part of the test suite.
 
-    PYTHONPATH=. python benchmarks/quality_checks.py [--items 100000] [--feed ../shared/data/gtfs/nyc_subway_gtfs.zip]
+    PYTHONPATH=. python benchmarks/quality_checks.py [--items 100000] [--feed platform_assets_tests/data/gtfs/nyc_subway_gtfs.zip]
         [--copies 30] [--chunk-rows 25000] [--skip-ocds]
 """
 
@@ -24,7 +24,7 @@ from platform_assets.lib.quality.batch import batched
 from platform_assets.lib.quality.runner import run_checks
 from platform_assets.quality.ocds.registry import ocds_checks
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[1] / "platform_assets_tests" / "data"
 STATUSES = ("active", "complete", "cancelled", "unsuccessful", "planning")
 METHODS = ("open", "selective", "limited", "direct")
 

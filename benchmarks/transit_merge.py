@@ -2,7 +2,7 @@
 the larger real feeds (cairns, nyc_subway, region-nord), and one frequency-sensor tick over 100
 unchanged sources. Prints the figures (recorded in the README under "Transit feeds").
 
-    PYTHONPATH=. python benchmarks/transit_merge.py [--shared ../shared/data]
+    PYTHONPATH=. python benchmarks/transit_merge.py [--shared platform_assets_tests/data]
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def bench_sensor_tick(sources: int) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[1] / "platform_assets_tests" / "data")
     parser.add_argument("--sizes", default="2,5,10")
     args = parser.parse_args()
     gtfs_dir = args.shared / "gtfs"

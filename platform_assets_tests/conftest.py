@@ -16,16 +16,16 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-# The real public feeds and datasets the tests read: `../shared/data` beside the checkout, or
-# PLATFORM_TEST_SHARED_DATA for a checkout elsewhere.
-SHARED_DATA = Path(os.environ.get("PLATFORM_TEST_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+# The real public feeds and datasets the tests read, bundled in `data/` (origins and licences in
+# data/NOTICE.md); PLATFORM_TEST_SHARED_DATA points at another copy.
+SHARED_DATA = Path(os.environ.get("PLATFORM_TEST_SHARED_DATA") or Path(__file__).resolve().parent / "data")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """`../shared/data` beside the checkout (CI always has it)."""
-    assert SHARED_DATA.is_dir(), f"expected the shared sample data at {SHARED_DATA} (set PLATFORM_TEST_SHARED_DATA)"
+    """The bundled public sample data (see data/NOTICE.md)."""
+    assert SHARED_DATA.is_dir(), f"expected the sample data at {SHARED_DATA} (set PLATFORM_TEST_SHARED_DATA)"
     return SHARED_DATA
 
 
