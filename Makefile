@@ -25,9 +25,11 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: setup $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/platform-assets demo
 
-## Open the Dagster UI (webserver + daemon) on the same instance as the demo.
+## Open the Dagster UI (webserver + daemon) on the same instance as the demo, through `dg`
+## (pyproject.toml's [tool.dg] names the code location). The running sensors and schedules start
+## work at once: see the README's "make dev" notes.
 dev: setup $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev
 
 ## Debian packages the test suite needs (idempotent; skipped when already present).
 system-deps:

@@ -242,16 +242,17 @@ def main() -> None:
         )
 
         from platform_assets.core.database import upgrade_database
-        from platform_assets.core.resources import build_resources
-        from platform_assets.definitions import defs
+        from platform_assets.core.settings import configure
+        from platform_assets.definitions import all_resources, build_definitions
+        from platform_assets.transit.resources import TransitSettings
+
+        defs = build_definitions()
 
         setup_started = time.perf_counter()
         upgrade_database(platform_url)
         instance = DagsterInstance.get()
         try:
-            from platform_assets.transit.runtime import current_catalog
-
-            catalog = current_catalog()
+            catalog = configure(TransitSettings, resolve=True).load_catalog()
             instance.add_dynamic_partitions("contributors", [c.id for c in catalog.contributors])
             instance.add_dynamic_partitions("coverages", [c.id for c in catalog.coverages])
             for index in range(CONTRIBUTOR_EXPORT_EVENTS):
@@ -266,7 +267,7 @@ def main() -> None:
                   f"{ACCESSIONS} accession folders + {LISTING_LINES} listed, "
                   f"{OCDS_DATASETS * OCDS_FILES_PER_DATASET} OCDS files, runs {run_counts}")
 
-            resources = build_resources()
+            resources = all_resources(resolve=True)
             repository = defs.get_repository_def()
             an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
             # Cursors a tick starts from: the state a running daemon would have, with work to do.

@@ -24,12 +24,12 @@ FEEDS = ("cairns_gtfs.zip", "nyc_subway_gtfs.zip", "partridge-region-nord-v2.zip
 
 def _merge_in_child(gtfs_dir: str, count: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     """One coverage export of `count` contributors, in a fresh process so peak RSS is its own."""
-    from platform_assets.core.objectstore import ObjectStore
+    from platform_assets.core.objectstore import LocalObjectStore
     from platform_assets.transit.catalog import parse_catalog
     from platform_assets.transit.service import export_contributor, export_coverage
 
     with tempfile.TemporaryDirectory() as root:
-        store = ObjectStore(local_dir=f"{root}/objects")
+        store = LocalObjectStore(local_dir=f"{root}/objects")
         contributors = [
             {"id": f"c{i}", "data_prefix": f"P{i}",
              "data_sources": [{"id": "gtfs", "input": {"type": "url", "url": f"{gtfs_dir}/{FEEDS[i % len(FEEDS)]}"}}]}

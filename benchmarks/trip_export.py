@@ -48,16 +48,17 @@ def _load() -> str:
 
 def _rows(url: str):  # type: ignore[no-untyped-def]
     from platform_assets.core.database import get_engine
-    from platform_assets.core.settings import load_settings
+    from platform_assets.core.settings import configure
     from platform_assets.trip_exports.campaigns import load_campaign_config
     from platform_assets.trip_exports.columns import columns_for, selector_for, transform_rows
+    from platform_assets.trip_exports.resources import TripExportPolicy
     from platform_assets.trip_exports.run import stream_trips
     from platform_assets.trip_exports.scope import ExportScope
 
     scope = ExportScope.from_params({"start_date": MONTH[0], "end_date": MONTH[1]})
     columns = columns_for("registry")
     select_cells = selector_for(columns)
-    campaigns = load_campaign_config(load_settings().campaign_config)
+    campaigns = load_campaign_config(configure(TripExportPolicy, resolve=True).campaign_config)
     rows = transform_rows(stream_trips(get_engine(url), scope, 5_000), campaigns, "Europe/Paris")
     return columns, (select_cells(row) for row in rows)
 
@@ -69,14 +70,15 @@ def _phase(name: str, url: str, export_uuid: str, out: multiprocessing.Queue) ->
         if name == "export":
             from platform_assets.core.database import get_engine
             from platform_assets.core.mailer import Mailer
-            from platform_assets.core.objectstore import ObjectStore
-            from platform_assets.core.settings import load_settings
+            from platform_assets.core.objectstore import LocalObjectStore
+            from platform_assets.core.settings import configure
             from platform_assets.trip_exports.campaigns import load_campaign_config
+            from platform_assets.trip_exports.resources import TripExportPolicy
             from platform_assets.trip_exports.run import run_export
 
             outcome = run_export(
-                get_engine(url), export_uuid, ObjectStore(local_dir=f"{tmp}/objects"), Mailer(outbox_dir=f"{tmp}/outbox"),
-                load_campaign_config(load_settings().campaign_config),
+                get_engine(url), export_uuid, LocalObjectStore(local_dir=f"{tmp}/objects"), Mailer(outbox_dir=f"{tmp}/outbox"),
+                load_campaign_config(configure(TripExportPolicy, resolve=True).campaign_config),
             )
             count = outcome.rows
         elif name == "openpyxl":

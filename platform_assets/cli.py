@@ -1,23 +1,22 @@
-"""Entry point of the `platform-assets` command: the core group plus each system's commands."""
+"""Entry point of the `platform-assets` command: the core group plus each system's commands,
+each imported only when it is run (so `--help` and `--version` import no system)."""
 
-from platform_assets.core.cli import platform_cli
-from platform_assets.dataset_tracker.cli import tracker_cli
-from platform_assets.demo import demo_command
-from platform_assets.quality.cli import quality_cli
-from platform_assets.tracking.cli import process_cli
-from platform_assets.transit.cli import transit_cli
-from platform_assets.trip_exports.cli import api_cli as trip_api_cli
-from platform_assets.trip_exports.cli import export_cli as trip_export_cli
-from platform_assets.trip_exports.cli import opendata_cli as trip_opendata_cli
+from platform_assets.core.cli import PlatformGroup, platform_cli
 
-platform_cli.add_command(demo_command)
-platform_cli.add_command(transit_cli)
-platform_cli.add_command(trip_export_cli)
-platform_cli.add_command(trip_opendata_cli)
-platform_cli.add_command(trip_api_cli)
-platform_cli.add_command(process_cli)
-platform_cli.add_command(tracker_cli)
-platform_cli.add_command(quality_cli)
+# name -> (module, attribute), and the one-line help `--help` shows without importing it.
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "demo": ("platform_assets.demo", "demo_command", "Materialize the demo on the embedded default and print what it made."),
+    "settings": ("platform_assets.configuration", "settings_command", "Print every setting with its current value."),
+    "transit": ("platform_assets.transit.cli", "transit_cli", "Transit feeds: exports, publications, feed checks."),
+    "export": ("platform_assets.trip_exports.cli", "export_cli", "Trip exports: create, list, download, send, process."),
+    "opendata": ("platform_assets.trip_exports.cli", "opendata_cli", "Monthly open data: create, upload, publish."),
+    "api": ("platform_assets.trip_exports.cli", "api_cli", "The trip exports HTTP API."),
+    "process": ("platform_assets.tracking.cli", "process_cli", "Process tracking: status, runs, holds."),
+    "tracker": ("platform_assets.dataset_tracker.cli", "tracker_cli", "The dataset tracker: crawl, sheet, history."),
+    "quality": ("platform_assets.quality.cli", "quality_cli", "Data quality: OCDS datasets, checks, reports."),
+}
+PlatformGroup.lazy_commands = {name: (module, attribute) for name, (module, attribute, _) in LAZY_COMMANDS.items()}
+PlatformGroup.lazy_help = {name: help_text for name, (_, _, help_text) in LAZY_COMMANDS.items()}
 
 
 def main() -> None:

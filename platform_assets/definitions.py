@@ -1,30 +1,63 @@
 """The code location: every system's definitions merged with the shared core.
 
-Only `defs` may be a Definitions object at module scope (Dagster loads the single one it finds),
-so the systems' definitions are reached through their modules.
+`defs` is Dagster's lazy entry point (`@definitions`): importing this module reads no setting
+and builds nothing; the webserver, the daemon and each run call it, so resources follow the
+environment of the process that loads them. `build_definitions()` is the same for code (tests,
+the demo, the CLI).
 """
 
-from dagster import Definitions
+from __future__ import annotations
 
-from platform_assets.core.defs import core_definitions
-from platform_assets.core.settings import Settings
-from platform_assets.dataset_tracker import defs as dataset_tracker
-from platform_assets.quality import defs as quality
-from platform_assets.tracking import defs as tracking
-from platform_assets.transit import defs as transit
-from platform_assets.trip_exports import defs as trip_exports
+from collections.abc import Mapping
+from typing import Any
+
+from dagster import Definitions, definitions
 
 
-def build_definitions(settings: Settings | None = None) -> Definitions:
-    """The whole platform, its resources configured from `settings` (default: the environment)."""
-    return Definitions.merge(
-        core_definitions(settings),
-        transit.defs,
-        trip_exports.defs,
-        tracking.defs,
-        dataset_tracker.defs,
-        quality.defs,
+def build_definitions(env: Mapping[str, str] | None = None) -> Definitions:
+    """The whole platform; `env` (default: the process environment) configures its resources."""
+    from platform_assets.core.defs import core_definitions
+    from platform_assets.dataset_tracker.defs import dataset_tracker_definitions
+    from platform_assets.quality.defs import quality_definitions
+    from platform_assets.tracking.defs import tracking_definitions
+    from platform_assets.transit.defs import transit_definitions
+    from platform_assets.trip_exports.defs import trip_exports_definitions
+
+    from platform_assets.core.holds import record_job_assets
+
+    defs = Definitions.merge(
+        core_definitions(env),
+        transit_definitions(env),
+        trip_exports_definitions(env),
+        tracking_definitions(env),
+        dataset_tracker_definitions(env),
+        quality_definitions(env),
     )
+    # Holds follow a process's assets into any run, including in-process runs with no repository.
+    record_job_assets(defs.get_repository_def().get_all_jobs())
+    return defs
 
 
-defs = build_definitions()
+@definitions
+def defs() -> Definitions:
+    return build_definitions()
+
+
+def all_resources(env: Mapping[str, str] | None = None, *, resolve: bool = False) -> dict[str, Any]:
+    """Every resource of the code location by key (for `materialize` in tests and scripts)."""
+    from platform_assets.core.resources import core_resources
+    from platform_assets.core.settings import configure
+    from platform_assets.dataset_tracker.defs import dataset_tracker_resources
+    from platform_assets.quality.defs import quality_resources
+    from platform_assets.tracking.resources import TrackingPolicy
+    from platform_assets.transit.defs import transit_resources
+    from platform_assets.trip_exports.defs import trip_exports_resources
+
+    return {
+        **core_resources(env, resolve=resolve),
+        **transit_resources(env, resolve=resolve),
+        **trip_exports_resources(env, resolve=resolve),
+        "tracking": configure(TrackingPolicy, env, resolve=resolve),
+        **dataset_tracker_resources(env, resolve=resolve),
+        **quality_resources(env, resolve=resolve),
+    }

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import Any
 
 import click
 from dagster import DagsterInstance, Definitions
 
-from platform_assets.core.settings import load_settings, redact_url
+from platform_assets.core.settings import redact_url
 
 # Systems join the demo by adding their module here, in the order their data flows.
 DEMO_MODULES: tuple[str, ...] = (
@@ -25,31 +26,71 @@ DEMO_MODULES: tuple[str, ...] = (
 
 DemoFunction = Callable[[DagsterInstance, Definitions], list[str]]
 
-# The demo prints a summary; the runs' step-by-step logs stay in the Dagster UI.
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def run_demo(instance: DagsterInstance) -> list[str]:
-    """Run every system's demo then the inventory; return the summary lines."""
-    from platform_assets.core.database import upgrade_database
+def _store_root(store: object) -> str:
+    """Where the demo's objects are: the local folder, or the bucket."""
+    local_dir = getattr(store, "local_dir", None)
+    return str(local_dir) if local_dir else f"s3://{getattr(store, 'bucket', '')}"
+
+
+class _LeveledJob:
+    """A job whose in-process runs log to the console from `level` up (the event log keeps all)."""
+
+    def __init__(self, job: Any, level: str) -> None:
+        self._job = job
+        self._level = level
+
+    def execute_in_process(self, **kwargs: Any) -> Any:
+        run_config = dict(kwargs.pop("run_config", None) or {})
+        run_config["loggers"] = {"console": {"config": {"log_level": self._level}}}
+        return self._job.execute_in_process(run_config=run_config, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._job, name)
+
+
+class DemoDefinitions:
+    """The code location as the demo runs it: each run prints warnings and errors only, or every
+    Dagster event with `verbose` (the run's own console logger, set through its run config)."""
+
+    def __init__(self, defs: Definitions, verbose: bool) -> None:
+        self._defs = defs
+        self._level = "DEBUG" if verbose else "WARNING"
+
+    def resolve_job_def(self, name: str) -> Any:
+        return _LeveledJob(self._defs.resolve_job_def(name), self._level)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._defs, name)
+
+
+def demo_definitions(verbose: bool = False) -> Any:
     from platform_assets.definitions import build_definitions
 
-    settings = load_settings()
+    return DemoDefinitions(build_definitions(), verbose)
+
+
+def run_demo(instance: DagsterInstance, verbose: bool = False) -> list[str]:
+    """Run every system's demo then the inventory; return the summary lines."""
+    from platform_assets.core.database import upgrade_database
+    from platform_assets.core.resources import core_resources
+
     # Built now, not at import: the resources follow the environment the command runs in.
-    defs = build_definitions(settings)
-    upgrade_database(settings.database_url)
+    defs = demo_definitions(verbose)
+    resources = core_resources(resolve=True)
+    database_url = resources["database"].url
+    upgrade_database(database_url)
     lines = [
-        f"deployment: {settings.deployment}",
+        f"deployment: {resources['platform'].deployment}",
         f"dagster instance: {instance.root_directory}",
-        f"database: {redact_url(settings.database_url)}",
-        f"objects: {settings.object_store_dir if settings.object_store == 'local' else 's3://' + settings.s3_bucket}",
+        f"database: {redact_url(database_url)}",
+        f"objects: {_store_root(resources['object_store'])}",
     ]
     for module_name in DEMO_MODULES:
         demo: DemoFunction = importlib.import_module(module_name).run_demo
         lines.extend(demo(instance, defs))
-    result = defs.resolve_job_def("platform_inventory_job").execute_in_process(
-        instance=instance, run_config=QUIET_RUN_CONFIG
-    )
+    result = defs.resolve_job_def("platform_inventory_job").execute_in_process(instance=instance)
     if not result.success:
         raise click.ClickException("the inventory run failed: see the run in the Dagster UI")
     for event in result.get_asset_materialization_events():
@@ -59,10 +100,11 @@ def run_demo(instance: DagsterInstance) -> list[str]:
 
 
 @click.command("demo")
-def demo_command() -> None:
+@click.option("--verbose", is_flag=True, help="Print every Dagster event of the runs, not only warnings and errors.")
+def demo_command(verbose: bool) -> None:
     """Materialize the demo on the embedded default and print what was produced and where."""
     from platform_assets.core.instance import dagster_instance
 
     with dagster_instance() as instance:
-        for line in run_demo(instance):
+        for line in run_demo(instance, verbose):
             click.echo(line)

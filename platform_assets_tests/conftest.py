@@ -79,6 +79,6 @@ def platform_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def resources(platform_env: Path) -> dict[str, Any]:
     """The platform's shared resources on the embedded default, inside this test's data dir."""
-    from platform_assets.core.resources import build_resources
+    from platform_assets.definitions import all_resources
 
-    return build_resources()
+    return all_resources()

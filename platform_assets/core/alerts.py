@@ -1,35 +1,58 @@
 """Failure emails: one message per failed run (never for attempts that will be retried).
 
 Dagster's `make_email_on_run_failure_sensor` always logs in and takes its password at import,
-so the platform has its own `@run_failure_sensor` that sends through the `mailer` resource.
+so the platform has its own `@run_failure_sensor`. Every alert goes through the durable outbox
+(`core/outbox.py`): queued first, then sent through the `mailer` resource, and retried by the
+`alert_delivery` sensor until the mail server takes it, so an SMTP outage loses no alert.
 """
 
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from dagster import (
     ConfigurableResource,
     DefaultSensorStatus,
     RunFailureSensorContext,
+    SensorEvaluationContext,
+    SkipReason,
     run_failure_sensor,
+    sensor,
 )
 from dagster._core.storage.tags import PARTITION_NAME_TAG, WILL_RETRY_TAG
-from pydantic import Field
 
+from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.mailer import Mailer
-
-# Jobs that act on one thing without a partition (a trip export id, say) name it with this tag.
-SUBJECT_TAG = "platform/subject"
-# A job whose name is not the action users know (job names cannot repeat asset names) says it here.
-ACTION_TAG = "platform/action"
+from platform_assets.core.outbox import deliver_due, pending_alerts, queue_alert
+from platform_assets.core.settings import DATA_DIR_DEFAULT, comma_list, setting
+from platform_assets.core.tags import ACTION_TAG, SUBJECT_TAG
 
 
 class PlatformInfo(ConfigurableResource):
-    """Which deployment this is and who its operators are."""
+    """Which deployment this is, where its files live and who its operators are."""
 
-    deployment: str = Field(default="local", description="Deployment name (PLATFORM_DEPLOYMENT).")
-    alert_emails: list[str] = Field(default_factory=list, description="Operators (PLATFORM_ALERT_EMAILS).")
+    deployment: str = setting("PLATFORM_DEPLOYMENT", "local", "Name of this deployment, shown in alert emails.")
+    data_dir: str = setting("PLATFORM_DATA_DIR", DATA_DIR_DEFAULT, "Root folder of the embedded default's files.")
+    alert_emails_text: str = setting(
+        "PLATFORM_ALERT_EMAILS", "operators@localhost", "Comma-separated operators who get failure emails."
+    )
+    webserver_url: str = setting(
+        "PLATFORM_WEBSERVER_URL", "", "Base URL of the Dagster UI, for run links in alert emails (empty: no link)."
+    )
+
+    @property
+    def alert_emails(self) -> list[str]:
+        return comma_list(self.alert_emails_text)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).absolute()
+
+    def run_url(self, run_id: str) -> str:
+        """The run's page in the Dagster UI, or "" when PLATFORM_WEBSERVER_URL is not set."""
+        return f"{self.webserver_url.rstrip('/')}/runs/{run_id}" if self.webserver_url else ""
 
 
 @dataclass(frozen=True)
@@ -44,6 +67,7 @@ class FailureReport:
     step: str
     subject: str
     error: str
+    run_url: str = ""
 
     @property
     def title(self) -> str:
@@ -60,6 +84,7 @@ class FailureReport:
             f"End of execution: {when(self.ended)}",
             f"Action type: {self.action}",
             f"Job (run) id: {self.run_id}",
+            *([f"Run in the Dagster UI: {self.run_url}"] if self.run_url else []),
             f"Step: {self.step or 'none (the run failed outside any step)'}",
             f"Contributor / coverage / export: {self.subject or 'none'}",
             "Error:",
@@ -72,7 +97,7 @@ def _as_datetime(timestamp: float | None) -> datetime | None:
     return datetime.fromtimestamp(timestamp, tz=UTC) if timestamp else None
 
 
-def failure_report(context: RunFailureSensorContext, platform: str) -> FailureReport:
+def failure_report(context: RunFailureSensorContext, platform: str, run_url: str = "") -> FailureReport:
     run = context.dagster_run
     action = run.tags.get(ACTION_TAG) or run.job_name
     if action.startswith("__") and run.asset_selection:
@@ -98,6 +123,7 @@ def failure_report(context: RunFailureSensorContext, platform: str) -> FailureRe
         step=", ".join(step for step in steps if step),
         subject=run.tags.get(PARTITION_NAME_TAG) or run.tags.get(SUBJECT_TAG, ""),
         error="\n".join(errors),
+        run_url=run_url,
     )
 
 
@@ -107,10 +133,33 @@ def failure_report(context: RunFailureSensorContext, platform: str) -> FailureRe
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
 )
-def run_failure_email(context: RunFailureSensorContext, mailer: Mailer, platform: PlatformInfo) -> None:
+def run_failure_email(
+    context: RunFailureSensorContext, mailer: Mailer, platform: PlatformInfo, database: PlatformDatabase
+) -> None:
     if context.dagster_run.tags.get(WILL_RETRY_TAG) == "true":
         context.log.info(f"run {context.dagster_run.run_id} will be retried: no email")
         return
-    report = failure_report(context, platform.deployment)
-    where = mailer.send(platform.alert_emails, report.title, report.body())
-    context.log.info(f"failure email for run {report.run_id} sent to {where}")
+    report = failure_report(context, platform.deployment, platform.run_url(context.dagster_run.run_id))
+    queue_alert(database.engine, f"run-failure:{report.run_id}", platform.alert_emails, report.title, report.body())
+    _deliver(context, database, mailer)
+
+
+def _deliver(context: Any, database: PlatformDatabase, mailer: Mailer) -> int:
+    """Send every queued alert whose time has come; say what happened. Returns how many are left."""
+    for delivery in deliver_due(database.engine, mailer.send):
+        if delivery.error is None:
+            context.log.info(f"alert {delivery.dedup_key} sent to {delivery.sent_to}")
+        else:
+            context.log.warning(f"alert {delivery.dedup_key} not sent yet (will retry): {delivery.error}")
+    return len(pending_alerts(database.engine))
+
+
+@sensor(
+    name="alert_delivery",
+    description="Retries, with backoff, every operator alert the mail server has not taken yet.",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+)
+def alert_delivery(context: SensorEvaluationContext, mailer: Mailer, database: PlatformDatabase) -> SkipReason:
+    left = _deliver(context, database, mailer)
+    return SkipReason(f"{left} alert(s) waiting for the mail server" if left else "no alert waiting")

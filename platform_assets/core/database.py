@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from platform_assets.core.errors import DatabaseError
-from platform_assets.core.settings import PACKAGE_ROOT, redact_url
+from platform_assets.core.settings import PACKAGE_ROOT, redact_url, setting
 
 ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
 
@@ -107,7 +107,12 @@ def ping_database(url: str) -> None:
 class PlatformDatabase(ConfigurableResource):
     """The platform database; migrations are applied once per process when a run first uses it."""
 
-    url: str = Field(default="sqlite:///var/data/platform.db", description="SQLAlchemy URL.")
+    url: str = setting(
+        "PLATFORM_DATABASE_URL",
+        "sqlite:///{data_dir}/platform.db",
+        "SQLAlchemy URL of the platform database (PostgreSQL in production).",
+        secret=True,  # may hold a password: read through EnvVar, never shown
+    )
     migrate_on_start: bool = Field(default=True, description="Apply Alembic migrations at start-up.")
 
     def setup_for_execution(self, context: InitResourceContext) -> None:

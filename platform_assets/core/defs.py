@@ -1,23 +1,30 @@
 """Core Dagster definitions: shared resources, the inventory asset and the failure-email sensor."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+
 from dagster import Definitions, define_asset_job
 
-from platform_assets.core.alerts import run_failure_email
+from platform_assets.core.alerts import alert_delivery, run_failure_email
 from platform_assets.core.executors import build_executor
 from platform_assets.core.inventory import platform_inventory
-from platform_assets.core.resources import build_resources
-from platform_assets.core.settings import Settings, load_settings
+from platform_assets.core.resources import core_resources
 
-platform_inventory_job = define_asset_job("platform_inventory_job", selection=[platform_inventory])
+platform_inventory_job = define_asset_job(
+    "platform_inventory_job",
+    selection=[platform_inventory],
+    description="List every object in the object store with its size (the platform inventory).",
+)
 
 
-def core_definitions(settings: Settings | None = None) -> Definitions:
-    """Core definitions with resources built from `settings` (default: the environment now)."""
-    settings = settings or load_settings()
+def core_definitions(env: Mapping[str, str] | None = None) -> Definitions:
+    """Core definitions, their resources configured for this deployment (EnvVars for whatever the
+    environment sets)."""
     return Definitions(
-        executor=build_executor(settings),
+        executor=build_executor(env),
         assets=[platform_inventory],
         jobs=[platform_inventory_job],
-        resources=build_resources(settings),
-        sensors=[run_failure_email],
+        resources=core_resources(env),
+        sensors=[run_failure_email, alert_delivery],
     )

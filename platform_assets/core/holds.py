@@ -1,12 +1,15 @@
-"""The hold check: a process put on hold (by tracking, or an operator) is skipped by every sensor
-and schedule until released. Systems ask `hold_of()`; tracking decides when to hold.
+"""Holds: a process put on hold (by tracking, or an operator) is skipped by every sensor and
+schedule and refused by every asset and op until released. Systems use the one guard below
+(`skip_when_held` on sensors and schedules, `refuse_if_held` in bodies); tracking decides when to hold.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Boolean, Column, DateTime, Engine, String, Table, Text, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,6 +18,7 @@ from platform_assets.core.errors import PlatformError
 from platform_assets.lib.db import new_metadata
 
 metadata = new_metadata()
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ProcessOnHoldError(PlatformError):
@@ -24,6 +28,8 @@ process_hold = Table(
     "process_hold",
     metadata,
     Column("process_name", String(200), primary_key=True),
+    # "" = the whole process; else the one partition held (core_0002).
+    Column("partition_key", String(200), primary_key=True, default="", server_default=""),
     Column("on_hold", Boolean, nullable=False, default=False),
     Column("reason", Text),
     Column("held_at", DateTime(timezone=True)),
@@ -39,49 +45,73 @@ class Hold:
     reason: str
     held_at: datetime | None
     held_by: str | None
+    partition_key: str = ""  # "" = the whole process
 
     def message(self) -> str:
         since = self.held_at.strftime("%Y-%m-%d %H:%M UTC") if self.held_at else "unknown time"
-        return (
-            f"process {self.process_name!r} is on hold since {since} ({self.reason}); "
-            f"release it with `platform-assets process release {self.process_name}`"
-        )
+        what = f"process {self.process_name!r}"
+        release = f"platform-assets process release {self.process_name}"
+        if self.partition_key:
+            what += f" [{self.partition_key}]"
+            release += f" --partition {self.partition_key}"
+        return f"{what} is on hold since {since} ({self.reason}); release it with `{release}`"
 
 
-def hold_of(engine: Engine, process_name: str) -> Hold | None:
-    """The active hold of `process_name`, or None when it may run."""
+def _hold(row: Any) -> Hold:
+    return Hold(row.process_name, row.reason or "held", row.held_at, row.held_by, row.partition_key or "")
+
+
+def hold_of(engine: Engine, process_name: str, partition_key: str | None = None) -> Hold | None:
+    """The hold that stops `process_name` (for `partition_key`, when given): a hold of the whole
+    process first, else one of that partition; None when it may run."""
+    wanted = [""] if not partition_key else ["", partition_key]
     with engine.connect() as connection:
-        row = connection.execute(
-            select(process_hold).where(process_hold.c.process_name == process_name, process_hold.c.on_hold)
-        ).first()
-    if row is None:
-        return None
-    return Hold(row.process_name, row.reason or "held", row.held_at, row.held_by)
+        rows = connection.execute(
+            select(process_hold).where(
+                process_hold.c.process_name == process_name,
+                process_hold.c.partition_key.in_(wanted),
+                process_hold.c.on_hold,
+            ).order_by(process_hold.c.partition_key)
+        ).all()
+    return _hold(rows[0]) if rows else None
+
+
+def held_partitions(engine: Engine, process_name: str) -> dict[str, Hold]:
+    """The partitions of `process_name` on hold on their own, by partition key."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(process_hold).where(
+                process_hold.c.process_name == process_name, process_hold.c.partition_key != "", process_hold.c.on_hold
+            )
+        ).all()
+    return {row.partition_key: _hold(row) for row in rows}
 
 
 def _upsert(engine: Engine, values: dict[str, object]) -> None:
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(process_hold).values(**values)
     statement = statement.on_conflict_do_update(
-        index_elements=[process_hold.c.process_name],
-        set_={key: value for key, value in values.items() if key != "process_name"},
+        index_elements=[process_hold.c.process_name, process_hold.c.partition_key],
+        set_={key: value for key, value in values.items() if key not in ("process_name", "partition_key")},
     )
     with engine.begin() as connection:
         connection.execute(statement)
 
 
-def put_on_hold(engine: Engine, process_name: str, reason: str, by: str = "platform") -> None:
+def put_on_hold(engine: Engine, process_name: str, reason: str, by: str = "platform", partition_key: str = "") -> None:
+    """Hold the whole process, or only `partition_key` of it."""
     _upsert(
         engine,
-        {"process_name": process_name, "on_hold": True, "reason": reason, "held_at": datetime.now(UTC),
-         "held_by": by, "released_at": None, "released_by": None},
+        {"process_name": process_name, "partition_key": partition_key, "on_hold": True, "reason": reason,
+         "held_at": datetime.now(UTC), "held_by": by, "released_at": None, "released_by": None},
     )
 
 
-def release_hold(engine: Engine, process_name: str, by: str) -> None:
+def release_hold(engine: Engine, process_name: str, by: str, partition_key: str = "") -> None:
     _upsert(
         engine,
-        {"process_name": process_name, "on_hold": False, "released_at": datetime.now(UTC), "released_by": by},
+        {"process_name": process_name, "partition_key": partition_key, "on_hold": False,
+         "released_at": datetime.now(UTC), "released_by": by},
     )
 
 
@@ -104,3 +134,116 @@ def ensure_not_on_hold(engine: Engine, job_name: str, asset_keys: Iterable[str] 
     hold = hold_of(engine, process_name_for_run(job_name, asset_keys))
     if hold is not None:
         raise ProcessOnHoldError(hold.message())
+
+
+# -- the one guard every asset, op, sensor and schedule uses ------------------------------------
+
+
+# The asset keys each named job materializes, recorded when the code location's definitions are
+# built (`platform_assets.definitions`), for runs that carry no repository (in-process runs).
+_JOB_ASSETS: dict[str, frozenset[str]] = {}
+
+
+def record_job_assets(jobs: Iterable[Any]) -> None:
+    """Remember which assets each job materializes (called with the code location's jobs)."""
+    for job in jobs:
+        if not job.name.startswith(HIDDEN_JOB_PREFIX):
+            _JOB_ASSETS[job.name] = frozenset(key.to_user_string() for key in job.asset_layer.selected_asset_keys)
+
+
+def _job_assets(context: Any) -> dict[str, frozenset[str]]:
+    try:
+        jobs = context.repository_def.get_all_jobs()
+    except Exception:  # an in-process run has no repository on its context: use the record
+        return dict(_JOB_ASSETS)
+    found = {job.name: frozenset(key.to_user_string() for key in job.asset_layer.selected_asset_keys)
+             for job in jobs if not job.name.startswith(HIDDEN_JOB_PREFIX)}
+    return found or dict(_JOB_ASSETS)
+
+
+def processes_of_run(context: Any) -> list[str]:
+    """Every process a run belongs to: its job, and every job of the code location that
+    materializes one of the run's assets. So a hold on `dataset_tracker_job` also stops a
+    Materialize click on its assets (an ad-hoc run of Dagster's hidden asset job)."""
+    job_name = context.run.job_name
+    has_assets = getattr(context, "has_assets_def", False)
+    keys = {key.to_user_string() for key in context.selected_asset_keys} if has_assets else set()
+    names = [] if job_name.startswith(HIDDEN_JOB_PREFIX) else [job_name]
+    if keys:
+        for name, assets in sorted(_job_assets(context).items()):
+            if name not in names and keys & assets:
+                names.append(name)
+        if not names:  # an asset no named job materializes: the process is named after its assets
+            names.append(process_name_for_run(job_name, keys))
+    return names
+
+
+def refuse_if_held(context: Any, database: Any) -> None:
+    """First line of every asset or op body: refuse the run, before any work, when one of its
+    processes is on hold, as a whole or for the run's partition (ProcessOnHoldError names the
+    hold; tracking records the run as refused, not failed).
+
+    `context` is an asset or op execution context; `database` the PlatformDatabase resource."""
+    partition = context.partition_key if getattr(context, "has_partition_key", False) else None
+    for process in processes_of_run(context):
+        hold = hold_of(database.engine, process, partition)
+        if hold is not None:
+            raise ProcessOnHoldError(hold.message())
+
+
+def skip_when_held(process: str | Callable[[], str]) -> Callable[[F], F]:
+    """Put under `@sensor` / `@schedule`: while `process` (a job name, or a callable giving it) is
+    on hold, a tick returns a SkipReason naming the hold instead of evaluating; while only some of
+    its partitions are held, the run requests for those partitions are dropped (and logged). The
+    decorated function must take the `database` resource."""
+
+    def decorate(evaluate: F) -> F:
+        @functools.wraps(evaluate)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            from dagster import SkipReason
+
+            database = kwargs.get("database")
+            if database is None:
+                raise TypeError(f"{evaluate.__name__} must take the `database` resource to be guarded by holds")
+            name = process() if callable(process) else process
+            hold = hold_of(database.engine, name)
+            if hold is not None:
+                return SkipReason(hold.message())
+            result = evaluate(*args, **kwargs)
+            held = held_partitions(database.engine, name)
+            if not held:
+                return result
+            context = args[0] if args else kwargs.get("context")
+            return _without_held_partitions(result, held, getattr(context, "log", None))
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def _without_held_partitions(result: Any, held: dict[str, Hold], log: Any) -> Any:
+    """`result` (a RunRequest, a list of them or a SensorResult) without requests for held partitions."""
+    from dagster import RunRequest, SensorResult, SkipReason
+
+    def keep(request: Any) -> bool:
+        hold = held.get(getattr(request, "partition_key", None) or "")
+        if hold is not None and log is not None:
+            log.info(f"run request dropped: {hold.message()}")
+        return hold is None
+
+    if isinstance(result, RunRequest):
+        return result if keep(result) else SkipReason(held[result.partition_key or ""].message())
+    if isinstance(result, list):
+        kept = [request for request in result if not isinstance(request, RunRequest) or keep(request)]
+        return kept or SkipReason(f"every requested partition is on hold ({', '.join(sorted(held))})")
+    if isinstance(result, SensorResult) and result.run_requests:
+        kept = [request for request in result.run_requests if keep(request)]
+        if len(kept) != len(result.run_requests):
+            return SensorResult(
+                run_requests=kept,
+                skip_reason=None if kept else SkipReason(f"every requested partition is on hold ({', '.join(sorted(held))})"),
+                cursor=result.cursor,
+                dynamic_partitions_requests=result.dynamic_partitions_requests,
+                asset_events=result.asset_events,
+            )
+    return result

@@ -18,7 +18,12 @@ from platform_assets.core.objectstore import ObjectStore
 INVENTORY_KEY = "reports/platform_inventory.json"
 
 
-@asset(group_name="core", description="Objects per area and rows per table, written as a JSON report.")
+@asset(
+    group_name="core",
+    owners=["team:platform"],
+    kinds={"json"},
+    description="Objects per area and rows per table, written as a JSON report.",
+)
 def platform_inventory(
     context: AssetExecutionContext, object_store: ObjectStore, database: PlatformDatabase
 ) -> MaterializeResult:

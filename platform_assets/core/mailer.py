@@ -15,16 +15,25 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from platform_assets.core.errors import MailDeliveryError
-from platform_assets.core.settings import parse_smtp_url
+from platform_assets.core.settings import parse_smtp_url, setting
 
 
 class Mailer(ConfigurableResource):
     """Sends email through `smtp_url`, or writes it to `outbox_dir` when `smtp_url` is empty."""
 
-    smtp_url: str = Field(default="", description="smtp://, smtp+starttls:// or smtps:// URL; empty: outbox.")
-    password: str | None = Field(default=None, description="SMTP password (PLATFORM_SMTP_PASSWORD).")
-    sender: str = Field(default="platform@localhost", description="From address.")
-    outbox_dir: str = Field(default="var/data/outbox", description="Folder of .eml files (no SMTP).")
+    smtp_url: str = setting(
+        "PLATFORM_SMTP_URL",
+        "",
+        "SMTP server: smtp://[user@]host[:25], smtp+starttls://user@host:587, smtps://user@host:465."
+        " Empty: mail is written as .eml files to PLATFORM_OUTBOX_DIR.",
+    )
+    password: str = setting(
+        "PLATFORM_SMTP_PASSWORD", "", "SMTP password (read through Dagster EnvVar, never shown).", secret=True
+    )
+    sender: str = setting("PLATFORM_MAIL_FROM", "platform@localhost", "Sender address of every email.")
+    outbox_dir: str = setting(
+        "PLATFORM_OUTBOX_DIR", "{data_dir}/outbox", "Folder of .eml files when no SMTP server is set."
+    )
     timeout_seconds: float = Field(default=30.0, description="SMTP connection timeout.")
 
     def build_message(

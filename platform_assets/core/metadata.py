@@ -15,6 +15,8 @@ from dagster import MetadataValue
 from platform_assets.core.objectstore import StoredObject
 
 FILES_KEY = "platform/files"
+# Dagster's standard key for the rows of a table-like output (shown in the UI's asset overview).
+ROW_COUNT = "dagster/row_count"
 
 
 def file_metadata(

@@ -1,54 +1,72 @@
-"""The platform's shared resources, built from settings (see settings.py for every variable).
+"""The platform's shared resources, chosen and configured per deployment from the environment.
 
-Resource keys every system may use: `object_store`, `database`, `mailer`, `sheets`, `platform`.
+Resource keys every system may use: `object_store`, `database`, `mailer`, `platform`. Each class
+declares its own settings (`core/settings.py`: `setting()`); the only settings read while the
+definitions are built are those that choose a class (PLATFORM_OBJECT_STORE) and the checks that
+need several settings together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
-
-from dagster import EnvVar
-from dagster_aws.s3 import S3Resource
 
 from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
+from platform_assets.core.errors import SettingsError
 from platform_assets.core.mailer import Mailer
-from platform_assets.core.objectstore import ObjectStore
-from platform_assets.core.settings import Settings, load_settings
-from platform_assets.core.sheets import Sheets
+from platform_assets.core.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
+from platform_assets.core.settings import SettingSpec, configure, env_value, parse_smtp_url
 
-__all__ = ["ObjectStore", "PlatformDatabase", "Mailer", "Sheets", "PlatformInfo", "build_resources"]
+__all__ = [
+    "ObjectStore", "LocalObjectStore", "S3ObjectStore", "PlatformDatabase", "Mailer", "PlatformInfo",
+    "core_resources", "object_store", "CHOICE_SETTINGS", "RESOURCE_CLASSES",
+]
+
+OBJECT_STORE_KIND = SettingSpec(
+    "PLATFORM_OBJECT_STORE", "local", "Where files go: a local folder or S3.", choices=("local", "s3")
+)
+S3_ENDPOINT = SettingSpec("PLATFORM_S3_ENDPOINT_URL", "", "S3 endpoint for non-AWS stores (MinIO, moto...).")
+S3_REGION = SettingSpec("PLATFORM_S3_REGION", "us-east-1", "S3 region.")
+# Settings that are not fields of a core resource class: a class choice and dagster-aws's S3Resource.
+CHOICE_SETTINGS: tuple[SettingSpec, ...] = (OBJECT_STORE_KIND, S3_ENDPOINT, S3_REGION)
+RESOURCE_CLASSES: tuple[type, ...] = (PlatformInfo, PlatformDatabase, LocalObjectStore, S3ObjectStore, Mailer)
 
 
-def build_object_store(settings: Settings) -> ObjectStore:
-    return ObjectStore(
-        kind=settings.object_store,
-        local_dir=str(settings.object_store_dir),
-        bucket=settings.s3_bucket,
-        prefix=settings.s3_prefix,
-        s3=S3Resource(region_name=settings.s3_region, endpoint_url=settings.s3_endpoint_url or None),
-    )
+def object_store(env: Mapping[str, str] | None = None, *, resolve: bool = False) -> ObjectStore:
+    """The object store this deployment uses (PLATFORM_OBJECT_STORE)."""
+    if OBJECT_STORE_KIND.read(env) == "local":
+        return configure(LocalObjectStore, env, resolve=resolve)
+    from dagster_aws.s3 import S3Resource
+
+    bucket = S3ObjectStore.model_fields["bucket"]
+    bucket_spec = SettingSpec("PLATFORM_S3_BUCKET", "", bucket.description or "")
+    name = bucket_spec.read(env)
+    if not name:
+        raise SettingsError("PLATFORM_S3_BUCKET", "required when PLATFORM_OBJECT_STORE=s3")
+    if len(name) < 3:
+        raise SettingsError("PLATFORM_S3_BUCKET", "bucket names have at least 3 characters")
+    endpoint = env_value(S3_ENDPOINT, env, resolve=resolve) or None
+    region = env_value(S3_REGION, env, resolve=resolve)
+    return configure(S3ObjectStore, env, resolve=resolve, s3=S3Resource(region_name=region, endpoint_url=endpoint))
 
 
-def build_resources(settings: Settings | None = None) -> dict[str, Any]:
-    """Every shared resource, configured for the deployment described by `settings`."""
-    settings = settings or load_settings()
+def check_environment(env: Mapping[str, str] | None = None) -> None:
+    """The checks no single setting can make alone; SettingsError naming the variable."""
+    database_url = configure(PlatformDatabase, env, resolve=True).url
+    if "://" not in database_url:
+        raise SettingsError("PLATFORM_DATABASE_URL", f"{database_url!r} is not a database URL")
+    smtp_url = configure(Mailer, env, resolve=True).smtp_url
+    if smtp_url:
+        parse_smtp_url(smtp_url)
+
+
+def core_resources(env: Mapping[str, str] | None = None, *, resolve: bool = False) -> dict[str, Any]:
+    """Every shared resource, configured for this deployment (`resolve`: values, not EnvVars)."""
+    check_environment(env)
     return {
-        "object_store": build_object_store(settings),
-        "database": PlatformDatabase(url=settings.database_url),
-        "mailer": Mailer(
-            smtp_url=settings.smtp_url,
-            # Through EnvVar so the password is resolved at run time and never shown in the UI.
-            password=EnvVar("PLATFORM_SMTP_PASSWORD") if settings.smtp_password_set else None,
-            sender=settings.mail_from,
-            outbox_dir=str(settings.outbox_dir),
-        ),
-        "sheets": Sheets(
-            backend=settings.sheets_backend,
-            workbook_path=str(settings.sheets_workbook),
-            credentials_file=settings.gsheets_credentials,
-            spreadsheet_key=settings.gsheets_spreadsheet,
-            api_base_url=settings.value("PLATFORM_GSHEETS_API_URL"),
-        ),
-        "platform": PlatformInfo(deployment=settings.deployment, alert_emails=list(settings.alert_emails)),
+        "object_store": object_store(env, resolve=resolve),
+        "database": configure(PlatformDatabase, env, resolve=resolve),
+        "mailer": configure(Mailer, env, resolve=resolve),
+        "platform": configure(PlatformInfo, env, resolve=resolve),
     }

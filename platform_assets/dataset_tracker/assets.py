@@ -17,14 +17,14 @@ from dagster import (
 from pydantic import Field
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import ensure_not_on_hold
-from platform_assets.core.metadata import file_metadata
+from platform_assets.core.holds import refuse_if_held
+from platform_assets.core.metadata import ROW_COUNT, file_metadata
 from platform_assets.core.objectstore import ObjectStore, StoredObject
-from platform_assets.core.settings import load_settings
 from platform_assets.core.sheets import Sheets
 from platform_assets.dataset_tracker.config import load_sources_config
 from platform_assets.dataset_tracker.errors import SourceUnavailableError
 from platform_assets.dataset_tracker.report import EXTERNAL_TAB, TRACKED_TAB
+from platform_assets.dataset_tracker.resources import TrackerSources
 from platform_assets.dataset_tracker.service import (
     INVENTORY_KEY,
     crawl_and_record,
@@ -33,6 +33,7 @@ from platform_assets.dataset_tracker.service import (
 )
 
 GROUP = "dataset_tracker"
+OWNERS = ["team:curation"]
 
 
 class InventoryConfig(Config):
@@ -44,12 +45,10 @@ class InventoryConfig(Config):
     )
 
 
-def _asset_keys(context: AssetExecutionContext) -> list[str]:
-    return [key.to_user_string() for key in context.selected_asset_keys]
-
-
 @asset(
     group_name=GROUP,
+    owners=OWNERS,
+    kinds={"json"},
     description="Crawl every dataset source: each accession's stage, metadata, duplicates and warnings; "
     "state changes go to the dataset_state history table.",
 )
@@ -58,9 +57,10 @@ def dataset_inventory(
     config: InventoryConfig,
     database: PlatformDatabase,
     object_store: ObjectStore,
+    tracker_sources: TrackerSources,
 ) -> MaterializeResult:
-    ensure_not_on_hold(database.engine, context.run.job_name, _asset_keys(context))
-    config_path = Path(config.sources_config or load_settings().sources_config)
+    refuse_if_held(context, database)
+    config_path = Path(config.sources_config) if config.sources_config else tracker_sources.path
     sources = load_sources_config(config_path)
     try:
         outcome = crawl_and_record(sources, database.engine)
@@ -111,6 +111,8 @@ def _local_file(uri: str) -> StoredObject | None:
 
 @asset(
     group_name=GROUP,
+    owners=OWNERS,
+    kinds={"googlesheets"},
     deps=[dataset_inventory],
     description="The tracker sheet (Google Sheets or the local workbook): tracked datasets with their "
     "state, since when and the previous state; discovered external datasets. One batch write per run.",
@@ -121,7 +123,7 @@ def tracker_sheet(
     object_store: ObjectStore,
     sheets: Sheets,
 ) -> MaterializeResult:
-    ensure_not_on_hold(database.engine, context.run.job_name, _asset_keys(context))
+    refuse_if_held(context, database)
     inventory = json.loads(object_store.read_bytes(INVENTORY_KEY))
     tabs = sheet_tabs(inventory, database.engine)
     where = sheets.replace_tabs(tabs)
@@ -133,6 +135,7 @@ def tracker_sheet(
             "sheet": MetadataValue.url(where),
             "backend": sheets.backend,
             "tracked_rows": len(tabs[TRACKED_TAB][1]),
+            ROW_COUNT: len(tabs[TRACKED_TAB][1]),
             "external_rows": len(tabs[EXTERNAL_TAB][1]),
         }
     )

@@ -6,17 +6,19 @@ from pathlib import Path
 
 import click
 
-from platform_assets.core.settings import load_settings
+from platform_assets.core.settings import configure
 
 
 def _config_path(option: str | None) -> Path:
-    return Path(option) if option else load_settings().sources_config
+    from platform_assets.dataset_tracker.resources import TrackerSources
+
+    return Path(option) if option else configure(TrackerSources, resolve=True).path
 
 
 def _engine():  # type: ignore[no-untyped-def]
-    from platform_assets.core.database import get_engine, upgrade_database
+    from platform_assets.core.database import PlatformDatabase, get_engine, upgrade_database
 
-    url = load_settings().database_url
+    url = configure(PlatformDatabase, resolve=True).url
     upgrade_database(url)
     return get_engine(url)
 
@@ -72,14 +74,14 @@ def crawl_command(config_path: str | None, record: bool) -> None:
 @config_option
 def sheet_command(config_path: str | None) -> None:
     """Crawl, record the state changes and rewrite the tracker sheet (PLATFORM_SHEETS_BACKEND)."""
-    from platform_assets.core.resources import build_resources
     from platform_assets.dataset_tracker.config import load_sources_config
+    from platform_assets.dataset_tracker.resources import sheets_resource
     from platform_assets.dataset_tracker.service import crawl_and_record, sheet_tabs
 
     engine = _engine()
     outcome = crawl_and_record(load_sources_config(_config_path(config_path)), engine)
     tabs = sheet_tabs(outcome.inventory, engine)
-    where = build_resources()["sheets"].replace_tabs(tabs)
+    where = sheets_resource(resolve=True).replace_tabs(tabs)
     click.echo(f"tracker sheet: {where} ("
                + ", ".join(f"{title}: {len(rows)} rows" for title, (_header, rows) in tabs.items()) + ")")
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from dagster import DagsterInstance, Definitions
 
-from platform_assets.core.settings import load_settings
+from platform_assets.core.settings import configure
 
 
 def run_demo(instance: DagsterInstance, defs: Definitions) -> list[str]:
     """Run `dataset_tracker_job` on the demo sources (or PLATFORM_SOURCES_CONFIG); say what it wrote."""
-    from platform_assets.core.alerts import SUBJECT_TAG
+    from platform_assets.core.tags import SUBJECT_TAG
     from platform_assets.dataset_tracker.errors import DatasetTrackerError
+    from platform_assets.dataset_tracker.resources import TrackerSources
 
-    settings = load_settings()
+    sources = configure(TrackerSources, resolve=True)
     result = defs.resolve_job_def("dataset_tracker_job").execute_in_process(
-        instance=instance, tags={SUBJECT_TAG: str(settings.sources_config)}
+        instance=instance, tags={SUBJECT_TAG: str(sources.path)}
     )
     if not result.success:
         raise DatasetTrackerError("dataset_tracker_job failed: see the run in the Dagster UI")

@@ -1,15 +1,19 @@
 """Jobs of the dataset tracker."""
 
 from dagster import define_asset_job
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from platform_assets.core.alerts import SUBJECT_TAG
-from platform_assets.core.settings import load_settings
-from platform_assets.dataset_tracker.assets import dataset_inventory, tracker_sheet
+from platform_assets.core.tags import SUBJECT_TAG
 
-dataset_tracker_job = define_asset_job(
-    "dataset_tracker_job",
-    selection=[dataset_inventory, tracker_sheet],
-    description="Crawl the dataset sources, record state changes and rewrite the tracker sheet.",
-    # What a failure email names for runs launched by hand (schedule and sensor set it per run too).
-    tags={SUBJECT_TAG: str(load_settings().sources_config)},
-)
+DATASET_TRACKER_JOB = "dataset_tracker_job"
+
+
+def build_dataset_tracker_job(sources_config: str) -> UnresolvedAssetJobDefinition:
+    """The tracker job; `sources_config` is what a failure email names for runs launched by hand
+    (the schedule and the sensor set it per run too)."""
+    return define_asset_job(
+        DATASET_TRACKER_JOB,
+        selection=["dataset_inventory", "tracker_sheet"],
+        description="Crawl the dataset sources, record state changes and rewrite the tracker sheet.",
+        tags={SUBJECT_TAG: sources_config},
+    )

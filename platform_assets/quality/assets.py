@@ -2,12 +2,15 @@
 `ocds_filtered_dataset` (Pelican's filtered dataset); files go to the object store, never
 through an IO manager."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from dagster import (
     AssetExecutionContext,
     Config,
     DataVersion,
+    Failure,
     MaterializeResult,
     MetadataValue,
     RetryPolicy,
@@ -16,10 +19,10 @@ from dagster import (
 from pydantic import Field
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import ensure_not_on_hold
-from platform_assets.core.metadata import file_metadata
+from platform_assets.core.errors import DatabaseError, ObjectStoreError, PlatformError
+from platform_assets.core.holds import refuse_if_held
+from platform_assets.core.metadata import ROW_COUNT, file_metadata
 from platform_assets.core.objectstore import ObjectStore
-from platform_assets.core.settings import load_settings
 from platform_assets.quality.ocds.dataset_store import (
     DATASET_PREFIX,
     FILTERED_PREFIX,
@@ -32,8 +35,21 @@ from platform_assets.quality.ocds.errors import OcdsSourceError
 from platform_assets.quality.ocds.filters import DatasetFilter
 from platform_assets.quality.ocds.service import source_items
 from platform_assets.quality.partitions import ocds_datasets
+from platform_assets.quality.resources import OcdsSource
 
 GROUP = "quality"
+OWNERS = ["team:quality"]
+
+
+@contextmanager
+def _retry_only_outages() -> Iterator[None]:
+    """An outage (database, object store) may pass and is retried by the asset's policy; a bad
+    dataset or filter will not: it fails at once with its one-line message as the headline."""
+    try:
+        yield
+    except PlatformError as error:
+        transient = isinstance(error, (DatabaseError, ObjectStoreError))
+        raise Failure(description=f"{type(error).__name__}: {error}", allow_retries=transient) from error
 
 
 class OcdsDatasetConfig(Config):
@@ -45,23 +61,35 @@ class OcdsDatasetConfig(Config):
     ancestor: str = Field(default="", description="Dataset that time-based checks compare with (default: previous version).")
 
 
-def _hold_check(context: AssetExecutionContext, database: PlatformDatabase) -> None:
-    keys = [key.to_user_string() for key in context.selected_asset_keys]
-    ensure_not_on_hold(database.engine, context.run.job_name, keys)
-
-
 @asset(
     partitions_def=ocds_datasets,
     group_name=GROUP,
+    owners=OWNERS,
+    kinds={"json"},
     retry_policy=RetryPolicy(max_retries=1, delay=5),
     description="Compiled releases of one OCDS dataset (releases compiled by ocid), as gzipped JSON lines.",
 )
 def ocds_dataset(
-    context: AssetExecutionContext, config: OcdsDatasetConfig, object_store: ObjectStore, database: PlatformDatabase
+    context: AssetExecutionContext,
+    config: OcdsDatasetConfig,
+    object_store: ObjectStore,
+    database: PlatformDatabase,
+    ocds_source: OcdsSource,
 ) -> MaterializeResult:
-    _hold_check(context, database)
+    refuse_if_held(context, database)
+    with _retry_only_outages():
+        return _load_dataset(context, config, object_store, database, ocds_source)
+
+
+def _load_dataset(
+    context: AssetExecutionContext,
+    config: OcdsDatasetConfig,
+    object_store: ObjectStore,
+    database: PlatformDatabase,
+    ocds_source: OcdsSource,
+) -> MaterializeResult:
     dataset = context.partition_key
-    root = Path(config.source_root) if config.source_root else load_settings().ocds_source
+    root = Path(config.source_root) if config.source_root else ocds_source.path
     source = f"table {config.source_table}" if config.source_table else str(root / dataset)
     items = source_items(root, dataset, database.engine, config.source_table, config.source_column)
     outcome = write_dataset(object_store, dataset, items, DATASET_PREFIX, config.ancestor, source)
@@ -74,7 +102,7 @@ def ocds_dataset(
             **file_metadata(main=outcome.stored, written=outcome.written),
             "dataset": dataset,
             "compiled_releases": manifest.items,
-            "dagster/row_count": manifest.items,
+            ROW_COUNT: manifest.items,
             "source": source,
             "changed": outcome.changed,
             "compared_with": manifest.ancestor or manifest.previous_key or "nothing (first version)",
@@ -95,13 +123,15 @@ class FilterConfig(Config):
 @asset(
     partitions_def=ocds_datasets,
     group_name=GROUP,
+    owners=OWNERS,
+    kinds={"json"},
     deps=[ocds_dataset],
     description="A filtered subset of an OCDS dataset (dates, buyer, procuring entity, regex, max items).",
 )
 def ocds_filtered_dataset(
     context: AssetExecutionContext, config: FilterConfig, object_store: ObjectStore, database: PlatformDatabase
 ) -> MaterializeResult:
-    _hold_check(context, database)
+    refuse_if_held(context, database)
     dataset = context.partition_key
     dataset_filter = DatasetFilter(**config.model_dump())
     dataset_filter.validate()
@@ -117,7 +147,7 @@ def ocds_filtered_dataset(
             "dataset": dataset,
             "filter": described,
             "compiled_releases": outcome.manifest.items,
-            "dagster/row_count": outcome.manifest.items,
+            ROW_COUNT: outcome.manifest.items,
             "of": MetadataValue.int(parent.items),
         },
         data_version=DataVersion(outcome.manifest.sha256),

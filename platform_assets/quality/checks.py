@@ -12,7 +12,6 @@ from dagster import (
 
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.objectstore import ObjectStore
-from platform_assets.core.settings import load_settings
 from platform_assets.lib.quality.result import Level
 from platform_assets.quality.dagster_checks import CheckPolicy, asset_check_results, check_specs
 from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX, FILTERED_PREFIX
@@ -30,14 +29,9 @@ def ocds_group(name: str, level: Level) -> str:
     return "dataset" if level == Level.DATASET else "time_based"
 
 
-def policy_from_settings() -> CheckPolicy:
-    names = load_settings().value("PLATFORM_QUALITY_BLOCKING_CHECKS")
-    return CheckPolicy(blocking=frozenset(name.strip() for name in names.split(",") if name.strip()))
-
-
-def build_ocds_checks(asset_key: str, prefix: str, policy: CheckPolicy | None = None) -> AssetChecksDefinition:
-    """All OCDS checks on one dataset asset (its partition names the dataset)."""
-    policy = policy or policy_from_settings()
+def build_ocds_checks(asset_key: str, prefix: str, policy: CheckPolicy) -> AssetChecksDefinition:
+    """All OCDS checks on one dataset asset (its partition names the dataset); `policy` decides
+    which block (read from PLATFORM_QUALITY_BLOCKING_CHECKS when the definitions are built)."""
 
     @multi_asset_check(
         name=f"{asset_key}_quality",
@@ -56,5 +50,8 @@ def build_ocds_checks(asset_key: str, prefix: str, policy: CheckPolicy | None = 
     return _checks
 
 
-ocds_dataset_checks = build_ocds_checks("ocds_dataset", DATASET_PREFIX)
-ocds_filtered_dataset_checks = build_ocds_checks("ocds_filtered_dataset", FILTERED_PREFIX)
+def build_all_ocds_checks(policy: CheckPolicy) -> list[AssetChecksDefinition]:
+    return [
+        build_ocds_checks("ocds_dataset", DATASET_PREFIX, policy),
+        build_ocds_checks("ocds_filtered_dataset", FILTERED_PREFIX, policy),
+    ]

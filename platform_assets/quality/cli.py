@@ -17,10 +17,11 @@ def quality_cli() -> None:
 @quality_cli.command("datasets")
 def datasets_command() -> None:
     """List the OCDS datasets (folders) under PLATFORM_OCDS_SOURCE."""
-    from platform_assets.core.settings import load_settings
+    from platform_assets.core.settings import configure
     from platform_assets.quality.ocds.loader import list_datasets
+    from platform_assets.quality.resources import OcdsSource
 
-    root = load_settings().ocds_source
+    root = configure(OcdsSource, resolve=True).path
     for name in list_datasets(root):
         click.echo(name)
 
@@ -50,12 +51,12 @@ def check_command(folder: Path, previous: Path | None, worst: int) -> None:
 @click.option("--output", type=click.Path(path_type=Path), help="File to write (md prints to stdout by default).")
 def report_command(dataset: str, asset: str, output_format: str, output: Path | None) -> None:
     """Export the latest stored check run of DATASET from the platform database."""
-    from platform_assets.core.database import get_engine, upgrade_database
-    from platform_assets.core.settings import load_settings
+    from platform_assets.core.database import PlatformDatabase, get_engine, upgrade_database
+    from platform_assets.core.settings import configure
     from platform_assets.lib.quality.report import render_html, report_markdown, write_xlsx
     from platform_assets.lib.quality.storage import load_check_run
 
-    url = load_settings().database_url
+    url = configure(PlatformDatabase, resolve=True).url
     upgrade_database(url)
     stored = load_check_run(get_engine(url), asset, dataset)
     if stored is None:

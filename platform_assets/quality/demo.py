@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
-from platform_assets.core.settings import load_settings
+from platform_assets.core.settings import configure
 from platform_assets.quality.ocds.loader import list_datasets
 from platform_assets.quality.partitions import ocds_datasets
+from platform_assets.quality.resources import OcdsSource
 
 
 def _report_uri(result: ExecuteInProcessResult, key_path: list[str]) -> str:
@@ -18,7 +19,7 @@ def _report_uri(result: ExecuteInProcessResult, key_path: list[str]) -> str:
 
 
 def run_demo(instance: DagsterInstance, defs: Definitions) -> list[str]:
-    root = load_settings().ocds_source
+    root = configure(OcdsSource, resolve=True).path
     datasets = list_datasets(root)
     instance.add_dynamic_partitions(ocds_datasets.name, datasets)
     lines: list[str] = []

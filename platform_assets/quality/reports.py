@@ -1,6 +1,6 @@
 """`<asset>_quality_report`: one report asset per checked asset, built from its stored check run;
-markdown in the UI, XLSX and HTML files in the object store. Any system gets one with
-`build_quality_report(asset, partitions_def)` once its checks store their results."""
+markdown in the UI, XLSX and HTML files in the object store. Quality defines the reports of
+other systems' assets (transit's exports) by asset key, as it defines their checks."""
 
 import tempfile
 from collections.abc import Callable
@@ -10,6 +10,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    DynamicPartitionsDefinition,
     MaterializeResult,
     MetadataValue,
     PartitionsDefinition,
@@ -17,26 +18,18 @@ from dagster import (
 )
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import ensure_not_on_hold
+from platform_assets.core.holds import refuse_if_held
 from platform_assets.core.metadata import file_metadata
 from platform_assets.core.objectstore import ObjectStore
-from platform_assets.core.settings import load_settings
 from platform_assets.lib.quality.report import render_html, report_markdown, write_xlsx
 from platform_assets.lib.quality.storage import StoredRun, load_check_run
 from platform_assets.quality.errors import QualityError
 from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX, FILTERED_PREFIX
 from platform_assets.quality.ocds.service import ensure_check_run
 from platform_assets.quality.partitions import ocds_datasets
+from platform_assets.quality.resources import QualityPolicy
 
-REPORT_FORMATS = ("xlsx", "html")
-
-
-def report_formats() -> list[str]:
-    formats = [f.strip() for f in load_settings().value("PLATFORM_QUALITY_REPORT_FORMATS").split(",") if f.strip()]
-    bad = [f for f in formats if f not in REPORT_FORMATS]
-    if bad:
-        raise QualityError(f"PLATFORM_QUALITY_REPORT_FORMATS: {bad[0]!r} is not one of: {', '.join(REPORT_FORMATS)}")
-    return formats
+OWNERS = ["team:quality"]
 
 
 def report_key(checked_asset: str, partition: str, extension: str) -> str:
@@ -73,13 +66,17 @@ def build_quality_report(
         name=f"{checked_asset}_quality_report",
         partitions_def=partitions_def,
         group_name=group_name,
+        owners=OWNERS,
+        kinds={"xlsx", "html"},
         deps=[AssetKey(checked_asset)],
         description=f"Quality report of {checked_asset}: counts per check and level, worst checks first, examples.",
     )
-    def _report(context: AssetExecutionContext, object_store: ObjectStore, database: PlatformDatabase) -> MaterializeResult:
-        ensure_not_on_hold(database.engine, context.run.job_name, [key.to_user_string() for key in context.selected_asset_keys])
+    def _report(
+        context: AssetExecutionContext, object_store: ObjectStore, database: PlatformDatabase, quality: QualityPolicy
+    ) -> MaterializeResult:
+        refuse_if_held(context, database)
         partition = context.partition_key if context.has_partition_key else ""
-        formats = report_formats()
+        formats = quality.report_formats()
         stored = load_run(database, object_store, partition, context.run.run_id)
         if stored is None:
             raise QualityError(f"no stored check run for {checked_asset} [{partition}]: run its checks first")
@@ -124,3 +121,11 @@ def build_ocds_report(checked_asset: str, prefix: str) -> AssetsDefinition:
 
 ocds_dataset_report = build_ocds_report("ocds_dataset", DATASET_PREFIX)
 ocds_filtered_dataset_report = build_ocds_report("ocds_filtered_dataset", FILTERED_PREFIX)
+# Reports over the GTFS check runs stored by the checks on transit's exports (transit's
+# partitions, named as transit names them: quality imports no system).
+contributor_export_report = build_quality_report(
+    "contributor_export", DynamicPartitionsDefinition(name="contributors"), group_name="transit"
+)
+coverage_export_report = build_quality_report(
+    "coverage_export", DynamicPartitionsDefinition(name="coverages"), group_name="transit"
+)

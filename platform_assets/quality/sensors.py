@@ -15,11 +15,11 @@ from dagster import (
 )
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import hold_of
-from platform_assets.core.settings import load_settings
+from platform_assets.core.holds import skip_when_held
 from platform_assets.quality.jobs import ocds_quality_job
 from platform_assets.quality.ocds.loader import SUFFIXES, list_datasets
 from platform_assets.quality.partitions import ocds_datasets
+from platform_assets.quality.resources import OcdsSource
 
 
 def folder_fingerprint(folder: Path) -> str:
@@ -37,11 +37,11 @@ def folder_fingerprint(folder: Path) -> str:
     default_status=DefaultSensorStatus.STOPPED,
     description="Adds a partition per OCDS dataset folder and checks datasets whose files changed.",
 )
-def ocds_dataset_sensor(context: SensorEvaluationContext, database: PlatformDatabase) -> SensorResult | SkipReason:
-    hold = hold_of(database.engine, ocds_quality_job.name)
-    if hold is not None:
-        return SkipReason(hold.message())
-    root = load_settings().ocds_source
+@skip_when_held(ocds_quality_job.name)
+def ocds_dataset_sensor(
+    context: SensorEvaluationContext, database: PlatformDatabase, ocds_source: OcdsSource
+) -> SensorResult | SkipReason:
+    root = ocds_source.path
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     datasets = list_datasets(root)
     fingerprints = {name: folder_fingerprint(root / name) for name in datasets}

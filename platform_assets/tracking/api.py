@@ -19,25 +19,23 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from platform_assets.core.database import get_engine, upgrade_database
-from platform_assets.core.settings import Settings, load_settings
+from platform_assets.core.database import PlatformDatabase, get_engine, upgrade_database
+from platform_assets.core.settings import configure
 from platform_assets.tracking.models import Extract, ProcessRun, RunError
+from platform_assets.tracking.resources import TrackingPolicy
 from platform_assets.tracking.tracker import ProcessTracker, error_type_for, split_uri
 
 _migrated: set[str] = set()
 
 
-def default_max_failures(settings: Settings) -> int:
-    return settings.whole_number("PLATFORM_MAX_CONCURRENT_FAILURES", minimum=1)
-
-
-def tracker_for(database: Engine | str | None = None) -> ProcessTracker:
-    """A tracker on an engine, a database URL (migrated once per process) or the settings' database."""
-    settings = load_settings()
-    max_failures = default_max_failures(settings)
+def tracker_for(database: Engine | str | None = None, max_failures: int | None = None) -> ProcessTracker:
+    """A tracker on an engine, a database URL (migrated once per process) or the configured
+    database; `max_failures` defaults to PLATFORM_MAX_CONCURRENT_FAILURES."""
+    if max_failures is None:
+        max_failures = configure(TrackingPolicy, resolve=True).max_concurrent_failures
     if isinstance(database, Engine):
         return ProcessTracker(database, max_failures)
-    url = database or settings.database_url
+    url = database or configure(PlatformDatabase, resolve=True).url
     if url not in _migrated:
         upgrade_database(url)
         _migrated.add(url)

@@ -7,10 +7,13 @@ from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGra
 from dagster_shared.check import CheckError
 
 from platform_assets.core.database import PlatformDatabase
+from platform_assets.core.holds import refuse_if_held
 from platform_assets.core.metadata import file_metadata
 from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.tags import PROCESS_TYPE_TAG
 from platform_assets.tracking.api import tracker_for
 from platform_assets.tracking.report import build_report, status_table
+from platform_assets.tracking.resources import TrackingPolicy
 from platform_assets.tracking.runs import track_finished_runs
 
 REPORT_KEY = "reports/process_status.md"
@@ -26,14 +29,16 @@ def _asset_graph(context: AssetExecutionContext) -> BaseAssetGraph:
 
 @asset(
     group_name="tracking",
+    owners=["team:platform"],
     kinds={"markdown"},
-    tags={"platform/process_type": "report"},
+    tags={PROCESS_TYPE_TAG: "report"},
     description="Each process's status, last runs and hold state (also written to reports/process_status.md).",
 )
 def process_status_report(
-    context: AssetExecutionContext, database: PlatformDatabase, object_store: ObjectStore
+    context: AssetExecutionContext, database: PlatformDatabase, object_store: ObjectStore, tracking: TrackingPolicy
 ) -> MaterializeResult:
-    tracker = tracker_for(database.url)
+    refuse_if_held(context, database)
+    tracker = tracker_for(database.url, tracking.max_concurrent_failures)
     # Catch up finished runs the sensors never saw (before their first tick, or run in process).
     caught_up = track_finished_runs(tracker, context.instance, _asset_graph(context), skip_run_ids=[context.run.run_id])
     if caught_up:

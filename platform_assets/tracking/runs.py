@@ -17,13 +17,13 @@ from dagster._utils.error import SerializableErrorInfo
 
 from platform_assets.core.holds import process_name_for_run
 from platform_assets.core.metadata import files_from_metadata
+from platform_assets.core.tags import PROCESS_TYPE_TAG
 from platform_assets.tracking.models import PROCESS_TYPES, ProcessRun
 from platform_assets.tracking.tracker import ProcessTracker, error_type_for
 
 TOOL = "dagster"
 KIND_TAG_PREFIX = "dagster/kind/"
 # Assets or jobs may say what kind of process they are; otherwise it is guessed from the graph.
-PROCESS_TYPE_TAG = "platform/process_type"
 USER_TAGS = ("dagster/user", "user")
 ROW_COUNT_KEYS = ("dagster/row_count", "records_written", "rows")
 ROWS_READ_KEYS = ("records_read",)

@@ -3,8 +3,7 @@
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import hold_of
-from platform_assets.tracking.api import tracker_for
+from platform_assets.core.holds import skip_when_held
 from platform_assets.tracking.jobs import process_status_report_job
 
 REPORT_CRON = "*/15 * * * *"
@@ -18,10 +17,8 @@ REPORT_CRON = "*/15 * * * *"
     default_status=DefaultScheduleStatus.RUNNING,
     description="Refresh process_status_report every 15 minutes.",
 )
+@skip_when_held(process_status_report_job.name)
 def process_status_report_schedule(
     context: ScheduleEvaluationContext, database: PlatformDatabase
 ) -> RunRequest | SkipReason:
-    hold = hold_of(tracker_for(database.url).engine, process_status_report_job.name)
-    if hold is not None:
-        return SkipReason(hold.message())
     return RunRequest(run_key=context.scheduled_execution_time.isoformat() if context.scheduled_execution_time else None)

@@ -16,15 +16,16 @@ from dagster import (
 
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.tracking.api import tracker_for
+from platform_assets.tracking.resources import TrackingPolicy
 from platform_assets.tracking.runs import track_dagster_run
 
 SENSOR_INTERVAL_SECONDS = 30
 
 
-def _track(context: RunStatusSensorContext, database: PlatformDatabase) -> None:
+def _track(context: RunStatusSensorContext, database: PlatformDatabase, tracking: TrackingPolicy) -> None:
     repository = context.repository_def
     process_run = track_dagster_run(
-        tracker_for(database.url), context.instance, context.dagster_run, repository.asset_graph if repository else None
+        tracker_for(database.url, tracking.max_concurrent_failures), context.instance, context.dagster_run, repository.asset_graph if repository else None
     )
     context.log.info(
         f"run {context.dagster_run.run_id} -> process {process_run.process_id} run #{process_run.run_number} "
@@ -39,8 +40,10 @@ def _track(context: RunStatusSensorContext, database: PlatformDatabase) -> None:
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
 )
-def tracking_run_started(context: RunStatusSensorContext, database: PlatformDatabase) -> None:
-    _track(context, database)
+def tracking_run_started(
+    context: RunStatusSensorContext, database: PlatformDatabase, tracking: TrackingPolicy
+) -> None:
+    _track(context, database, tracking)
 
 
 @run_status_sensor(
@@ -50,8 +53,10 @@ def tracking_run_started(context: RunStatusSensorContext, database: PlatformData
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
 )
-def tracking_run_succeeded(context: RunStatusSensorContext, database: PlatformDatabase) -> None:
-    _track(context, database)
+def tracking_run_succeeded(
+    context: RunStatusSensorContext, database: PlatformDatabase, tracking: TrackingPolicy
+) -> None:
+    _track(context, database, tracking)
 
 
 @run_failure_sensor(
@@ -60,8 +65,10 @@ def tracking_run_succeeded(context: RunStatusSensorContext, database: PlatformDa
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
 )
-def tracking_run_failed(context: RunFailureSensorContext, database: PlatformDatabase) -> None:
-    _track(context, database)
+def tracking_run_failed(
+    context: RunFailureSensorContext, database: PlatformDatabase, tracking: TrackingPolicy
+) -> None:
+    _track(context, database, tracking)
 
 
 @run_status_sensor(
@@ -71,8 +78,10 @@ def tracking_run_failed(context: RunFailureSensorContext, database: PlatformData
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
 )
-def tracking_run_canceled(context: RunStatusSensorContext, database: PlatformDatabase) -> None:
-    _track(context, database)
+def tracking_run_canceled(
+    context: RunStatusSensorContext, database: PlatformDatabase, tracking: TrackingPolicy
+) -> None:
+    _track(context, database, tracking)
 
 
 tracking_sensors = [tracking_run_started, tracking_run_succeeded, tracking_run_failed, tracking_run_canceled]

@@ -15,8 +15,6 @@ from dagster import (
     AllPartitionMapping,
     AssetDep,
     AssetExecutionContext,
-    AssetsDefinition,
-    Backoff,
     Config,
     DynamicPartitionsDefinition,
     Failure,
@@ -27,13 +25,14 @@ from dagster import (
 )
 from pydantic import Field
 
+from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.errors import DatabaseError, ObjectStoreError, PlatformError
-from platform_assets.core.holds import ensure_not_on_hold
-from platform_assets.core.metadata import file_metadata
+from platform_assets.core.holds import refuse_if_held
+from platform_assets.core.metadata import ROW_COUNT, file_metadata
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.transit.errors import FetchError
-from platform_assets.transit.runtime import current_catalog, reference_today, url_replacements
+from platform_assets.transit.resources import TransitSettings, url_replacements
 from platform_assets.transit.service import (
     ExportOutcome,
     export_contributor,
@@ -66,6 +65,9 @@ def _export_metadata(outcome: ExportOutcome) -> dict[str, object]:
         metadata["validity_end"] = outcome.validity.end_date.isoformat()
     for kind, count in outcome.counts.items():
         metadata[f"{kind}_count"] = count
+    if "stop_times" in outcome.counts:
+        # The feed's largest table, as Dagster's standard row count.
+        metadata[ROW_COUNT] = outcome.counts["stop_times"]
     metadata["reason"] = outcome.reason
     if outcome.warnings:
         metadata["warnings"] = MetadataValue.json(outcome.warnings[:50])
@@ -79,7 +81,8 @@ def _one_line_failure() -> Iterator[None]:
     try:
         yield
     except PlatformError as error:
-        # Outages may pass: retry them. A bad feed, catalog or parameter will not: fail at once.
+        # Outages may pass: the job's retry policy retries them. A bad feed, catalog or parameter
+        # will not: fail at once.
         transient = isinstance(error, (FetchError, ObjectStoreError, DatabaseError))
         raise Failure(description=f"{type(error).__name__}: {error}", allow_retries=transient) from error
 
@@ -89,6 +92,7 @@ def _export(
     config: ExportConfig,
     object_store: ObjectStore,
     database: PlatformDatabase,
+    transit: TransitSettings,
     kind: str,
     export: Callable[..., Any],
 ) -> Iterator[MaterializeResult]:
@@ -96,11 +100,11 @@ def _export(
     changed (or forced); yield nothing, and say so, when there is nothing new."""
     subject = context.partition_key
     with _one_line_failure(), tempfile.TemporaryDirectory(prefix=f"transit-{subject}-") as workdir:
-        _check_hold(context, database)
-        catalog = current_catalog()
+        refuse_if_held(context, database)
+        catalog = transit.load_catalog()
         outcome = export(
             object_store, catalog, subject, Path(workdir),
-            reference_today(config.today, catalog), force=config.force, log=context.log.info,
+            transit.reference_today(config.today, catalog), force=config.force, log=context.log.info,
         )
     if not outcome.exported:
         context.log.info(f"{kind} {subject}: {outcome.reason}: no new export, nothing materialized")
@@ -109,77 +113,86 @@ def _export(
     yield MaterializeResult(metadata=_export_metadata(outcome))
 
 
-def _check_hold(context: AssetExecutionContext, database: PlatformDatabase) -> None:
-    keys = [key.to_user_string() for key in context.selected_asset_keys]
-    ensure_not_on_hold(database.engine, context.job_name, keys)
+OWNERS = ["team:transit"]
 
 
-def build_transit_assets(retry_delay: float) -> list[AssetsDefinition]:
-    """The three assets; fetch/export steps retry once after `retry_delay` seconds, publishing never."""
-    retry = RetryPolicy(max_retries=1, delay=retry_delay, backoff=Backoff.LINEAR)
+@asset(
+    partitions_def=contributors_partitions,
+    group_name="transit",
+    owners=OWNERS,
+    output_required=False,
+    kinds={"gtfs"},
+    description="A contributor's data sources fetched, preprocessed and saved as one GTFS export "
+    "(only when a source changed, or forced).",
+)
+def contributor_export(
+    context: AssetExecutionContext,
+    config: ExportConfig,
+    object_store: ObjectStore,
+    database: PlatformDatabase,
+    transit: TransitSettings,
+) -> Iterator[MaterializeResult]:
+    yield from _export(context, config, object_store, database, transit, "contributor", export_contributor)
 
-    @asset(
-        partitions_def=contributors_partitions,
-        group_name="transit",
-        retry_policy=retry,
-        output_required=False,
-        kinds={"gtfs"},
-        description="A contributor's data sources fetched, preprocessed and saved as one GTFS export "
-        "(only when a source changed, or forced).",
-    )
-    def contributor_export(
-        context: AssetExecutionContext, config: ExportConfig, object_store: ObjectStore, database: PlatformDatabase
-    ) -> Iterator[MaterializeResult]:
-        yield from _export(context, config, object_store, database, "contributor", export_contributor)
+@asset(
+    partitions_def=coverages_partitions,
+    group_name="transit",
+    owners=OWNERS,
+    # For lineage (UI, tracking's sources): which contributors a coverage merges is catalog data,
+    # so every coverage partition is drawn as depending on the contributor exports as a whole.
+    deps=[AssetDep(contributor_export, partition_mapping=AllPartitionMapping())],
+    output_required=False,
+    kinds={"gtfs"},
+    description="The latest exports of a coverage's contributors merged (ids prefixed with data_prefix) "
+    "and preprocessed; only when a contributor produced a new export, or forced.",
+)
+def coverage_export(
+    context: AssetExecutionContext,
+    config: ExportConfig,
+    object_store: ObjectStore,
+    database: PlatformDatabase,
+    transit: TransitSettings,
+) -> Iterator[MaterializeResult]:
+    yield from _export(context, config, object_store, database, transit, "coverage", export_coverage)
 
-    @asset(
-        partitions_def=coverages_partitions,
-        group_name="transit",
-        # For lineage (UI, tracking's sources): which contributors a coverage merges is catalog data,
-        # so every coverage partition is drawn as depending on the contributor exports as a whole.
-        deps=[AssetDep(contributor_export, partition_mapping=AllPartitionMapping())],
-        retry_policy=retry,
-        output_required=False,
-        kinds={"gtfs"},
-        description="The latest exports of a coverage's contributors merged (ids prefixed with data_prefix) "
-        "and preprocessed; only when a contributor produced a new export, or forced.",
-    )
-    def coverage_export(
-        context: AssetExecutionContext, config: ExportConfig, object_store: ObjectStore, database: PlatformDatabase
-    ) -> Iterator[MaterializeResult]:
-        yield from _export(context, config, object_store, database, "coverage", export_coverage)
-
-    @asset(
-        partitions_def=coverages_partitions,
-        group_name="transit",
-        deps=[coverage_export],
-        description="The latest coverage export published to every environment and platform in sequence; "
-        "the first failure stops the rest. Never retried.",
-    )
-    def coverage_publication(
-        context: AssetExecutionContext, object_store: ObjectStore, database: PlatformDatabase
-    ) -> MaterializeResult:
-        coverage_id = context.partition_key
-        with _one_line_failure(), tempfile.TemporaryDirectory(prefix=f"transit-publish-{coverage_id}-") as workdir:
-            _check_hold(context, database)
-            latest, publications = publish_coverage(
-                object_store, current_catalog(), coverage_id, Path(workdir), url_replacements(), log=context.log.info
-            )
-        export_uri = object_store.uri(latest["keys"][0])
-        return MaterializeResult(
-            metadata={
-                **file_metadata(read=[object_store.uri(key) for key in latest["keys"]]),
-                "export_uri": MetadataValue.url(export_uri),
-                "export_sha256": latest["sha256"],
-                "publications": MetadataValue.json(
-                    [
-                        {"environment": p.environment, "sequence": p.sequence, "type": p.platform_type,
-                         "protocol": p.protocol, "target": p.target}
-                        for p in publications
-                    ]
-                ),
-                "publication_count": len(publications),
-            }
+@asset(
+    partitions_def=coverages_partitions,
+    group_name="transit",
+    owners=OWNERS,
+    deps=[coverage_export],
+    kinds={"gtfs"},
+    # Never retried, whatever the job's policy: a partial publication is not repeated blindly.
+    retry_policy=RetryPolicy(max_retries=0),
+    description="The latest coverage export published to every environment and platform in sequence; "
+    "the first failure stops the rest. Never retried.",
+)
+def coverage_publication(
+    context: AssetExecutionContext,
+    object_store: ObjectStore,
+    database: PlatformDatabase,
+    transit: TransitSettings,
+    platform: PlatformInfo,
+) -> MaterializeResult:
+    coverage_id = context.partition_key
+    with _one_line_failure(), tempfile.TemporaryDirectory(prefix=f"transit-publish-{coverage_id}-") as workdir:
+        refuse_if_held(context, database)
+        latest, publications = publish_coverage(
+            object_store, transit.load_catalog(), coverage_id, Path(workdir), url_replacements(platform.data_path),
+            log=context.log.info,
         )
-
-    return [contributor_export, coverage_export, coverage_publication]
+    export_uri = object_store.uri(latest["keys"][0])
+    return MaterializeResult(
+        metadata={
+            **file_metadata(read=[object_store.uri(key) for key in latest["keys"]]),
+            "export_uri": MetadataValue.url(export_uri),
+            "export_sha256": latest["sha256"],
+            "publications": MetadataValue.json(
+                [
+                    {"environment": p.environment, "sequence": p.sequence, "type": p.platform_type,
+                     "protocol": p.protocol, "target": p.target}
+                    for p in publications
+                ]
+            ),
+            "publication_count": len(publications),
+        }
+    )

@@ -34,7 +34,7 @@ from dagster import (
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.errors import PlatformError
 from platform_assets.core.objectstore import ObjectStore
-from platform_assets.core.settings import load_settings
+from platform_assets.core.settings import SettingSpec, comma_list
 from platform_assets.lib.quality.storage import store_check_run
 from platform_assets.quality.dagster_checks import CheckPolicy, asset_check_results, group_check_result
 from platform_assets.transit.gtfs_quality import FAMILIES, check_feed, family_of
@@ -50,16 +50,28 @@ FAMILY_DESCRIPTIONS = {
 ERROR_CHECKS = frozenset({"reference.*"})
 
 
+BLOCKING_CHECKS = SettingSpec(
+    "PLATFORM_QUALITY_BLOCKING_CHECKS",
+    "",
+    "Comma-separated quality check names or patterns (reference.*) that block (severity ERROR); the others warn.",
+)
+CHUNK_ROWS = SettingSpec(
+    "PLATFORM_QUALITY_CHUNK_ROWS",
+    "25000",
+    "Rows of stop_times.txt / shapes.txt held at a time by the GTFS checks (bounds their memory).",
+    minimum=1,
+)
+
+
 def blocking_from_settings() -> frozenset[str]:
     """PLATFORM_QUALITY_BLOCKING_CHECKS: checks (or patterns such as reference.*) whose Dagster check
     blocks, i.e. stops the steps after it (the coverage publication) and fails the run."""
-    value = load_settings().value("PLATFORM_QUALITY_BLOCKING_CHECKS")
-    return frozenset(name.strip() for name in value.split(",") if name.strip())
+    return frozenset(comma_list(BLOCKING_CHECKS.read()))
 
 
 def chunk_rows_from_settings() -> int:
     """PLATFORM_QUALITY_CHUNK_ROWS: stop_times/shapes rows the checks hold at a time."""
-    return load_settings().whole_number("PLATFORM_QUALITY_CHUNK_ROWS", minimum=1)
+    return int(CHUNK_ROWS.read())
 
 
 def gtfs_check_policy(blocking: Collection[str] = ()) -> CheckPolicy:
@@ -150,6 +162,3 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] | None = None) -> As
 
     return _checks
 
-
-contributor_export_checks = build_gtfs_checks("contributor_export")
-coverage_export_checks = build_gtfs_checks("coverage_export")

@@ -73,6 +73,13 @@ def check_feed_command(feed: Path, previous: Path | None, chunk_rows: int | None
         sys.exit(1)
 
 
+def _transit_settings():  # type: ignore[no-untyped-def]
+    from platform_assets.core.settings import configure
+    from platform_assets.transit.resources import TransitSettings
+
+    return configure(TransitSettings, resolve=True)
+
+
 def _submit(webserver: str, job_name: str, partition_key: str, run_config: dict, subject: str) -> None:
     """Submit a transit job run through a Dagster webserver (GraphQL): it joins the instance's run
     queue, so the deployment's tag concurrency limits (one publication per coverage) apply."""
@@ -81,14 +88,13 @@ def _submit(webserver: str, job_name: str, partition_key: str, run_config: dict,
     from dagster._core.storage.tags import PARTITION_NAME_TAG
     from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
-    from platform_assets.core.alerts import SUBJECT_TAG
-    from platform_assets.core.tags import publication_tags
+    from platform_assets.core.tags import SUBJECT_TAG, TRANSIT_TRIGGER_TAG, publication_tags
     from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB
 
     url = urlsplit(webserver if "://" in webserver else f"http://{webserver}")
     if url.scheme not in ("http", "https") or not url.hostname:
         raise TransitError(f"--queue {webserver!r}: not a Dagster webserver URL (http://host:port)")
-    tags = {SUBJECT_TAG: subject, "transit/trigger": "cli", PARTITION_NAME_TAG: partition_key}
+    tags = {SUBJECT_TAG: subject, TRANSIT_TRIGGER_TAG: "cli", PARTITION_NAME_TAG: partition_key}
     if job_name != CONTRIBUTOR_EXPORT_JOB:
         tags.update(publication_tags(partition_key))  # as the job's PartitionedConfig adds in the UI
     try:
@@ -110,23 +116,20 @@ def _launch(job_name: str, partitions: str, partition_key: str, run_config: dict
         return
     from dagster import Definitions
 
-    from platform_assets.core.alerts import SUBJECT_TAG
+    from platform_assets.core.defs import core_definitions
     from platform_assets.core.instance import dagster_instance
-    from platform_assets.core.resources import build_resources
-    from platform_assets.transit.defs import build_transit_definitions
-    from platform_assets.transit.runtime import retry_delay_seconds
+    from platform_assets.core.tags import SUBJECT_TAG, TRANSIT_TRIGGER_TAG
+    from platform_assets.transit.defs import transit_definitions
 
-    # Built now, not imported: resources follow the settings in force for this command.
-    defs = Definitions.merge(
-        build_transit_definitions(retry_delay_seconds()), Definitions(resources=build_resources())
-    )
+    # The same definitions the code location serves, with this command's environment.
+    defs = Definitions.merge(core_definitions(), transit_definitions())
     # The instance as a context manager: disposed (and its state storage unset) when done.
     with dagster_instance() as instance:
         if not instance.has_dynamic_partition(partitions, partition_key):
             instance.add_dynamic_partitions(partitions, [partition_key])
         result = defs.resolve_job_def(job_name).execute_in_process(
             instance=instance, partition_key=partition_key, run_config=run_config,
-            tags={SUBJECT_TAG: subject, "transit/trigger": "cli"}, raise_on_error=False,
+            tags={SUBJECT_TAG: subject, TRANSIT_TRIGGER_TAG: "cli"}, raise_on_error=False,
         )
     for event in result.get_asset_materialization_events():
         metadata = event.materialization.metadata
@@ -149,9 +152,7 @@ def _launch(job_name: str, partitions: str, partition_key: str, run_config: dict
 def export_contributor_command(contributor_id: str, force: bool, webserver: str | None) -> None:
     """Export CONTRIBUTOR_ID now (forced by default)."""
     from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB
-    from platform_assets.transit.runtime import current_catalog
-
-    current_catalog().contributor(contributor_id)
+    _transit_settings().load_catalog().contributor(contributor_id)
     config = {"ops": {"contributor_export": {"config": {"force": force}}}}
     _launch(CONTRIBUTOR_EXPORT_JOB, "contributors", contributor_id, config, contributor_id, webserver)
 
@@ -165,9 +166,7 @@ def export_contributor_command(contributor_id: str, force: bool, webserver: str 
 def export_coverage_command(coverage_id: str, force: bool, webserver: str | None) -> None:
     """Export (then publish) COVERAGE_ID now (forced by default)."""
     from platform_assets.transit.jobs import COVERAGE_EXPORT_JOB
-    from platform_assets.transit.runtime import current_catalog
-
-    current_catalog().coverage(coverage_id)
+    _transit_settings().load_catalog().coverage(coverage_id)
     config = {"ops": {"coverage_export": {"config": {"force": force}}}}
     _launch(COVERAGE_EXPORT_JOB, "coverages", coverage_id, config, coverage_id, webserver)
 
@@ -178,13 +177,12 @@ def export_coverage_command(coverage_id: str, force: bool, webserver: str | None
 @click.option("--from", "location", help="Fetch from this URL or file instead (e.g. a manual source's file).")
 def fetch_source_command(contributor_id: str, source_id: str, location: str | None) -> None:
     """Fetch one data source and save it as a new data set if it changed."""
-    from platform_assets.core.resources import build_resources
-    from platform_assets.transit.runtime import current_catalog
+    from platform_assets.core.resources import object_store
     from platform_assets.transit.service import fetch_data_source
 
-    catalog = current_catalog()
+    catalog = _transit_settings().load_catalog()
     contributor = catalog.contributor(contributor_id)
-    store = build_resources()["object_store"]
+    store = object_store(resolve=True)
     with tempfile.TemporaryDirectory(prefix="transit-fetch-") as workdir:
         outcome = fetch_data_source(
             store, catalog, contributor, contributor.source(source_id), Path(workdir), location=location
@@ -198,11 +196,11 @@ def fetch_source_command(contributor_id: str, source_id: str, location: str | No
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
 def get_file_command(contributor_id: str, file_name: str, output: Path | None) -> None:
     """Get FILE_NAME (e.g. stops.txt) from CONTRIBUTOR_ID's latest export."""
-    from platform_assets.core.resources import build_resources
+    from platform_assets.core.resources import object_store
     from platform_assets.lib.gtfs.reader import read_member
     from platform_assets.transit.service import latest_contributor_export
 
-    store = build_resources()["object_store"]
+    store = object_store(resolve=True)
     latest = latest_contributor_export(store, contributor_id)
     if latest is None:
         raise TransitError(f"contributor {contributor_id!r} has no export yet")

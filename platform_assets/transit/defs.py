@@ -1,31 +1,36 @@
 """Dagster definitions of the transit system (merged by platform_assets/definitions.py)."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+
 from dagster import Definitions
 
-from platform_assets.quality.reports import build_quality_report
-from platform_assets.transit.assets import build_transit_assets, contributors_partitions, coverages_partitions
-from platform_assets.transit.checks import contributor_export_checks, coverage_export_checks
+from platform_assets.core.settings import configure
+from platform_assets.transit.assets import contributor_export, coverage_export, coverage_publication
+from platform_assets.transit.checks import build_gtfs_checks
 from platform_assets.transit.jobs import build_transit_jobs
-from platform_assets.transit.runtime import retry_delay_seconds
+from platform_assets.transit.resources import TransitSettings
 from platform_assets.transit.schedules import transit_automatic_update
 from platform_assets.transit.sensors import transit_sensors
 
+RESOURCE_CLASSES: tuple[type, ...] = (TransitSettings,)
 
-def build_transit_definitions(retry_delay: float) -> Definitions:
-    """The transit definitions with fetch/export steps retried once after `retry_delay` seconds."""
-    assets = build_transit_assets(retry_delay)
-    # Reports over the stored GTFS check runs (materialized on demand, after the checks ran).
-    reports = [
-        build_quality_report("contributor_export", contributors_partitions, group_name="transit"),
-        build_quality_report("coverage_export", coverages_partitions, group_name="transit"),
-    ]
+
+def transit_resources(env: Mapping[str, str] | None = None, *, resolve: bool = False) -> dict[str, TransitSettings]:
+    return {"transit": configure(TransitSettings, env, resolve=resolve)}
+
+
+def transit_definitions(env: Mapping[str, str] | None = None, *, with_resources: bool = True) -> Definitions:
+    """The transit definitions; its jobs retry an outage once after PLATFORM_TRANSIT_RETRY_DELAY.
+    `with_resources=False`: without transit's resources, for callers that bind their own."""
+    resources = transit_resources(env)
+    retry_delay = configure(TransitSettings, env, resolve=True).retry_delay_seconds()
     return Definitions(
-        assets=[*assets, *reports],
-        asset_checks=[contributor_export_checks, coverage_export_checks],
-        jobs=build_transit_jobs(assets),
+        assets=[contributor_export, coverage_export, coverage_publication],
+        asset_checks=[build_gtfs_checks("contributor_export"), build_gtfs_checks("coverage_export")],
+        jobs=build_transit_jobs(retry_delay),
         schedules=[transit_automatic_update],
         sensors=transit_sensors(),
+        resources=resources if with_resources else {},
     )
-
-
-defs = build_transit_definitions(retry_delay_seconds())

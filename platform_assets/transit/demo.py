@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
+from platform_assets.core.settings import configure
 from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB
-from platform_assets.transit.runtime import current_catalog
+from platform_assets.transit.resources import TransitSettings
 
 
 def _sync_partitions(instance: DagsterInstance, name: str, wanted: list[str]) -> None:
@@ -27,7 +28,7 @@ def _checks_line(result: ExecuteInProcessResult, asset: str, partition: str) -> 
 
 
 def run_demo(instance: DagsterInstance, defs: Definitions) -> list[str]:
-    catalog = current_catalog()
+    catalog = configure(TransitSettings, resolve=True).load_catalog()
     _sync_partitions(instance, "contributors", [c.id for c in catalog.contributors])
     _sync_partitions(instance, "coverages", [c.id for c in catalog.coverages])
     lines: list[str] = []

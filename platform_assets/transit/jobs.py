@@ -1,10 +1,17 @@
 """Transit jobs. Job names are the action types of failure emails and the process names of holds."""
 
-from dagster import AssetsDefinition, PartitionedConfig, PartitionsDefinition, define_asset_job
+from dagster import (
+    AssetSelection,
+    Backoff,
+    PartitionedConfig,
+    PartitionsDefinition,
+    RetryPolicy,
+    define_asset_job,
+)
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from platform_assets.core.alerts import ACTION_TAG
-from platform_assets.core.tags import publication_tags
+from platform_assets.core.tags import ACTION_TAG, publication_tags
+from platform_assets.transit.assets import coverages_partitions
 
 CONTRIBUTOR_EXPORT_JOB = "transit_contributor_export"
 COVERAGE_EXPORT_JOB = "transit_coverage_export"
@@ -21,29 +28,35 @@ def _publication_config(coverages: PartitionsDefinition) -> PartitionedConfig:
     )
 
 
-def build_transit_jobs(assets: list[AssetsDefinition]) -> list[UnresolvedAssetJobDefinition]:
-    contributor_export, coverage_export, coverage_publication = assets
+def build_transit_jobs(retry_delay: float) -> list[UnresolvedAssetJobDefinition]:
+    """The transit jobs. Fetch and export steps are retried once after `retry_delay` seconds
+    (PLATFORM_TRANSIT_RETRY_DELAY) when their failure may pass (an outage: see
+    `assets._one_line_failure`); the publication step is never retried (a partial publication is
+    not repeated blindly)."""
+    retry = RetryPolicy(max_retries=1, delay=retry_delay, backoff=Backoff.LINEAR)
     return [
         define_asset_job(
             CONTRIBUTOR_EXPORT_JOB,
             tags={ACTION_TAG: "contributor_export"},
-            selection=[contributor_export],
+            selection=AssetSelection.assets("contributor_export"),
+            op_retry_policy=retry,
             description="Fetch a contributor's data sources and export it when one changed "
             "(launchpad: ops.contributor_export.config.force to export anyway).",
         ),
         define_asset_job(
             COVERAGE_EXPORT_JOB,
             tags={ACTION_TAG: "coverage_export"},
-            config=_publication_config(coverage_export.partitions_def),
-            selection=[coverage_export, coverage_publication],
+            config=_publication_config(coverages_partitions),
+            selection=AssetSelection.assets("coverage_export", "coverage_publication"),
+            op_retry_policy=retry,
             description="Merge a coverage's latest contributor exports and publish it when new "
             "(launchpad: ops.coverage_export.config.force to export anyway).",
         ),
         define_asset_job(
             COVERAGE_PUBLICATION_JOB,
             tags={ACTION_TAG: "coverage_publication"},
-            config=_publication_config(coverage_publication.partitions_def),
-            selection=[coverage_publication],
+            config=_publication_config(coverages_partitions),
+            selection=AssetSelection.assets("coverage_publication"),
             description="Publish a coverage's latest export again (manual action).",
         ),
     ]

@@ -9,10 +9,11 @@ from dagster import (
 )
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import hold_of
+from platform_assets.core.holds import skip_when_held
+from platform_assets.core.tags import TRANSIT_TRIGGER_TAG
 from platform_assets.transit.errors import TransitError
 from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB
-from platform_assets.transit.runtime import current_catalog
+from platform_assets.transit.resources import TransitSettings
 
 
 @schedule(
@@ -24,19 +25,19 @@ from platform_assets.transit.runtime import current_catalog
     description="Exports every contributor whose sources changed; coverages follow through "
     "transit_coverages_after_contributors.",
 )
-def transit_automatic_update(context: ScheduleEvaluationContext, database: PlatformDatabase):  # type: ignore[no-untyped-def]
-    hold = hold_of(database.engine, CONTRIBUTOR_EXPORT_JOB)
-    if hold is not None:
-        return SkipReason(hold.message())
+@skip_when_held(CONTRIBUTOR_EXPORT_JOB)
+def transit_automatic_update(  # type: ignore[no-untyped-def]
+    context: ScheduleEvaluationContext, database: PlatformDatabase, transit: TransitSettings
+):
     try:
-        catalog = current_catalog()
+        catalog = transit.load_catalog()
     except TransitError as error:
         return SkipReason(f"catalog not usable: {error}")
     known = set(context.instance.get_dynamic_partitions("contributors"))
     moment = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time else "manual"
     requests = [
         RunRequest(run_key=f"{contributor.id}:{moment}", partition_key=contributor.id,
-                   tags={"transit/trigger": "automatic update"})
+                   tags={TRANSIT_TRIGGER_TAG: "automatic update"})
         for contributor in catalog.contributors
         if contributor.id in known
     ]

@@ -17,11 +17,12 @@ from dagster import (
 )
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import hold_of
+from platform_assets.core.holds import skip_when_held
+from platform_assets.core.tags import TRANSIT_TRIGGER_TAG
 from platform_assets.transit.errors import TransitError
 from platform_assets.transit.frequency import is_due
 from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB
-from platform_assets.transit.runtime import current_catalog
+from platform_assets.transit.resources import TransitSettings
 
 MAX_EVENTS_PER_TICK = 200
 
@@ -32,9 +33,9 @@ MAX_EVENTS_PER_TICK = 200
     minimum_interval_seconds=60,
     default_status=DefaultSensorStatus.RUNNING,
 )
-def transit_catalog_partitions(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+def transit_catalog_partitions(context: SensorEvaluationContext, transit: TransitSettings) -> SensorResult | SkipReason:
     try:
-        catalog = current_catalog()
+        catalog = transit.load_catalog()
     except TransitError as error:
         return SkipReason(f"catalog not usable: {error}")
     requests = []
@@ -62,12 +63,12 @@ def transit_catalog_partitions(context: SensorEvaluationContext) -> SensorResult
     minimum_interval_seconds=60,
     default_status=DefaultSensorStatus.RUNNING,
 )
-def transit_source_frequency(context: SensorEvaluationContext, database: PlatformDatabase) -> SensorResult | SkipReason:
-    hold = hold_of(database.engine, CONTRIBUTOR_EXPORT_JOB)
-    if hold is not None:
-        return SkipReason(hold.message())
+@skip_when_held(CONTRIBUTOR_EXPORT_JOB)
+def transit_source_frequency(
+    context: SensorEvaluationContext, database: PlatformDatabase, transit: TransitSettings
+) -> SensorResult | SkipReason:
     try:
-        catalog = current_catalog()
+        catalog = transit.load_catalog()
     except TransitError as error:
         return SkipReason(f"catalog not usable: {error}")
     # Cursor: the time of the last tick - a source is due when its due moment falls after it.
@@ -83,7 +84,7 @@ def transit_source_frequency(context: SensorEvaluationContext, database: Platfor
             if due is not None and contributor.id in known and contributor.id not in requests:
                 requests[contributor.id] = RunRequest(
                     run_key=f"{contributor.id}:{due.isoformat()}", partition_key=contributor.id,
-                    tags={"transit/trigger": f"frequency of {contributor.id}/{source.id}"},
+                    tags={TRANSIT_TRIGGER_TAG: f"frequency of {contributor.id}/{source.id}"},
                 )
     return SensorResult(run_requests=list(requests.values()), cursor=now.isoformat())
 
@@ -95,12 +96,10 @@ def transit_source_frequency(context: SensorEvaluationContext, database: Platfor
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
 )
+@skip_when_held(COVERAGE_EXPORT_JOB)
 def transit_coverages_after_contributors(
-    context: SensorEvaluationContext, database: PlatformDatabase
+    context: SensorEvaluationContext, database: PlatformDatabase, transit: TransitSettings
 ) -> SensorResult | SkipReason:
-    hold = hold_of(database.engine, COVERAGE_EXPORT_JOB)
-    if hold is not None:
-        return SkipReason(hold.message())
     after = int(context.cursor) if context.cursor else None
     result = context.instance.fetch_materializations(
         AssetRecordsFilter(asset_key=AssetKey("contributor_export"), after_storage_id=after),
@@ -110,7 +109,7 @@ def transit_coverages_after_contributors(
     if not result.records:
         return SkipReason("no new contributor export")
     try:
-        catalog = current_catalog()
+        catalog = transit.load_catalog()
     except TransitError as error:
         return SkipReason(f"catalog not usable: {error}")
     known = set(context.instance.get_dynamic_partitions("coverages"))
@@ -121,7 +120,7 @@ def transit_coverages_after_contributors(
             if coverage.id in known and coverage.id not in requests:
                 requests[coverage.id] = RunRequest(
                     run_key=f"{coverage.id}:{record.storage_id}", partition_key=coverage.id,
-                    tags={"transit/trigger": f"new export of {contributor_id}"},
+                    tags={TRANSIT_TRIGGER_TAG: f"new export of {contributor_id}"},
                 )
     cursor = str(max(record.storage_id for record in result.records))
     return SensorResult(run_requests=list(requests.values()), cursor=cursor)

@@ -386,15 +386,11 @@ def create_app(context: ApiContext) -> FastAPI:
 
 def app_from_settings(rate_per_minute: float | None = None) -> FastAPI:
     """The app on the platform's configured database, object store and mailer."""
-    from platform_assets.core.database import upgrade_database
-    from platform_assets.core.resources import build_resources
-    from platform_assets.core.settings import load_settings
+    from platform_assets.trip_exports.resources import trip_exports_runtime
 
-    settings = load_settings()
-    upgrade_database(settings.database_url)
-    resources = build_resources(settings)
+    runtime = trip_exports_runtime()
     limiter = RateLimiter(rate_per_minute, burst=max(1, int(rate_per_minute // 6))) if rate_per_minute else None
     return create_app(ApiContext(
-        engine=resources["database"].engine, store=resources["object_store"], mailer=resources["mailer"],
-        rules=ExportRules.from_settings(settings), platform=settings.deployment, rate_limiter=limiter,
+        engine=runtime.engine, store=runtime.object_store, mailer=runtime.mailer,
+        rules=runtime.rules, platform=runtime.platform.deployment, rate_limiter=limiter,
     ))

@@ -25,12 +25,11 @@ from dagster import (
 
 from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import ensure_not_on_hold
+from platform_assets.core.holds import refuse_if_held
 from platform_assets.core.mailer import Mailer
-from platform_assets.core.metadata import file_metadata
+from platform_assets.core.metadata import ROW_COUNT, file_metadata
 from platform_assets.core.objectstore import ObjectStore
-from platform_assets.core.settings import load_settings
-from platform_assets.trip_exports.campaigns import load_campaign_config
+from platform_assets.core.tags import OPENDATA_REQUEST_TAG
 from platform_assets.trip_exports.errors import TripExportError
 from platform_assets.trip_exports.opendata import (
     build_opendata,
@@ -39,9 +38,11 @@ from platform_assets.trip_exports.opendata import (
     upload_opendata,
     verify_opendata_csv,
 )
+from platform_assets.trip_exports.resources import OpenDataPortal, TripExportPolicy
 from platform_assets.trip_exports.run import run_export
-from platform_assets.trip_exports.service import ExportRules, record_opendata, set_status
+from platform_assets.trip_exports.service import record_opendata, set_status
 
+OWNERS = ["team:trip_exports"]
 trip_export_partitions = DynamicPartitionsDefinition(name="trip_export")
 opendata_partitions = MonthlyPartitionsDefinition(start_date="2024-01-01")
 
@@ -49,6 +50,7 @@ opendata_partitions = MonthlyPartitionsDefinition(start_date="2024-01-01")
 @asset(
     partitions_def=trip_export_partitions,
     group_name="trip_exports",
+    owners=OWNERS,
     kinds={"xlsx"},
     description="One requested export of carpool trips (partition = export uuid): XLSX in a zip, "
     "uploaded to the object store and mailed to its recipients as a download link.",
@@ -59,17 +61,17 @@ def trip_export(
     object_store: ObjectStore,
     mailer: Mailer,
     platform: PlatformInfo,
+    trip_exports: TripExportPolicy,
 ) -> MaterializeResult:
-    ensure_not_on_hold(database.engine, context.run.job_name, [context.asset_key.to_user_string()])
-    settings = load_settings()
+    refuse_if_held(context, database)
     export_uuid = context.partition_key
     outcome = run_export(
         database.engine,
         export_uuid,
         object_store,
         mailer,
-        load_campaign_config(settings.campaign_config),
-        ExportRules.from_settings(settings),
+        trip_exports.campaigns(),
+        trip_exports.rules(platform.alert_emails),
         platform=platform.deployment,
     )
     context.log.info(f"export {export_uuid}: {outcome.rows} rows -> {outcome.stored.uri}")
@@ -77,7 +79,7 @@ def trip_export(
         metadata={
             **file_metadata(main=outcome.stored),
             "export_uuid": export_uuid,
-            "rows": outcome.rows,
+            ROW_COUNT: outcome.rows,
             "duration_seconds": outcome.duration_seconds,
             "sheets": ", ".join(outcome.sheets),
             "link": MetadataValue.url(outcome.download_url),
@@ -89,6 +91,7 @@ def trip_export(
 @asset(
     partitions_def=opendata_partitions,
     group_name="trip_exports",
+    owners=OWNERS,
     kinds={"csv", "xlsx"},
     retry_policy=RetryPolicy(max_retries=1, delay=60),
     check_specs=[
@@ -103,13 +106,12 @@ def trip_export(
     "and published to the open-data portal.",
 )
 def opendata_trip_export(
-    context: AssetExecutionContext, database: PlatformDatabase, object_store: ObjectStore
+    context: AssetExecutionContext, database: PlatformDatabase, object_store: ObjectStore, opendata_portal: OpenDataPortal
 ) -> MaterializeResult:
     import tempfile
     from pathlib import Path
 
-    ensure_not_on_hold(database.engine, context.run.job_name, [context.asset_key.to_user_string()])
-    settings = load_settings()
+    refuse_if_held(context, database)
     month = context.partition_key[:7]
     with tempfile.TemporaryDirectory(prefix="opendata-") as tmp:
         files = build_opendata(database.engine, month, Path(tmp))
@@ -117,16 +119,15 @@ def opendata_trip_export(
         if problems:
             raise TripExportError(f"open data {month} failed its anonymisation check: {'; '.join(problems)}")
         stored_csv, stored_xlsx, stored_stats = upload_opendata(object_store, files)
-    portal_url = settings.value("PLATFORM_OPENDATA_PORTAL_URL")
     published = "no portal configured (PLATFORM_OPENDATA_PORTAL_URL)"
-    if portal_url:
+    if opendata_portal.url:
         resources = publish_opendata(
             object_store,
             month,
-            portal_url,
-            settings.value("PLATFORM_OPENDATA_DATASET"),
-            settings.value("PLATFORM_OPENDATA_API_KEY"),
-            settings.value("PLATFORM_OPENDATA_PUBLIC_URL"),
+            opendata_portal.url,
+            opendata_portal.dataset,
+            opendata_portal.api_key,
+            opendata_portal.public_url,
         )
         published = ", ".join(f"{r.title} {r.action}" for r in resources)
     else:
@@ -135,14 +136,14 @@ def opendata_trip_export(
     record_opendata(
         database.engine, month, stats_dict(stats), [stored_csv.uri, stored_xlsx.uri], published, by=f"dagster run {context.run.run_id}"
     )
-    request_uuid = context.run.tags.get("trip_exports/request")
+    request_uuid = context.run.tags.get(OPENDATA_REQUEST_TAG)
     if request_uuid:  # asked through the API: the request is done
         set_status(database.engine, request_uuid, "success", f"published by dagster run {context.run.run_id}: {published}",
                    progress=100, stats=stats_dict(stats))
     return MaterializeResult(
         metadata={
             **file_metadata(main=stored_csv, written=[stored_xlsx, stored_stats]),
-            "rows": stats.published,
+            ROW_COUNT: stats.published,
             "trips_in_month": stats.trips_in_month,
             "excluded_status": stats.excluded_status,
             "dropped_small_areas": stats.dropped_small_areas,

@@ -6,11 +6,7 @@ from pathlib import Path
 
 import click
 
-from platform_assets.core.database import upgrade_database
-from platform_assets.core.resources import build_resources
-from platform_assets.core.settings import load_settings
 from platform_assets.trip_exports import service
-from platform_assets.trip_exports.campaigns import load_campaign_config
 from platform_assets.trip_exports.errors import ExportStateError, PermissionDenied
 from platform_assets.trip_exports.opendata import (
     build_opendata,
@@ -18,9 +14,10 @@ from platform_assets.trip_exports.opendata import (
     publish_opendata,
     upload_opendata,
 )
+from platform_assets.trip_exports.resources import trip_exports_runtime
 from platform_assets.trip_exports.run import resend_link, run_export
 from platform_assets.trip_exports.scope import ROLES, Actor, parse_territory
-from platform_assets.trip_exports.service import ExportRequest, ExportRules, ExportView
+from platform_assets.trip_exports.service import ExportRequest, ExportView
 from platform_assets.trip_exports.tokens import create_token, list_tokens, revoke_token
 
 
@@ -32,9 +29,7 @@ def _actor_options(function):  # type: ignore[no-untyped-def]
 
 
 def _engine():  # type: ignore[no-untyped-def]
-    settings = load_settings()
-    upgrade_database(settings.database_url)
-    return build_resources(settings)["database"].engine
+    return trip_exports_runtime().engine
 
 
 def _print_view(view: ExportView, details: bool = False) -> None:
@@ -87,7 +82,8 @@ def create(user: str, role: str, org: str | None, start_date: str, end_date: str
 
         raise InvalidExportRequest([f"--geo {item!r}: expected level:code" for item in bad])
     request = ExportRequest(start_date, end_date, list(operators), selector, list(recipients), export_type, tz, message)
-    view = service.create_export(_engine(), actor, request, ExportRules.from_settings(load_settings()))
+    runtime = trip_exports_runtime()
+    view = service.create_export(runtime.engine, actor, request, runtime.rules)
     _print_view(view)
 
 
@@ -130,7 +126,7 @@ def download(user: str, role: str, org: str | None, export_uuid: str, output: Pa
     if view.status != "success" or not export.file_key:
         raise ExportStateError(f"export {export_uuid}: nothing to download (it is {view.status})")
     target = output or Path(export.file_key.rsplit("/", 1)[-1])
-    build_resources()["object_store"].download(export.file_key, target)
+    trip_exports_runtime().object_store.download(export.file_key, target)
     click.echo(f"{target} ({target.stat().st_size} bytes)")
 
 
@@ -139,10 +135,9 @@ def download(user: str, role: str, org: str | None, export_uuid: str, output: Pa
 @click.argument("export_uuid")
 def send(user: str, role: str, org: str | None, export_uuid: str) -> None:
     """Mail the download link of a successful export to its recipients again (a fresh link)."""
-    settings = load_settings()
-    resources = build_resources(settings)
-    count = resend_link(_engine(), Actor.parse(user, role, org), export_uuid, resources["object_store"],
-                        resources["mailer"], ExportRules.from_settings(settings), platform=settings.deployment)
+    runtime = trip_exports_runtime()
+    count = resend_link(runtime.engine, Actor.parse(user, role, org), export_uuid, runtime.object_store,
+                        runtime.mailer, runtime.rules, platform=runtime.platform.deployment)
     click.echo(f"sent to {count} recipient(s)")
 
 
@@ -155,14 +150,13 @@ def process(user: str, role: str, org: str | None, export_uuids: tuple[str, ...]
     actor = Actor.parse(user, role, org)
     if actor.role != "registry.admin":
         raise PermissionDenied("only registry admins process exports by hand")
-    settings = load_settings()
-    resources = build_resources(settings)
-    engine = _engine()
+    runtime = trip_exports_runtime()
+    engine = runtime.engine
     uuids = list(export_uuids) or service.claim_pending(engine, limit)
-    campaigns = load_campaign_config(settings.campaign_config)
+    campaigns = runtime.policy.campaigns()
     for export_uuid in uuids:
-        outcome = run_export(engine, export_uuid, resources["object_store"], resources["mailer"], campaigns,
-                             ExportRules.from_settings(settings), platform=settings.deployment)
+        outcome = run_export(engine, export_uuid, runtime.object_store, runtime.mailer, campaigns,
+                             runtime.rules, platform=runtime.platform.deployment)
         click.echo(f"{export_uuid}: {outcome.rows} rows, {outcome.stored.size} bytes -> {outcome.stored.uri}")
     click.echo(f"{len(uuids)} export(s) processed")
 
@@ -180,7 +174,7 @@ def _registry_admin(user: str, role: str, org: str | None) -> Actor:
 
 
 def _default_dir(month: str) -> Path:
-    return load_settings().data_dir / "opendata" / month
+    return trip_exports_runtime().platform.data_path / "opendata" / month
 
 
 @opendata_cli.command("create")
@@ -201,7 +195,7 @@ def opendata_create(user: str, role: str, org: str | None, month: str, out_dir: 
 def opendata_upload(user: str, role: str, org: str | None, month: str, out_dir: Path | None) -> None:
     """Upload the month's files to the object store."""
     _registry_admin(user, role, org)
-    stored = upload_opendata(build_resources()["object_store"], load_opendata_files(out_dir or _default_dir(month), month))
+    stored = upload_opendata(trip_exports_runtime().object_store, load_opendata_files(out_dir or _default_dir(month), month))
     for item in stored:
         click.echo(f"{item.uri} ({item.size} bytes)")
 
@@ -212,11 +206,10 @@ def opendata_upload(user: str, role: str, org: str | None, month: str, out_dir: 
 def opendata_publish(user: str, role: str, org: str | None, month: str) -> None:
     """Create or replace the month's resources on the open-data portal."""
     _registry_admin(user, role, org)
-    settings = load_settings()
+    runtime = trip_exports_runtime()
+    portal = runtime.portal
     resources = publish_opendata(
-        build_resources(settings)["object_store"], month, settings.value("PLATFORM_OPENDATA_PORTAL_URL"),
-        settings.value("PLATFORM_OPENDATA_DATASET"), settings.value("PLATFORM_OPENDATA_API_KEY"),
-        settings.value("PLATFORM_OPENDATA_PUBLIC_URL"),
+        runtime.object_store, month, portal.url, portal.dataset, portal.api_key, portal.public_url
     )
     for resource in resources:
         click.echo(f"{resource.title}: {resource.action} ({resource.id})")

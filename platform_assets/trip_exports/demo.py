@@ -9,12 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from dagster import DagsterInstance, Definitions
 from sqlalchemy import func, select
 
-from platform_assets.core.alerts import SUBJECT_TAG
-from platform_assets.core.database import get_engine, upgrade_database
-from platform_assets.core.settings import load_settings
+from platform_assets.core.tags import SUBJECT_TAG
 from platform_assets.trip_exports.generator import load_trips, month_bounds
+from platform_assets.trip_exports.resources import trip_exports_runtime
 from platform_assets.trip_exports.scope import Actor
-from platform_assets.trip_exports.service import ExportRequest, ExportRules, create_export, get_export
+from platform_assets.trip_exports.service import ExportRequest, create_export, get_export
 from platform_assets.trip_exports.tables import trips_table
 
 DEMO_TRIPS = 3_000
@@ -27,9 +26,8 @@ def demo_month(today: date) -> str:
 
 
 def run_demo(instance: DagsterInstance, defs: Definitions) -> list[str]:
-    settings = load_settings()
-    upgrade_database(settings.database_url)
-    engine = get_engine(settings.database_url)
+    runtime = trip_exports_runtime()
+    engine = runtime.engine
     month = demo_month(datetime.now(UTC).date())
     start, end = month_bounds(month)
     with engine.connect() as connection:
@@ -44,7 +42,7 @@ def run_demo(instance: DagsterInstance, defs: Definitions) -> list[str]:
         engine,
         actor,
         ExportRequest(start.date().isoformat(), last_day, geo_selector={"aom": ["256900994"]}),
-        ExportRules.from_settings(settings),
+        runtime.rules,
     )
     instance.add_dynamic_partitions("trip_export", [export.uuid])
     result = defs.resolve_job_def("trip_export_job").execute_in_process(
@@ -56,7 +54,7 @@ def run_demo(instance: DagsterInstance, defs: Definitions) -> list[str]:
         return [*lines, f"trip export {export.uuid}: {view.status}: {view.error}"]
     lines.append(
         f"trip export {export.uuid} ({view.type}, Lyon AOM, operator 1): {view.status}, "
-        f"{view.stats['rows'] if view.stats else 0} rows -> {view.download_url}; mail in {settings.outbox_dir}"
+        f"{view.stats['rows'] if view.stats else 0} rows -> {view.download_url}; mail in {runtime.mailer.outbox_dir}"
     )
     opendata = defs.resolve_job_def("opendata_trip_export_job").execute_in_process(
         instance=instance, partition_key=f"{month}-01"
@@ -64,7 +62,7 @@ def run_demo(instance: DagsterInstance, defs: Definitions) -> list[str]:
     for event in opendata.get_asset_materialization_events():
         metadata = event.materialization.metadata
         lines.append(
-            f"open data {month}: {metadata['rows'].value} trips ({metadata['dropped_small_areas'].value} dropped, "
+            f"open data {month}: {metadata['dagster/row_count'].value} trips ({metadata['dropped_small_areas'].value} dropped, "
             f"k<6) -> {metadata['uri'].value}"
         )
     return lines

@@ -3,7 +3,7 @@
 from dagster import OpExecutionContext, define_asset_job, job, op
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import ensure_not_on_hold
+from platform_assets.core.holds import refuse_if_held
 from platform_assets.core.metadata import file_metadata
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.tags import SYSTEM_TAG, TRIP_EXPORTS_SYSTEM
@@ -23,7 +23,7 @@ opendata_trip_export_job = define_asset_job(
 
 @op(description="Scramble the recipients and delete the files of exports past their expiry date.")
 def expire_trip_exports(context: OpExecutionContext, database: PlatformDatabase, object_store: ObjectStore) -> None:
-    ensure_not_on_hold(database.engine, context.run.job_name)
+    refuse_if_held(context, database)
     before = {info.key for info in object_store.list("trip_exports/") if not info.key.startswith("trip_exports/opendata/")}
     expired = expire_exports(database.engine, object_store)
     after = {info.key for info in object_store.list("trip_exports/")}

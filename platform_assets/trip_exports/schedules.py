@@ -11,7 +11,8 @@ from dagster import (
 )
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import hold_of
+from platform_assets.core.holds import skip_when_held
+from platform_assets.core.tags import SUBJECT_TAG
 from platform_assets.trip_exports.jobs import opendata_trip_export_job, trip_export_expiry_job
 
 
@@ -21,13 +22,12 @@ from platform_assets.trip_exports.jobs import opendata_trip_export_job, trip_exp
     cron_schedule="15 3 * * *",
     execution_timezone="UTC",
     default_status=DefaultScheduleStatus.RUNNING,
+    description="Every night: scramble the recipients and delete the files of expired exports.",
 )
+@skip_when_held(trip_export_expiry_job.name)
 def trip_export_expiry_schedule(context: ScheduleEvaluationContext, database: PlatformDatabase) -> RunRequest | SkipReason:
-    hold = hold_of(database.engine, trip_export_expiry_job.name)
-    if hold is not None:
-        return SkipReason(hold.message())
     day = context.scheduled_execution_time.strftime("%Y-%m-%d")
-    return RunRequest(run_key=f"expiry-{day}", tags={"platform/subject": f"expiry {day}"})
+    return RunRequest(run_key=f"expiry-{day}", tags={SUBJECT_TAG: f"expiry {day}"})
 
 
 def last_month_partition(context: ScheduleEvaluationContext) -> str:
@@ -41,12 +41,11 @@ def last_month_partition(context: ScheduleEvaluationContext) -> str:
     cron_schedule="0 5 2 * *",
     execution_timezone="UTC",
     default_status=DefaultScheduleStatus.RUNNING,
+    description="On the 2nd of each month: anonymise, upload and publish last month's trips.",
 )
+@skip_when_held(opendata_trip_export_job.name)
 def opendata_trip_export_schedule(
     context: ScheduleEvaluationContext, database: PlatformDatabase
 ) -> RunRequest | SkipReason:
-    hold = hold_of(database.engine, opendata_trip_export_job.name)
-    if hold is not None:
-        return SkipReason(hold.message())
     partition = last_month_partition(context)
     return RunRequest(run_key=f"opendata-{partition[:7]}", partition_key=partition)

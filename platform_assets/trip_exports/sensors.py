@@ -12,14 +12,15 @@ from dagster import (
     sensor,
 )
 
-from platform_assets.core.alerts import SUBJECT_TAG
+from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import hold_of
-from platform_assets.core.settings import load_settings
+from platform_assets.core.holds import skip_when_held
+from platform_assets.core.tags import OPENDATA_REQUEST_TAG as REQUEST_TAG
+from platform_assets.core.tags import SUBJECT_TAG
 from platform_assets.trip_exports.assets import trip_export_partitions
 from platform_assets.trip_exports.jobs import opendata_trip_export_job, trip_export_job
+from platform_assets.trip_exports.resources import TripExportPolicy
 from platform_assets.trip_exports.service import (
-    ExportRules,
     claim_opendata_requests,
     claim_pending,
     fail_stale,
@@ -36,12 +37,12 @@ CLAIMS_PER_TICK = 20
     description="Every minute: fail exports stuck past the stale timeout, claim pending exports "
     "(FOR UPDATE SKIP LOCKED on PostgreSQL) and launch one run per export.",
 )
-def trip_export_sensor(context: SensorEvaluationContext, database: PlatformDatabase) -> SensorResult | SkipReason:
+@skip_when_held(trip_export_job.name)
+def trip_export_sensor(
+    context: SensorEvaluationContext, database: PlatformDatabase, trip_exports: TripExportPolicy, platform: PlatformInfo
+) -> SensorResult | SkipReason:
     engine = database.engine
-    hold = hold_of(engine, trip_export_job.name)
-    if hold is not None:
-        return SkipReason(hold.message())
-    rules = ExportRules.from_settings(load_settings())
+    rules = trip_exports.rules(platform.alert_emails)
     stale = fail_stale(engine, timedelta(hours=rules.stale_hours), expiry_days=rules.expiry_days)
     for export_uuid in stale:
         context.log.warning(f"export {export_uuid} was stale: now error")
@@ -61,7 +62,6 @@ def trip_export_sensor(context: SensorEvaluationContext, database: PlatformDatab
     )
 
 
-REQUEST_TAG = "trip_exports/request"
 
 
 @sensor(
@@ -72,11 +72,9 @@ REQUEST_TAG = "trip_exports/request"
     description="Every minute: launch the open-data run of months registry admins asked to publish "
     "(POST /opendata/{month}/publish writes the request).",
 )
+@skip_when_held(opendata_trip_export_job.name)
 def opendata_request_sensor(context: SensorEvaluationContext, database: PlatformDatabase) -> SensorResult | SkipReason:
     engine = database.engine
-    hold = hold_of(engine, opendata_trip_export_job.name)
-    if hold is not None:
-        return SkipReason(hold.message())
     claimed = claim_opendata_requests(engine)
     if not claimed:
         return SkipReason("no open-data request")

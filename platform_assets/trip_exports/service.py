@@ -18,7 +18,6 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from platform_assets.core.objectstore import ObjectStore
-from platform_assets.core.settings import Settings
 from platform_assets.trip_exports import geo
 from platform_assets.trip_exports.errors import (
     ExportGone,
@@ -37,7 +36,8 @@ OBJECT_PREFIX = "trip_exports"
 
 @dataclass(frozen=True)
 class ExportRules:
-    """Limits of a request (the registry's defaults; settings may change them)."""
+    """Limits of a request (the registry's defaults; `resources.TripExportPolicy` builds them from
+    the settings)."""
 
     max_past_days: int = 3 * 365
     min_end_age_days: int = 5
@@ -47,17 +47,6 @@ class ExportRules:
     expiry_days: int = 7
     stale_hours: float = 4.0
     technical_admins: tuple[str, ...] = ()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ExportRules:
-        admins = settings.value("PLATFORM_TRIP_EXPORT_ADMIN_EMAILS") or ",".join(settings.alert_emails)
-        return cls(
-            max_past_days=settings.whole_number("PLATFORM_TRIP_EXPORT_MAX_PAST_DAYS", minimum=1),
-            min_end_age_days=settings.whole_number("PLATFORM_TRIP_EXPORT_MIN_END_AGE_DAYS"),
-            expiry_days=settings.whole_number("PLATFORM_TRIP_EXPORT_EXPIRY_DAYS", minimum=1),
-            stale_hours=float(settings.value("PLATFORM_TRIP_EXPORT_STALE_HOURS")),
-            technical_admins=tuple(a.strip() for a in admins.split(",") if a.strip()),
-        )
 
 
 @dataclass(frozen=True)

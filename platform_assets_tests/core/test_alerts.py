@@ -12,8 +12,10 @@ from dagster import (
 )
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
-from platform_assets.core.alerts import ACTION_TAG, PlatformInfo, run_failure_email
+from platform_assets.core.alerts import PlatformInfo, run_failure_email
+from platform_assets.core.database import PlatformDatabase, upgrade_database
 from platform_assets.core.mailer import Mailer
+from platform_assets.core.tags import ACTION_TAG
 from platform_assets_tests import servers
 
 contributors = DynamicPartitionsDefinition(name="alert_test_contributors")
@@ -43,6 +45,18 @@ def failed_run(instance: DagsterInstance, job: str = "contributor_export_job"): 
     return result
 
 
+@pytest.fixture(autouse=True)
+def database(tmp_path) -> PlatformDatabase:  # type: ignore[no-untyped-def]
+    """The platform database the alert outbox lives in."""
+    global DATABASE
+    DATABASE = PlatformDatabase(url=f"sqlite:///{tmp_path}/platform.db")
+    upgrade_database(DATABASE.url)
+    return DATABASE
+
+
+DATABASE: PlatformDatabase
+
+
 def evaluate(instance: DagsterInstance, result, smtp_url: str) -> None:  # type: ignore[no-untyped-def]
     failure = next(event for event in result.all_events if event.event_type_value == "PIPELINE_FAILURE")
     context = build_run_status_sensor_context(
@@ -52,7 +66,8 @@ def evaluate(instance: DagsterInstance, result, smtp_url: str) -> None:  # type:
         dagster_event=failure,
         resources={
             "mailer": Mailer(smtp_url=smtp_url, sender="platform@example.org"),
-            "platform": PlatformInfo(deployment="production-eu", alert_emails=["ops@example.org"]),
+            "platform": PlatformInfo(deployment="production-eu", alert_emails_text="ops@example.org"),
+            "database": DATABASE,
         },
     ).for_run_failure()
     run_failure_email(context)
@@ -89,13 +104,47 @@ def test_run_that_will_be_retried_sends_nothing(smtp: servers.SmtpServer) -> Non
     assert smtp.wait_for(1, timeout=1.0) == []
 
 
-def test_undeliverable_alert_fails_the_tick_loudly() -> None:
-    from platform_assets.core.errors import MailDeliveryError
+def test_an_alert_sent_while_smtp_is_down_is_delivered_when_it_is_back(database: PlatformDatabase) -> None:
+    """Issue 18 case 9: the failure email of a run that failed during an SMTP outage is kept in
+    the outbox and delivered, once, when the server is back."""
+    from datetime import UTC, datetime, timedelta
 
+    from dagster import build_sensor_context
+
+    from platform_assets.core.alerts import alert_delivery
+    from platform_assets.core.outbox import deliver_due, pending_alerts
+
+    port = servers.free_port()
+    mailer = Mailer(smtp_url=f"smtp://127.0.0.1:{port}", sender="platform@example.org")
     with instance_for_test() as instance:
         result = failed_run(instance)
-        with pytest.raises(MailDeliveryError, match="PLATFORM_SMTP_URL"):
-            evaluate(instance, result, f"smtp://127.0.0.1:{servers.free_port()}")
+        evaluate(instance, result, mailer.smtp_url)  # the server is down: no exception, the alert waits
+        evaluate(instance, result, mailer.smtp_url)  # the same failure seen again: still one alert
+    [(key, attempts, error, next_attempt)] = pending_alerts(database.engine)
+    assert key == f"run-failure:{result.run_id}" and attempts == 1
+    assert "PLATFORM_SMTP_URL" in (error or "") and next_attempt > datetime.now(UTC)
+    # Not due yet: the delivery sensor leaves it alone.
+    waiting = alert_delivery(build_sensor_context(resources={"mailer": mailer, "database": database}))
+    assert "1 alert(s) waiting" in waiting.skip_message
+    with servers.smtp_server() as smtp:
+        mailer = Mailer(smtp_url=smtp.url, sender="platform@example.org")
+        deliveries = deliver_due(database.engine, mailer.send, now=datetime.now(UTC) + timedelta(minutes=5))
+        assert [delivery.error for delivery in deliveries] == [None]
+        [mail] = smtp.wait_for(1)
+        assert mail.message["Subject"].startswith("[production-eu] contributor_export_job [tisseo] failed")
+        done = alert_delivery(build_sensor_context(resources={"mailer": mailer, "database": database}))
+        assert done.skip_message == "no alert waiting"
+        assert len(smtp.wait_for(2, timeout=1.0)) == 1  # never sent twice
+    assert pending_alerts(database.engine) == []
+
+
+def test_backoff_doubles_up_to_an_hour() -> None:
+    from datetime import timedelta
+
+    from platform_assets.core.outbox import backoff
+
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+    assert backoff(30) == timedelta(hours=1)
 
 
 def test_sensor_runs_by_default() -> None:

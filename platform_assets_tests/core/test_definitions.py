@@ -2,7 +2,9 @@
 
 from dagster import Definitions
 
-from platform_assets.definitions import defs
+from platform_assets.definitions import build_definitions
+
+defs = build_definitions()
 
 
 def test_definitions_load() -> None:
@@ -19,7 +21,8 @@ def test_every_job_resolves() -> None:
 
 def test_shared_resources_are_bound() -> None:
     resources = defs.resources or {}
-    assert {"object_store", "database", "mailer", "sheets", "platform"} <= set(resources)
+    assert {"object_store", "database", "mailer", "sheets", "platform", "transit", "trip_exports",
+            "opendata_portal", "tracking", "tracker_sources", "quality", "ocds_source"} <= set(resources)
     assert defs.resolve_sensor_def("run_failure_email") is not None
 
 

@@ -8,7 +8,9 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from platform_assets.definitions import defs
+from platform_assets.definitions import build_definitions
+
+defs = build_definitions()
 
 SNAPSHOT = Path(__file__).resolve().parents[1] / "snapshots" / "code_location.txt"
 

@@ -6,17 +6,17 @@ import requests
 from dagster_aws.s3 import S3Resource
 
 from platform_assets.core.errors import ObjectStoreError
-from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
 from platform_assets_tests.servers import free_port
 
 
 @pytest.fixture(params=["local", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
     if request.param == "local":
-        return ObjectStore(kind="local", local_dir=str(tmp_path / "objects"))
+        return LocalObjectStore(local_dir=str(tmp_path / "objects"))
     endpoint = request.getfixturevalue("s3_endpoint")
     bucket = request.getfixturevalue("s3_bucket")
-    return ObjectStore(kind="s3", bucket=bucket, prefix="platform", s3=S3Resource(endpoint_url=endpoint))
+    return S3ObjectStore(bucket=bucket, prefix="platform", s3=S3Resource(endpoint_url=endpoint))
 
 
 def test_upload_download_list_delete(store: ObjectStore, tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_failed_write_keeps_previous_object(store: ObjectStore) -> None:
 
 
 def test_presigned_url_is_fetchable_over_http(s3_endpoint: str, s3_bucket: str) -> None:
-    store = ObjectStore(kind="s3", bucket=s3_bucket, s3=S3Resource(endpoint_url=s3_endpoint))
+    store = S3ObjectStore(bucket=s3_bucket, s3=S3Resource(endpoint_url=s3_endpoint))
     store.put_bytes("exports/x.zip", b"PK\x03\x04 payload", "application/zip")
     url = store.presigned_url("exports/x.zip", expires_in=60)
     assert "Signature" in url or "X-Amz-Signature" in url
@@ -83,7 +83,7 @@ def test_presigned_url_is_fetchable_over_http(s3_endpoint: str, s3_bucket: str) 
 
 
 def test_local_links_are_file_uris(tmp_path: Path) -> None:
-    store = ObjectStore(kind="local", local_dir=str(tmp_path / "objects"))
+    store = LocalObjectStore(local_dir=str(tmp_path / "objects"))
     store.put_bytes("a/b.txt", b"hello")
     url = store.presigned_url("a/b.txt")
     assert url == (tmp_path / "objects" / "a" / "b.txt").as_uri()
@@ -92,21 +92,17 @@ def test_local_links_are_file_uris(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("key", ["/etc/passwd", "../outside", "a/../../b", ""])
 def test_keys_cannot_escape_the_store(tmp_path: Path, key: str) -> None:
-    store = ObjectStore(kind="local", local_dir=str(tmp_path))
+    store = LocalObjectStore(local_dir=str(tmp_path))
     with pytest.raises(ObjectStoreError, match="invalid object key"):
         store.put_bytes(key, b"x")
 
 
 def test_unreachable_s3_endpoint_is_one_clear_line() -> None:
     endpoint = f"http://127.0.0.1:{free_port()}"
-    store = ObjectStore(kind="s3", bucket="exports", s3=S3Resource(endpoint_url=endpoint, max_attempts=1))
+    store = S3ObjectStore(bucket="exports", s3=S3Resource(endpoint_url=endpoint, max_attempts=1))
     with pytest.raises(ObjectStoreError) as raised:
         store.ping()
     message = str(raised.value)
     assert "\n" not in message
     assert endpoint in message and "PLATFORM_S3_ENDPOINT_URL" in message
 
-
-def test_unknown_kind_names_the_setting(tmp_path: Path) -> None:
-    with pytest.raises(ObjectStoreError, match="PLATFORM_OBJECT_STORE: 's4'"):
-        ObjectStore(kind="s4", local_dir=str(tmp_path)).put_bytes("a", b"x")

@@ -7,7 +7,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
 from platform_assets.core.inventory import platform_inventory
-from platform_assets.core.resources import build_resources
+from platform_assets.definitions import all_resources
 from platform_assets_tests import servers
 
 DEPLOY_YAML = Path(__file__).resolve().parents[2] / "deploy" / "dagster.yaml"
@@ -34,7 +34,7 @@ def test_production_instance_materializes_on_postgres(
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
             assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
             assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
-            result = materialize([platform_inventory], instance=instance, resources=build_resources())
+            result = materialize([platform_inventory], instance=instance, resources=all_resources())
             assert result.success
             event = instance.get_latest_materialization_event(AssetKey("platform_inventory"))
             assert event is not None and event.run_id == result.run_id

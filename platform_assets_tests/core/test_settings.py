@@ -4,21 +4,36 @@ import pytest
 from click.testing import CliRunner
 
 from platform_assets.cli import platform_cli as full_cli
+from platform_assets.configuration import all_settings, all_settings_markdown
 from platform_assets.core.cli import platform_cli
 from platform_assets.core.errors import SettingsError
-from platform_assets.core.settings import SETTINGS, load_settings, parse_smtp_url, settings_markdown
+from platform_assets.core.resources import core_resources
+from platform_assets.core.settings import configure, parse_smtp_url
+from platform_assets.dataset_tracker.resources import sheets_resource
+from platform_assets.quality.resources import QualityPolicy
+from platform_assets.trip_exports.resources import TripExportPolicy
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_defaults_need_no_environment(tmp_path: Path) -> None:
-    settings = load_settings({"PLATFORM_DATA_DIR": str(tmp_path)})
-    assert settings.database_url == f"sqlite:///{tmp_path}/platform.db"
-    assert settings.object_store == "local"
-    assert settings.object_store_dir == tmp_path / "objects"
-    assert settings.outbox_dir == tmp_path / "outbox"
-    assert settings.sheets_backend == "local"
-    assert settings.catalog.name == "catalog.yaml"
+    from platform_assets.core.objectstore import LocalObjectStore
+    from platform_assets.transit.resources import TransitSettings
+
+    env = {"PLATFORM_DATA_DIR": str(tmp_path)}
+    resources = core_resources(env)
+    assert resources["database"].url == f"sqlite:///{tmp_path}/platform.db"
+    assert isinstance(resources["object_store"], LocalObjectStore)
+    assert resources["object_store"].local_dir == str(tmp_path / "objects")
+    assert resources["mailer"].outbox_dir == str(tmp_path / "outbox")
+    assert sheets_resource(env).backend == "local"
+    assert Path(configure(TransitSettings, env).catalog_path).name == "catalog.yaml"
+
+
+def load_settings(env: dict[str, str]) -> None:
+    """Build every resource for `env` as the code location does (raises on a bad setting)."""
+    core_resources(env)
+    sheets_resource(env)
 
 
 @pytest.mark.parametrize(
@@ -52,8 +67,8 @@ def test_smtp_url_forms() -> None:
 
 def test_readme_lists_every_setting_with_its_default() -> None:
     text = README.read_text()
-    assert settings_markdown() in text, "README settings table is stale: paste `platform-assets settings --markdown`"
-    for spec in SETTINGS:
+    assert all_settings_markdown() in text, "README settings table is stale: paste `platform-assets settings --markdown`"
+    for spec in all_settings():
         assert f"`{spec.name}`" in text
 
 
@@ -67,29 +82,28 @@ def test_cli_reports_bad_setting_in_one_line(monkeypatch: pytest.MonkeyPatch) ->
 def test_settings_command_hides_passwords(platform_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLATFORM_SMTP_URL", "smtp+starttls://me:hunter2@mail.example")
     monkeypatch.setenv("PLATFORM_SMTP_PASSWORD", "hunter3")
-    result = CliRunner().invoke(platform_cli, ["settings"])
+    result = CliRunner().invoke(full_cli, ["settings"])
     assert result.exit_code == 0, result.output
     assert "hunter" not in result.output
     assert "PLATFORM_SMTP_URL=smtp+starttls://me:***@mail.example" in result.output
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "minimum", "expected"),
+    ("resource_class", "field", "name", "value", "expected"),
     [
-        ("PLATFORM_TRIP_EXPORT_EXPIRY_DAYS", "14", 1, 14),
-        ("PLATFORM_TRIP_EXPORT_MIN_END_AGE_DAYS", "0", 0, 0),
-        ("PLATFORM_TRIP_EXPORT_EXPIRY_DAYS", "0", 1, "'0' is not a whole number of at least 1"),
-        ("PLATFORM_QUALITY_CHUNK_ROWS", "-5", 1, "'-5' is not a whole number of at least 1"),
-        ("PLATFORM_QUALITY_CHUNK_ROWS", "2.5", 1, "'2.5' is not a whole number of at least 1"),
+        (TripExportPolicy, "expiry_days", "PLATFORM_TRIP_EXPORT_EXPIRY_DAYS", "14", 14),
+        (TripExportPolicy, "min_end_age_days", "PLATFORM_TRIP_EXPORT_MIN_END_AGE_DAYS", "0", 0),
+        (TripExportPolicy, "expiry_days", "PLATFORM_TRIP_EXPORT_EXPIRY_DAYS", "0", "'0' is not a whole number of at least 1"),
+        (QualityPolicy, "chunk_rows", "PLATFORM_QUALITY_CHUNK_ROWS", "-5", "'-5' is not a whole number of at least 1"),
+        (QualityPolicy, "chunk_rows", "PLATFORM_QUALITY_CHUNK_ROWS", "2.5", "'2.5' is not a whole number of at least 1"),
     ],
 )
-def test_whole_number_settings(name: str, value: str, minimum: int, expected: int | str) -> None:
-    settings = load_settings({name: value})
+def test_whole_number_settings(resource_class: type, field: str, name: str, value: str, expected: int | str) -> None:
     if isinstance(expected, int):
-        assert settings.whole_number(name, minimum) == expected
+        assert getattr(configure(resource_class, {name: value}), field) == expected
         return
     with pytest.raises(SettingsError) as raised:
-        settings.whole_number(name, minimum)
+        configure(resource_class, {name: value})
     assert str(raised.value) == f"{name}: {expected}"
 
 

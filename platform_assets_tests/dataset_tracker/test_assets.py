@@ -26,7 +26,7 @@ from platform_assets.core.metadata import files_from_metadata
 from platform_assets.core.sheets import Sheets
 from platform_assets.dataset_tracker.assets import dataset_inventory, tracker_sheet
 from platform_assets.dataset_tracker.checks import metadata_files_readable, no_duplicate_datasets
-from platform_assets.dataset_tracker.defs import defs as tracker_defs
+from platform_assets.dataset_tracker.defs import dataset_tracker_definitions
 from platform_assets.dataset_tracker.report import EXTERNAL_TAB, TRACKED_HEADER, TRACKED_TAB
 from platform_assets.dataset_tracker.schedules import dataset_tracker_schedule
 from platform_assets.dataset_tracker.sensors import dataset_folders_sensor
@@ -171,7 +171,7 @@ def test_process_on_hold_refuses_to_run(tracker_env: Path, resources, instance) 
     engine = resources["database"].engine
     resources["database"].upgrade()
     put_on_hold(engine, "dataset_tracker_job", "three failures in a row")
-    job = Definitions.merge(tracker_defs, Definitions(resources=resources)).resolve_job_def("dataset_tracker_job")
+    job = Definitions.merge(dataset_tracker_definitions(with_resources=False), Definitions(resources=resources)).resolve_job_def("dataset_tracker_job")
     result = job.execute_in_process(instance=instance, raise_on_error=False)
     assert not result.success
     errors = [e.step_failure_data.error for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
@@ -183,14 +183,14 @@ def test_schedule_three_times_a_day_and_hold(tracker_env: Path, resources, insta
     assert dataset_tracker_schedule.cron_schedule == "0 6,12,18 * * *"
     resources["database"].upgrade()
     noon = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-    context = build_schedule_context(instance=instance, resources={"database": resources["database"]},
+    context = build_schedule_context(instance=instance, resources={"database": resources["database"], "tracker_sources": resources["tracker_sources"]},
                                      scheduled_execution_time=noon)
     request = dataset_tracker_schedule.evaluate_tick(context).run_requests[0]
     assert isinstance(request, RunRequest) and request.run_key == "tracker-20260302T1200"
     assert request.tags["platform/subject"].endswith("sources_config.yaml")
     put_on_hold(resources["database"].engine, "dataset_tracker_job", "operator pause")
     data = dataset_tracker_schedule.evaluate_tick(
-        build_schedule_context(instance=instance, resources={"database": resources["database"]},
+        build_schedule_context(instance=instance, resources={"database": resources["database"], "tracker_sources": resources["tracker_sources"]},
                                scheduled_execution_time=noon)
     )
     assert not data.run_requests and "on hold" in data.skip_message
@@ -198,7 +198,7 @@ def test_schedule_three_times_a_day_and_hold(tracker_env: Path, resources, insta
 
 def test_sensor_runs_when_a_dataset_folder_appears(tracker_env: Path, resources, instance, dataset_tree) -> None:
     resources["database"].upgrade()
-    sensor_resources = {"database": resources["database"]}
+    sensor_resources = {"database": resources["database"], "tracker_sources": resources["tracker_sources"]}
     first = dataset_folders_sensor(build_sensor_context(instance=instance, resources=sensor_resources))
     assert isinstance(first, SensorResult) and not first.run_requests and first.cursor
     same = dataset_folders_sensor(build_sensor_context(instance=instance, cursor=first.cursor,
@@ -218,7 +218,7 @@ def test_sensor_runs_when_a_dataset_folder_appears(tracker_env: Path, resources,
 def test_demo_runs_the_job(platform_env: Path, resources, instance) -> None:
     from platform_assets.dataset_tracker.demo import run_demo
 
-    lines = run_demo(instance, Definitions.merge(tracker_defs, Definitions(resources=resources)))
+    lines = run_demo(instance, Definitions.merge(dataset_tracker_definitions(with_resources=False), Definitions(resources=resources)))
     assert lines[0].startswith("dataset tracker: 9 accessions (external 3, incoming 1, loading 1, analysing 1,")
     assert lines[1] == f"tracker sheet: {(platform_env / 'tracker.xlsx').as_uri()} (6 tracked, 3 external)"
 

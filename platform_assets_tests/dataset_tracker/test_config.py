@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from platform_assets.core.settings import load_settings
+from platform_assets.core.settings import configure
 from platform_assets.dataset_tracker.config import Stage, load_sources_config
 from platform_assets.dataset_tracker.errors import SourcesConfigError
+from platform_assets.dataset_tracker.resources import TrackerSources
 
 
 def test_yaml_config_resolves_folders_against_its_own_folder(dataset_tree) -> None:
@@ -32,7 +33,7 @@ def test_json_config_and_per_source_pattern(tmp_path: Path) -> None:
 
 
 def test_bundled_demo_config_is_the_default_and_valid(platform_env: Path) -> None:
-    path = load_settings().sources_config
+    path = configure(TrackerSources, resolve=True).path
     assert path.name == "sources_config.yaml" and "dataset_tracker/demo" in str(path)
     config = load_sources_config(path)
     assert {source.stage for source in config.sources} == set(Stage)

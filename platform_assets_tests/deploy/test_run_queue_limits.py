@@ -23,10 +23,12 @@ from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.run_coordinator import QueuedRunCoordinatorDaemon
 
 from platform_assets.core.tags import PUBLICATION_TAG, SYSTEM_TAG, TRIP_EXPORTS_SYSTEM
-from platform_assets.definitions import defs
+from platform_assets.definitions import build_definitions
 from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB, COVERAGE_PUBLICATION_JOB
 from platform_assets_tests import servers
 from platform_assets_tests.deploy.recording_launcher import RecordingRunLauncher
+
+defs = build_definitions()
 
 REPO = Path(__file__).resolve().parents[2]
 LOCATION = "platform_assets"

@@ -6,16 +6,19 @@ from typing import Any
 from dagster import AssetMaterialization, build_sensor_context, instance_for_test
 
 from platform_assets.core.database import upgrade_database
+from platform_assets.core.settings import configure
 from platform_assets.core.tags import PUBLICATION_TAG, SYSTEM_TAG, TRIP_EXPORTS_SYSTEM
-from platform_assets.definitions import defs
-from platform_assets.transit.runtime import current_catalog
+from platform_assets.definitions import build_definitions
+from platform_assets.transit.resources import TransitSettings
+
+defs = build_definitions()
 
 
 def test_coverage_runs_requested_by_the_sensor_carry_their_coverage(
     platform_env: Path, resources: dict[str, Any]
 ) -> None:
     upgrade_database(resources["database"].url)
-    catalog = current_catalog()  # the demo catalog (PLATFORM_CATALOG default)
+    catalog = configure(TransitSettings, resolve=True).load_catalog()  # the demo catalog (PLATFORM_CATALOG default)
     repository = defs.get_repository_def()
     sensor = repository.get_sensor_def("transit_coverages_after_contributors")
     with instance_for_test() as instance:

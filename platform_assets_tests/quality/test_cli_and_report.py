@@ -64,11 +64,11 @@ def test_cli_check_datasets_and_report(tmp_path: Path, shared_data: Path, platfo
     no_run = runner.invoke(platform_cli, ["quality", "report", "worked"])
     assert no_run.exit_code == 2 and "no stored check run for ocds_dataset [worked]" in no_run.output
 
-    from platform_assets.core.database import get_engine
-    from platform_assets.core.settings import load_settings
+    from platform_assets.core.database import PlatformDatabase, get_engine
+    from platform_assets.core.settings import configure
     from platform_assets.lib.quality.storage import store_check_run
 
-    store_check_run(get_engine(load_settings().database_url), "ocds_dataset", "worked", "v1", RESULTS, items=1)
+    store_check_run(get_engine(configure(PlatformDatabase, resolve=True).url), "ocds_dataset", "worked", "v1", RESULTS, items=1)
     exported = runner.invoke(platform_cli, ["quality", "report", "worked", "--format", "xlsx", "--output", str(tmp_path / "w.xlsx")])
     assert exported.exit_code == 0, exported.output
     assert load_workbook(tmp_path / "w.xlsx")["Checks"]["A2"].value == "b.format"
@@ -77,9 +77,13 @@ def test_cli_check_datasets_and_report(tmp_path: Path, shared_data: Path, platfo
 def test_policies_names_and_report_formats(platform_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dagster import AssetCheckSeverity
 
+    from platform_assets.core.settings import configure
     from platform_assets.quality.dagster_checks import CheckPolicy, dagster_check_name, policy_from_mapping
     from platform_assets.quality.ocds.errors import QualityError
-    from platform_assets.quality.reports import report_formats
+    from platform_assets.quality.resources import QualityPolicy
+
+    def report_formats() -> list[str]:
+        return configure(QualityPolicy, resolve=True).report_formats()
 
     assert dagster_check_name("parties.contactPoint.email.format") == "parties__contactPoint__email__format"
     assert dagster_check_name("stops.stop_lat.in_range(-90, 90)") == "stops__stop_lat__in_range_90_90"

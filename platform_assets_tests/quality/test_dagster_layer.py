@@ -10,9 +10,14 @@ import pytest
 from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, instance_for_test, materialize
 
 from platform_assets.quality.assets import ocds_dataset, ocds_filtered_dataset
-from platform_assets.quality.checks import ocds_dataset_checks
+from platform_assets.quality.checks import build_ocds_checks
+from platform_assets.quality.dagster_checks import CheckPolicy
+from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX
 from platform_assets.quality.partitions import ocds_datasets
 from platform_assets.quality.reports import ocds_dataset_report
+from platform_assets.quality.resources import OcdsSource
+
+ocds_dataset_checks = build_ocds_checks("ocds_dataset", DATASET_PREFIX, CheckPolicy())
 
 
 @pytest.fixture
@@ -154,18 +159,18 @@ def test_sensor_adds_partitions_and_requests_changed_datasets(ocds_source: Path,
 
     database = resources["database"]
     upgrade_database(database.url)
-    first = ocds_dataset_sensor(build_sensor_context(instance=instance, resources={"database": database}))
+    first = ocds_dataset_sensor(build_sensor_context(instance=instance, resources={"database": database, "ocds_source": OcdsSource(root=str(ocds_source))}))
     assert sorted(r.partition_key for r in first.run_requests) == ["bad", "worked"]
     assert first.dynamic_partitions_requests[0].partition_keys == ["bad", "worked"]
     instance.add_dynamic_partitions(ocds_datasets.name, ["bad", "worked"])
-    second = ocds_dataset_sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources={"database": database}))
+    second = ocds_dataset_sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources={"database": database, "ocds_source": OcdsSource(root=str(ocds_source))}))
     assert second.run_requests == [] and second.dynamic_partitions_requests == []
     (ocds_source / "worked" / "more.json").write_text('{"releases": []}')
-    third = ocds_dataset_sensor(build_sensor_context(instance=instance, cursor=second.cursor, resources={"database": database}))
+    third = ocds_dataset_sensor(build_sensor_context(instance=instance, cursor=second.cursor, resources={"database": database, "ocds_source": OcdsSource(root=str(ocds_source))}))
     assert [r.partition_key for r in third.run_requests] == ["worked"]
 
     put_on_hold(database.engine, "ocds_quality_job", "three failures")
-    held = ocds_dataset_sensor(build_sensor_context(instance=instance, cursor=third.cursor, resources={"database": database}))
+    held = ocds_dataset_sensor(build_sensor_context(instance=instance, cursor=third.cursor, resources={"database": database, "ocds_source": OcdsSource(root=str(ocds_source))}))
     assert "on hold" in str(held.skip_message)
     release_hold(database.engine, "ocds_quality_job", "operator")
 
@@ -180,7 +185,7 @@ def test_postgres_table_source_and_s3_reports(
     from sqlalchemy import text
 
     from platform_assets.core.database import get_engine
-    from platform_assets.core.resources import build_resources
+    from platform_assets.definitions import all_resources
 
     monkeypatch.setenv("PLATFORM_DATABASE_URL", postgres_url)
     monkeypatch.setenv("PLATFORM_OBJECT_STORE", "s3")
@@ -195,7 +200,7 @@ def test_postgres_table_source_and_s3_reports(
     result = materialize(
         [ocds_dataset, ocds_dataset_checks, ocds_dataset_report],
         instance=instance,
-        resources=build_resources(),
+        resources=all_resources(),
         partition_key="from_table",
         run_config={"ops": {"ocds_dataset": {"config": {"source_table": "compiled_release"}}}},
     )
@@ -283,16 +288,18 @@ def test_other_systems_declare_checks_with_the_adapter(shared_data: Path, resour
 
 
 def test_demo_runs_on_two_datasets(tmp_path: Path, platform_env: Path, monkeypatch: pytest.MonkeyPatch, instance: DagsterInstance) -> None:
-    from platform_assets.core.database import upgrade_database
-    from platform_assets.core.settings import PACKAGE_ROOT, load_settings
-    from platform_assets.definitions import defs
+    from platform_assets.core.database import PlatformDatabase, upgrade_database
+    from platform_assets.core.settings import PACKAGE_ROOT, configure
+    from platform_assets.definitions import build_definitions
+
+    defs = build_definitions()
     from platform_assets.quality.demo import run_demo
 
     root = tmp_path / "ocds"
     for name in ("cdmx_split", "portugal"):
         shutil.copytree(PACKAGE_ROOT / "quality" / "demo" / "ocds" / name, root / name)
     monkeypatch.setenv("PLATFORM_OCDS_SOURCE", str(root))
-    upgrade_database(load_settings().database_url)
+    upgrade_database(configure(PlatformDatabase, resolve=True).url)
     lines = run_demo(instance, defs)
     assert lines[0].startswith("quality: cdmx_split: 2 compiled releases, report file://")
     assert lines[1].startswith("quality: portugal: 100 compiled releases")
@@ -301,7 +308,9 @@ def test_demo_runs_on_two_datasets(tmp_path: Path, platform_env: Path, monkeypat
 
 def test_quality_definitions_snapshot() -> None:
     """What the quality system adds to the code location (a change here shows up in review)."""
-    from platform_assets.definitions import defs
+    from platform_assets.definitions import build_definitions
+
+    defs = build_definitions()
 
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}

@@ -34,9 +34,11 @@ from dagster._core.storage.tags import WILL_RETRY_TAG
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.holds import ensure_not_on_hold, hold_of
 from platform_assets.core.metadata import file_metadata
-from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.objectstore import LocalObjectStore, ObjectStore
+from platform_assets.core.settings import configure
 from platform_assets.tracking.assets import process_status_report
-from platform_assets.tracking.defs import defs as tracking_defs
+from platform_assets.tracking.defs import tracking_definitions
+from platform_assets.tracking.resources import TrackingPolicy
 from platform_assets.tracking.schedules import process_status_report_schedule
 from platform_assets.tracking.sensors import tracking_run_failed, tracking_run_started, tracking_run_succeeded
 from platform_assets.tracking.tracker import ProcessTracker
@@ -105,7 +107,8 @@ def fresh_instance() -> Iterator[DagsterInstance]:
 def resources(database_url: str, tmp_path: Path) -> dict[str, Any]:
     return {
         "database": PlatformDatabase(url=database_url),
-        "object_store": ObjectStore(local_dir=str(tmp_path / "objects")),
+        "object_store": LocalObjectStore(local_dir=str(tmp_path / "objects")),
+        "tracking": configure(TrackingPolicy, resolve=True),
     }
 
 
@@ -283,7 +286,7 @@ def test_sensor_ticks_first_set_the_cursor_then_register_several_runs_per_tick(
 def test_hold_and_release_from_the_launchpad(
     instance: DagsterInstance, resources: dict[str, Any], tracker: ProcessTracker
 ) -> None:
-    defs = Definitions.merge(tracking_defs, Definitions(resources=resources))
+    defs = Definitions.merge(tracking_definitions(with_resources=False), Definitions(resources=resources))
     tracker.register_process("feeds_job")
 
     def launch(job_name: str, config: dict[str, Any]) -> ExecuteInProcessResult:
@@ -320,7 +323,9 @@ def test_report_schedule_skips_while_its_process_is_held(resources: dict[str, An
 
 
 def test_tracking_definitions_load_and_their_sensors_run_by_default() -> None:
-    from platform_assets.definitions import defs
+    from platform_assets.definitions import build_definitions
+
+    defs = build_definitions()
 
     Definitions.validate_loadable(defs)
     repository = defs.get_repository_def()

@@ -4,15 +4,15 @@ from pathlib import Path
 
 from dagster import Definitions, MetadataValue, instance_for_test
 
-from platform_assets.core.resources import build_resources
+from platform_assets.definitions import all_resources
 from platform_assets.tracking.api import tracker_for
-from platform_assets.tracking.defs import defs as tracking_defs
+from platform_assets.tracking.defs import tracking_definitions
 from platform_assets.tracking.demo import run_demo
 from platform_assets.tracking.runs import file_events
 
 
 def test_demo_reports_and_registers_its_runs(platform_env: Path) -> None:
-    defs = Definitions.merge(tracking_defs, Definitions(resources=build_resources()))
+    defs = Definitions.merge(tracking_definitions(with_resources=False), Definitions(resources=all_resources()))
     with instance_for_test() as instance:
         first = run_demo(instance, defs)
         second = run_demo(instance, defs)

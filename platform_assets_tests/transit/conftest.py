@@ -14,8 +14,8 @@ from dagster import DagsterInstance, Definitions, build_sensor_context, instance
 
 from platform_assets.core.alerts import run_failure_email
 from platform_assets.core.database import upgrade_database
-from platform_assets.core.resources import build_resources
-from platform_assets.transit.defs import build_transit_definitions
+from platform_assets.core.resources import core_resources
+from platform_assets.transit.defs import transit_definitions, transit_resources
 from platform_assets.transit.sensors import transit_catalog_partitions, transit_coverages_after_contributors
 from platform_assets_tests.servers import HttpServer, Request, Response
 
@@ -65,7 +65,7 @@ class TransitWorld:
         self.catalog_path.write_text(yaml.safe_dump(catalog, allow_unicode=True), encoding="utf-8")
 
     def sync_partitions(self) -> None:
-        result = transit_catalog_partitions(build_sensor_context(instance=self.instance))
+        result = transit_catalog_partitions(build_sensor_context(instance=self.instance, resources={"transit": self.resources["transit"]}))
         for request in getattr(result, "dynamic_partitions_requests", None) or []:
             if type(request).__name__ == "AddDynamicPartitionsRequest":
                 self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
@@ -82,7 +82,7 @@ class TransitWorld:
         return sorted(e.asset_key.to_user_string() for e in result.get_asset_materialization_events())
 
     def coverage_requests(self, cursor: str | None) -> tuple[list[str], str | None]:
-        context = build_sensor_context(instance=self.instance, cursor=cursor, resources={"database": self.resources["database"]})
+        context = build_sensor_context(instance=self.instance, cursor=cursor, resources={"database": self.resources["database"], "transit": self.resources["transit"]})
         result = transit_coverages_after_contributors(context)
         requests = getattr(result, "run_requests", None) or []
         return sorted(r.partition_key for r in requests), getattr(result, "cursor", None) or cursor
@@ -123,11 +123,14 @@ def transit_world(
     monkeypatch.setenv("PLATFORM_CATALOG", str(catalog_path))
     feed = ServedFeed(shared_data / "gtfs/history/gtfs-1.zip")
     http_server.route("GET", "/feeds/alpha", feed.handler)
-    resources = build_resources()
+    monkeypatch.setenv("PLATFORM_TRANSIT_RETRY_DELAY", "0.2")
+    # Values, not EnvVars: the tests run code outside Dagster with these resources too.
+    resources = core_resources(resolve=True)
     upgrade_database(resources["database"].url)
     defs = Definitions.merge(
-        build_transit_definitions(retry_delay=0.2), Definitions(resources=resources, sensors=[run_failure_email])
+        transit_definitions(), Definitions(resources=resources, sensors=[run_failure_email])
     )
+    resources = {**resources, **transit_resources(resolve=True)}
     with instance_for_test() as instance:
         world = TransitWorld(catalog_path, feed, defs, instance, resources, platform_env)
         world.write_catalog(base_catalog(http_server, shared_data))

@@ -24,17 +24,21 @@ from platform_assets_tests.transit.conftest import TransitWorld
 
 
 def test_definitions_load_and_name_everything() -> None:
-    from platform_assets.definitions import defs
+    from platform_assets.definitions import build_definitions
+
+    defs = build_definitions()
 
     Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     for name in ("contributor_export", "coverage_export", "coverage_publication"):
         node = graph.get(AssetKey(name))
         assert node.group_name == "transit"
+    # Outages are retried once by the export jobs' policy; a publication never is.
+    for job in ("transit_contributor_export", "transit_coverage_export"):
+        policy = defs.resolve_job_def(job).op_retry_policy
+        assert policy is not None and policy.max_retries == 1 and policy.delay == 180
     assets = {key.to_user_string(): a for a in defs.assets or [] if hasattr(a, "keys") for key in a.keys}
-    assert assets["contributor_export"].op.retry_policy.max_retries == 1  # type: ignore[union-attr]
-    assert assets["coverage_export"].op.retry_policy.max_retries == 1  # type: ignore[union-attr]
-    assert assets["coverage_publication"].op.retry_policy is None
+    assert assets["coverage_publication"].op.retry_policy.max_retries == 0  # type: ignore[union-attr]
     schedule = defs.resolve_schedule_def("transit_automatic_update")
     assert schedule.cron_schedule == "0 20 * * 1-4" and schedule.execution_timezone == "UTC"
     for job in ("transit_contributor_export", "transit_coverage_export", "transit_coverage_publication"):
@@ -42,8 +46,12 @@ def test_definitions_load_and_name_everything() -> None:
 
 
 def test_retry_delay_comes_from_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from platform_assets.core.settings import configure
     from platform_assets.transit.errors import TransitError
-    from platform_assets.transit.runtime import retry_delay_seconds
+    from platform_assets.transit.resources import TransitSettings
+
+    def retry_delay_seconds() -> float:
+        return configure(TransitSettings, resolve=True).retry_delay_seconds()
 
     monkeypatch.delenv("PLATFORM_TRANSIT_RETRY_DELAY", raising=False)
     assert retry_delay_seconds() == 180
@@ -56,11 +64,11 @@ def test_retry_delay_comes_from_the_setting(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_partitions_follow_the_catalog(transit_world: TransitWorld) -> None:
     world = transit_world
-    first = transit_catalog_partitions(build_sensor_context(instance=world.instance))
+    first = transit_catalog_partitions(build_sensor_context(instance=world.instance, resources={"transit": world.resources["transit"]}))
     assert isinstance(first, SensorResult)
     world.sync_partitions()
     assert sorted(world.instance.get_dynamic_partitions("coverages")) == ["north", "south"]
-    again = transit_catalog_partitions(build_sensor_context(instance=world.instance))
+    again = transit_catalog_partitions(build_sensor_context(instance=world.instance, resources={"transit": world.resources["transit"]}))
     assert isinstance(again, SkipReason)
     import yaml
 
@@ -72,14 +80,14 @@ def test_partitions_follow_the_catalog(transit_world: TransitWorld) -> None:
     assert sorted(world.instance.get_dynamic_partitions("contributors")) == ["alpha", "beta"]
     assert world.instance.get_dynamic_partitions("coverages") == ["north"]
     world.catalog_path.write_text("contributors: 3\n", encoding="utf-8")
-    broken = transit_catalog_partitions(build_sensor_context(instance=world.instance))
+    broken = transit_catalog_partitions(build_sensor_context(instance=world.instance, resources={"transit": world.resources["transit"]}))
     assert isinstance(broken, SkipReason) and "contributors" in (broken.skip_message or "")
 
 
 def test_frequency_sensor_requests_due_sources_once(transit_world: TransitWorld) -> None:
     world = transit_world
     world.sync_partitions()
-    resources = {"database": world.resources["database"]}
+    resources = {"database": world.resources["database"], "transit": world.resources["transit"]}
     first = transit_source_frequency(build_sensor_context(instance=world.instance, resources=resources))
     assert isinstance(first, SensorResult)
     assert [r.partition_key for r in first.run_requests or []] == ["alpha"]  # the only source with a frequency
@@ -101,15 +109,15 @@ def test_holds_skip_sensors_schedule_and_runs(transit_world: TransitWorld) -> No
     world.sync_partitions()
     database = world.resources["database"]
     put_on_hold(database.engine, CONTRIBUTOR_EXPORT_JOB, "three failures in a row")
-    skipped = transit_source_frequency(build_sensor_context(instance=world.instance, resources={"database": database}))
+    skipped = transit_source_frequency(build_sensor_context(instance=world.instance, resources={"database": database, "transit": world.resources["transit"]}))
     assert isinstance(skipped, SkipReason) and "on hold" in (skipped.skip_message or "")
-    scheduled = transit_automatic_update(build_schedule_context(instance=world.instance, resources={"database": database}))
+    scheduled = transit_automatic_update(build_schedule_context(instance=world.instance, resources={"database": database, "transit": world.resources["transit"]}))
     assert isinstance(scheduled, SkipReason) and "three failures in a row" in (scheduled.skip_message or "")
     held_run = world.run(CONTRIBUTOR_EXPORT_JOB, "alpha")
     assert not held_run.success
     release_hold(database.engine, CONTRIBUTOR_EXPORT_JOB, "operator")
     requests = transit_automatic_update(
-        build_schedule_context(instance=world.instance, resources={"database": database},
+        build_schedule_context(instance=world.instance, resources={"database": database, "transit": world.resources["transit"]},
                                scheduled_execution_time=datetime(2026, 11, 23, 20, tzinfo=UTC))
     )
     assert sorted(r.partition_key for r in requests) == ["alpha", "beta", "gamma"]  # type: ignore[union-attr]
@@ -141,11 +149,11 @@ def test_hold_check_on_postgresql(transit_world: TransitWorld, postgres_url: str
     upgrade_database(postgres_url)
     database = PlatformDatabase(url=postgres_url)
     transit_world.sync_partitions()
-    context = build_sensor_context(instance=transit_world.instance, resources={"database": database})
+    context = build_sensor_context(instance=transit_world.instance, resources={"database": database, "transit": transit_world.resources["transit"]})
     assert isinstance(transit_source_frequency(context), SensorResult)
     put_on_hold(database.engine, CONTRIBUTOR_EXPORT_JOB, "operator pause")
     try:
-        held = transit_source_frequency(build_sensor_context(instance=transit_world.instance, resources={"database": database}))
+        held = transit_source_frequency(build_sensor_context(instance=transit_world.instance, resources={"database": database, "transit": transit_world.resources["transit"]}))
         assert isinstance(held, SkipReason) and "operator pause" in (held.skip_message or "")
     finally:
         release_hold(database.engine, CONTRIBUTOR_EXPORT_JOB, "test")
@@ -153,7 +161,9 @@ def test_hold_check_on_postgresql(transit_world: TransitWorld, postgres_url: str
 
 def test_asset_graph_snapshot() -> None:
     """Any change to the transit asset graph shows up here in review."""
-    from platform_assets.definitions import defs
+    from platform_assets.definitions import build_definitions
+
+    defs = build_definitions()
 
     graph = defs.resolve_asset_graph()
     snapshot = {}

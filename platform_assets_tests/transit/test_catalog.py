@@ -93,9 +93,10 @@ def test_unreadable_files(tmp_path: Path) -> None:
 
 
 def test_demo_catalog_is_valid() -> None:
-    from platform_assets.core.settings import load_settings
+    from platform_assets.core.settings import configure
+    from platform_assets.transit.resources import TransitSettings
 
-    catalog = load_catalog(load_settings({}).catalog)
+    catalog = load_catalog(configure(TransitSettings, {}).catalog_path)
     assert len(catalog.coverages) == 2
     for contributor in catalog.contributors:
         for source in contributor.data_sources:

@@ -282,7 +282,9 @@ def test_blocking_reference_checks_fail_the_run_but_keep_the_export(
 
 
 def test_transit_definitions_declare_the_gtfs_checks_and_reports() -> None:
-    from platform_assets.definitions import defs
+    from platform_assets.definitions import build_definitions
+
+    defs = build_definitions()
 
     graph = defs.resolve_asset_graph()
     checks = {f"{key.asset_key.to_user_string()}:{key.name}" for key in graph.asset_check_keys}

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from dagster_aws.s3 import S3Resource
 
-from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.objectstore import S3ObjectStore
 from platform_assets.transit.catalog import parse_catalog
 from platform_assets.transit.service import export_contributor, export_coverage, latest_coverage_export
 
 
 def test_exports_and_retention_on_s3(s3_endpoint: str, s3_bucket: str, shared_data: Path, tmp_path: Path) -> None:
-    store = ObjectStore(kind="s3", bucket=s3_bucket, prefix="platform", s3=S3Resource(endpoint_url=s3_endpoint))
+    store = S3ObjectStore(bucket=s3_bucket, prefix="platform", s3=S3Resource(endpoint_url=s3_endpoint))
     served = tmp_path / "served.zip"
     catalog = parse_catalog(
         {

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, delete, insert
 
 from platform_assets.core.database import dispose_engine, get_engine, upgrade_database
 from platform_assets.core.mailer import Mailer
-from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.objectstore import LocalObjectStore, ObjectStore
 from platform_assets.trip_exports import geo
 from platform_assets.trip_exports.scope import Actor
 from platform_assets.trip_exports.service import ExportRules
@@ -106,7 +106,7 @@ def engine(request: pytest.FixtureRequest) -> Engine:
 
 @pytest.fixture
 def store(tmp_path: Path) -> ObjectStore:
-    return ObjectStore(kind="local", local_dir=str(tmp_path / "objects"))
+    return LocalObjectStore(local_dir=str(tmp_path / "objects"))
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, func, select
 from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.mailer import Mailer
-from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.objectstore import ObjectStore, S3ObjectStore
 from platform_assets.trip_exports.api import ApiContext, RateLimiter
 from platform_assets.trip_exports.scope import Actor
 from platform_assets.trip_exports.sensors import REQUEST_TAG, opendata_request_sensor, trip_export_sensor
@@ -51,7 +51,7 @@ MARCH = {"start_date": "2025-03-01", "end_date": "2025-03-31"}
 
 @pytest.fixture
 def s3_store(s3_endpoint: str, s3_bucket: str) -> ObjectStore:
-    return ObjectStore(kind="s3", bucket=s3_bucket, s3=S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"))
+    return S3ObjectStore(bucket=s3_bucket, s3=S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"))
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_full_path_create_sensor_run_download(api: str, pg_engine: Engine, s3_st
         assert client.get(f"/exports/{export_uuid}/download").status_code == 409  # not ready yet
 
         resources = {"database": PlatformDatabase(url=postgres_url), "object_store": s3_store, "mailer": mailer,
-                     "platform": PlatformInfo(deployment="test", alert_emails=["ops@registry.example"])}
+                     "platform": PlatformInfo(deployment="test", alert_emails_text="ops@registry.example")}
         with instance_for_test() as instance:
             tick = trip_export_sensor(build_sensor_context(instance=instance, resources={"database": resources["database"]}))
             assert [request.run_key for request in tick.run_requests] == [export_uuid]

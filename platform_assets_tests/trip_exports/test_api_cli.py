@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from platform_assets.cli import platform_cli
 from platform_assets.core.database import PlatformDatabase, get_engine
 from platform_assets.core.objectstore import ObjectStore
-from platform_assets.core.settings import load_settings
+from platform_assets.core.settings import configure
 from platform_assets.trip_exports.assets import opendata_trip_export
 from platform_assets.trip_exports.sensors import REQUEST_TAG, opendata_request_sensor
 from platform_assets.trip_exports.service import get_export, list_exports, request_opendata
@@ -35,7 +35,7 @@ def test_token_commands_and_serve(platform_env: Path) -> None:
     header, token = created.output.strip().splitlines()
     assert header.startswith("token ") and "ana@op1.example (operator.admin 1)" in header and token.startswith("pat_")
     token_id = int(header.split()[1])
-    engine = get_engine(load_settings().database_url)
+    engine = get_engine(configure(PlatformDatabase, resolve=True).url)
     with engine.connect() as connection:
         stored = connection.execute(select(ApiToken)).one()
     assert token not in {str(value) for value in stored._mapping.values()}  # never stored in clear

@@ -15,7 +15,7 @@ from dagster_aws.s3 import S3Resource
 from sqlalchemy import Engine, func, select
 
 from platform_assets.core.mailer import Mailer
-from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.objectstore import S3ObjectStore
 from platform_assets.trip_exports.api import ApiContext
 from platform_assets.trip_exports.tables import Export
 from platform_assets.trip_exports.tokens import create_token
@@ -27,7 +27,7 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 @pytest.fixture
 def api(pg_engine: Engine, s3_endpoint: str, s3_bucket: str, tmp_path: Path) -> Iterator[str]:
-    store = ObjectStore(kind="s3", bucket=s3_bucket, s3=S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"))
+    store = S3ObjectStore(bucket=s3_bucket, s3=S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"))
     with serve_api(ApiContext(engine=pg_engine, store=store, mailer=Mailer(outbox_dir=str(tmp_path / "outbox")),
                               rules=RULES)) as url:
         yield url

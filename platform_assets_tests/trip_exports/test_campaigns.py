@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from platform_assets.core.settings import load_settings
+from platform_assets.core.settings import configure
 from platform_assets.trip_exports.campaigns import load_campaign_config, parse_campaign_config
 from platform_assets.trip_exports.errors import CampaignConfigError
+from platform_assets.trip_exports.resources import TripExportPolicy
 
 CONFIG = {
     "campaigns": [
@@ -64,6 +65,6 @@ def test_bad_files_name_the_setting(tmp_path: Path) -> None:
 
 
 def test_the_default_config_loads(platform_env: Path) -> None:
-    config = load_campaign_config(load_settings().campaign_config)
+    config = load_campaign_config(configure(TripExportPolicy, resolve=True).campaign_config)
     assert [campaign.id for campaign in config.campaigns] == [1, 2, 3, 4, 5, 6]
     assert config.incentive_type(date(2025, 6, 2), [], "256900994", None) == "booster"

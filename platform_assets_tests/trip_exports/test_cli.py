@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from platform_assets.cli import platform_cli
-from platform_assets.core.database import get_engine, upgrade_database
-from platform_assets.core.settings import load_settings
+from platform_assets.core.database import PlatformDatabase, get_engine, upgrade_database
+from platform_assets.core.settings import configure
 from platform_assets.trip_exports.generator import load_trips
 from platform_assets_tests.servers import HttpServer
 from platform_assets_tests.trip_exports.test_opendata import Portal
@@ -29,7 +29,7 @@ def run(*args: str) -> Result:
 @pytest.fixture
 def cli_env(platform_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PLATFORM_TRIP_EXPORT_MIN_END_AGE_DAYS", "0")
-    url = load_settings().database_url
+    url = configure(PlatformDatabase, resolve=True).url
     upgrade_database(url)
     load_trips(get_engine(url), 400, date(2025, 3, 1), date(2025, 4, 1), seed=3)
     return platform_env

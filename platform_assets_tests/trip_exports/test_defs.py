@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.holds import put_on_hold, release_hold
-from platform_assets.trip_exports.defs import defs as trip_defs
+from platform_assets.trip_exports.defs import trip_exports_definitions
 from platform_assets.trip_exports.demo import run_demo
 from platform_assets.trip_exports.schedules import opendata_trip_export_schedule, trip_export_expiry_schedule
 from platform_assets.trip_exports.sensors import trip_export_sensor
@@ -19,14 +19,16 @@ from platform_assets_tests.trip_exports.conftest import REGISTRY_USER, RULES, TO
 
 
 def test_definitions_load_and_jobs_resolve() -> None:
-    from platform_assets.definitions import defs
+    from platform_assets.definitions import build_definitions
+
+    defs = build_definitions()
 
     Definitions.validate_loadable(defs)
     for name in ("trip_export_job", "opendata_trip_export_job", "trip_export_expiry_job"):
         assert defs.resolve_job_def(name).name == name
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     assert {"trip_export", "opendata_trip_export"} <= keys
-    assert {sensor.name for sensor in trip_defs.sensors} == {"trip_export_sensor", "opendata_request_sensor"}
+    assert {sensor.name for sensor in trip_exports_definitions().sensors} == {"trip_export_sensor", "opendata_request_sensor"}
 
 
 def test_sensor_skips_while_on_hold(sqlite_engine: Engine, platform_env: Path) -> None:
@@ -59,10 +61,10 @@ def test_schedules(sqlite_engine: Engine) -> None:
 
 
 def test_demo_produces_an_export_and_open_data(platform_env: Path) -> None:
-    from platform_assets.core.resources import build_resources
+    from platform_assets.definitions import all_resources
 
     # Resources built now, inside this test's data dir (the code location's are built at import).
-    defs = Definitions.merge(trip_defs, Definitions(resources=build_resources()))
+    defs = Definitions.merge(trip_exports_definitions(with_resources=False), Definitions(resources=all_resources()))
     with instance_for_test() as instance:
         lines = run_demo(instance, defs)
     text = "\n".join(lines)

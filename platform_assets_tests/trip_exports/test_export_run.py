@@ -17,15 +17,17 @@ from dagster_aws.s3 import S3Resource
 from python_calamine import CalamineWorkbook
 from sqlalchemy import Engine, event
 
-from platform_assets.core.alerts import SUBJECT_TAG, PlatformInfo
+from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.mailer import Mailer
-from platform_assets.core.objectstore import ObjectStore
-from platform_assets.core.settings import load_settings
+from platform_assets.core.objectstore import ObjectStore, S3ObjectStore
+from platform_assets.core.settings import configure
+from platform_assets.core.tags import SUBJECT_TAG
 from platform_assets.trip_exports.assets import trip_export
 from platform_assets.trip_exports.campaigns import CampaignConfig, load_campaign_config
 from platform_assets.trip_exports.columns import columns_for
 from platform_assets.trip_exports.generator import load_trips
+from platform_assets.trip_exports.resources import TripExportPolicy
 from platform_assets.trip_exports.run import run_export
 from platform_assets.trip_exports.sensors import trip_export_sensor
 from platform_assets.trip_exports.service import ExportRequest, create_export, get_export
@@ -63,11 +65,10 @@ def resources(platform_env: Path, monkeypatch: pytest.MonkeyPatch, postgres_url:
     monkeypatch.setenv("PLATFORM_TRIP_EXPORT_ADMIN_EMAILS", "tech@registry.example")
     return {
         "database": PlatformDatabase(url=postgres_url),
-        "object_store": ObjectStore(
-            kind="s3", bucket=s3_bucket, s3=S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1")
+        "object_store": S3ObjectStore(bucket=s3_bucket, s3=S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1")
         ),
         "mailer": Mailer(smtp_url=smtp.url, sender="exports@registry.example"),
-        "platform": PlatformInfo(deployment="test", alert_emails=["ops@registry.example"]),
+        "platform": PlatformInfo(deployment="test", alert_emails_text="ops@registry.example"),
     }
 
 
@@ -102,7 +103,7 @@ def test_sensor_run_s3_link_and_emails(resources: dict[str, Any], pg_engine: Eng
 
         run = materialize_export(instance, resources, view.uuid)
         metadata = run.asset_materializations_for_node("trip_export")[0].metadata
-    assert metadata["rows"].value == len(expected)
+    assert metadata["dagster/row_count"].value == len(expected)
     done = get_export(pg_engine, OPERATOR_1_ADMIN, view.uuid)
     assert done.status == "success" and done.progress == 100 and done.error is None
     assert done.stats["rows"] == len(expected) and done.stats["bytes"] == metadata["size"].value
@@ -161,7 +162,7 @@ def test_progress_is_written_at_least_every_5_percent(sqlite_engine: Engine, sto
     event.listen(sqlite_engine, "before_cursor_execute", record)
     try:
         outcome = run_export(sqlite_engine, view.uuid, store, outbox_mailer,
-                             load_campaign_config(load_settings().campaign_config), RULES, batch_size=17)
+                             load_campaign_config(configure(TripExportPolicy, resolve=True).campaign_config), RULES, batch_size=17)
     finally:
         event.remove(sqlite_engine, "before_cursor_execute", record)
     assert outcome.rows == 200
@@ -191,7 +192,7 @@ def test_export_zip_reads_back_identically_with_openpyxl_and_calamine(
     load_trips(pg_engine, 300, date(2025, 3, 1), date(2025, 4, 1), seed=7)
     view = create_export(pg_engine, REGISTRY_ADMIN, ExportRequest("2025-03-01", "2025-03-31"), RULES, today=TODAY)
     outcome = run_export(pg_engine, view.uuid, store, outbox_mailer,
-                         load_campaign_config(load_settings().campaign_config), RULES, batch_size=64)
+                         load_campaign_config(configure(TripExportPolicy, resolve=True).campaign_config), RULES, batch_size=64)
     assert outcome.rows == 300
     with zipfile.ZipFile(io.BytesIO(store.read_bytes(outcome.stored.key))) as archive:
         (entry,) = archive.infolist()

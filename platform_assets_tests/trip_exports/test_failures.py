@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from platform_assets.core.errors import MailDeliveryError, ObjectStoreError
 from platform_assets.core.mailer import Mailer
-from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.objectstore import ObjectStore, S3ObjectStore
 from platform_assets.lib.xlsx.writer import XlsxValueError
 from platform_assets.trip_exports.campaigns import CampaignConfig
 from platform_assets.trip_exports.errors import ExportStateError
@@ -55,8 +55,7 @@ def test_s3_outage_sets_error_and_mails_recipients_and_admins(
     sqlite_engine: Engine, s3_endpoint: str, smtp: SmtpServer
 ) -> None:
     export_uuid = new_export(sqlite_engine)
-    missing_bucket = ObjectStore(
-        kind="s3", bucket="no-such-bucket", s3=S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1")
+    missing_bucket = S3ObjectStore(bucket="no-such-bucket", s3=S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1")
     )
     with pytest.raises(ObjectStoreError, match="no-such-bucket"):
         run_export(sqlite_engine, export_uuid, missing_bucket, Mailer(smtp_url=smtp.url), CampaignConfig(), RULES)
@@ -87,8 +86,9 @@ def test_a_failing_run_fails_in_dagster_and_leaves_the_export_in_error(
 ) -> None:
     from dagster import instance_for_test, materialize
 
-    from platform_assets.core.alerts import SUBJECT_TAG, PlatformInfo
+    from platform_assets.core.alerts import PlatformInfo
     from platform_assets.core.database import PlatformDatabase
+    from platform_assets.core.tags import SUBJECT_TAG
     from platform_assets.trip_exports.assets import trip_export
 
     export_uuid = new_export(sqlite_engine)

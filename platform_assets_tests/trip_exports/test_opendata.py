@@ -200,7 +200,7 @@ def test_opendata_asset_uploads_and_publishes(sqlite_engine: Engine, store: Obje
             resources={"database": PlatformDatabase(url=str(sqlite_engine.url)), "object_store": store},
         )
     metadata = result.asset_materializations_for_node("opendata_trip_export")[0].metadata
-    assert metadata["rows"].value == 12 and metadata["dropped_small_areas"].value == 6
+    assert metadata["dagster/row_count"].value == 12 and metadata["dropped_small_areas"].value == 6
     assert metadata["published"].value == "trips-2025-03.csv created, trips-2025-03.xlsx created"
     (check,) = result.get_asset_check_evaluations()
     assert check.passed and check.metadata["rows"].value == 12
