@@ -1,5 +1,6 @@
-"""GTFS quality checks on `contributor_export` and `coverage_export`, declared with the quality
-framework and surfaced as five Dagster asset checks per asset (one per family: schema, reference,
+"""GTFS quality checks on transit's `contributor_export` and `coverage_export` (named by AssetKey:
+quality imports no other system), declared with the quality framework and surfaced as five Dagster
+asset checks per asset (one per family: schema, reference,
 coherence, dataset, time_based; each lists its member checks in its metadata).
 
 The checked file is the export the materialization points at (`uri` metadata); the previous
@@ -28,6 +29,7 @@ from dagster import (
     AssetKey,
     AssetRecordsFilter,
     DagsterInstance,
+    DynamicPartitionsDefinition,
     multi_asset_check,
 )
 
@@ -37,7 +39,8 @@ from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.settings import load_settings
 from platform_assets.lib.quality.storage import store_check_run
 from platform_assets.quality.dagster_checks import CheckPolicy, asset_check_results, group_check_result
-from platform_assets.transit.gtfs_quality import FAMILIES, check_feed, family_of
+from platform_assets.quality.gtfs.registry import FAMILIES, check_feed, family_of
+from platform_assets.quality.reports import build_quality_report
 
 FAMILY_DESCRIPTIONS = {
     "schema": "GTFS files and pandera schemas: required files and columns, codes, ranges, time/date/colour/URL/email/timezone formats.",
@@ -76,7 +79,7 @@ def gtfs_check_specs(asset: str, blocking: Collection[str] = ()) -> list[AssetCh
     return [
         AssetCheckSpec(
             name=family,
-            asset=asset,
+            asset=AssetKey(asset),
             description=FAMILY_DESCRIPTIONS[family],
             blocking=_family_blocks(family, blocking),
         )
@@ -151,5 +154,15 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] | None = None) -> As
     return _checks
 
 
-contributor_export_checks = build_gtfs_checks("contributor_export")
-coverage_export_checks = build_gtfs_checks("coverage_export")
+# Transit's export assets, by key; the partitions are the same dynamic sets as transit's (by name).
+CONTRIBUTOR_EXPORT = "contributor_export"
+COVERAGE_EXPORT = "coverage_export"
+contributors_partitions = DynamicPartitionsDefinition(name="contributors")
+coverages_partitions = DynamicPartitionsDefinition(name="coverages")
+
+contributor_export_checks = build_gtfs_checks(CONTRIBUTOR_EXPORT)
+coverage_export_checks = build_gtfs_checks(COVERAGE_EXPORT)
+# Reports over the stored GTFS check runs (materialized on demand, after the checks ran), drawn in
+# transit's group beside the assets they report on.
+contributor_export_report = build_quality_report(CONTRIBUTOR_EXPORT, contributors_partitions, group_name="transit")
+coverage_export_report = build_quality_report(COVERAGE_EXPORT, coverages_partitions, group_name="transit")

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from platform_assets.lib.gtfs.reader import Table, read_feed, write_feed
+from platform_assets.lib.gtfs.reader import Table, read_feed, read_gtfs_frames, write_feed
 from platform_assets.lib.quality.result import Outcome
-from platform_assets.transit.gtfs_quality import FeedReport, check_feed, family_of, read_gtfs_frames
+from platform_assets.quality.gtfs.registry import FeedReport, check_feed, family_of
 from platform_assets_tests.transit.conftest import TransitWorld
+from platform_assets_tests.transit.conftest import transit_world as transit_world  # noqa: F401 (fixture)
 
 CORE = ("schema", "reference", "coherence")
 
@@ -190,8 +191,23 @@ def test_time_based_checks_against_the_previous_export(shared_data: Path, tmp_pa
 
 
 # -- through Dagster -------------------------------------------------------------------------------
+@pytest.fixture
+def checked_world(transit_world: TransitWorld) -> TransitWorld:
+    """Transit's definitions plus quality's GTFS checks and reports on them (merged by key, as the
+    code location merges the systems)."""
+    from dagster import Definitions
+
+    from platform_assets.quality import gtfs_checks
+
+    transit_world.defs = Definitions.merge(transit_world.defs, Definitions(
+        assets=[gtfs_checks.contributor_export_report, gtfs_checks.coverage_export_report],
+        asset_checks=[gtfs_checks.contributor_export_checks, gtfs_checks.coverage_export_checks],
+    ))
+    return transit_world
+
+
 def test_contributor_export_checks_run_store_and_report(
-    transit_world: TransitWorld, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    checked_world: TransitWorld, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dagster import AssetKey
 
@@ -199,7 +215,7 @@ def test_contributor_export_checks_run_store_and_report(
     from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB
 
     monkeypatch.setenv("PLATFORM_TRANSIT_TODAY", "2008-01-01")
-    world = transit_world
+    world = checked_world
     good = shared_data / "gtfs" / "broken" / "transitfeed-good_feed.zip"
     source = tmp_path / "delta.zip"
     source.write_bytes(good.read_bytes())
@@ -255,7 +271,7 @@ def test_blocking_reference_checks_fail_the_run_but_keep_the_export(
     on coverage_export, the publication after it)."""
     from dagster import AssetKey, materialize
 
-    from platform_assets.transit.checks import build_gtfs_checks
+    from platform_assets.quality.gtfs_checks import build_gtfs_checks
 
     monkeypatch.setenv("PLATFORM_TRANSIT_TODAY", "2008-01-01")
     world = transit_world
@@ -388,3 +404,26 @@ def test_a_damaged_stop_times_is_reported_not_raised(shared_data: Path, tmp_path
     assert names["schema.stops.stop_id.not_nullable"].passed > 0
     assert names["reference.stop_times.stop_id"].applicable == 0
     assert "stop_times.txt" in [e["item"] for e in names["schema.feed.required_files"].examples[Outcome.FAILED]]
+
+
+def _imported_modules(package: Path) -> set[str]:
+    import ast
+
+    found: set[str] = set()
+    for source in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_quality_and_transit_never_import_each_other() -> None:
+    """The GTFS checks live in quality and name transit's assets by key (issue 12)."""
+    root = Path(__file__).parents[2] / "platform_assets"
+    quality, transit, lib = (_imported_modules(root / name) for name in ("quality", "transit", "lib"))
+    assert not [name for name in quality if name.startswith("platform_assets.transit")]
+    assert not [name for name in transit if name.startswith("platform_assets.quality")]
+    assert not [name for name in lib if name.split(".")[1:2] in (["transit"], ["quality"])]
+    assert not (root / "transit" / "gtfs_quality.py").exists() and not (root / "transit" / "checks.py").exists()
