@@ -104,7 +104,9 @@ def check_feed_command(feed: Path, previous: Path | None, chunk_rows: int | None
     report = check_feed(feed, previous, chunk_rows=chunk_rows or chunk_rows_from_settings())
     elapsed = time.perf_counter() - started
     failing = [result for result in report.results if not result.ok]
-    blocking_policy = CheckPolicy(blocking=blocking)
+    from platform_assets.quality.gtfs_checks import expand_blocking
+
+    blocking_policy = CheckPolicy(blocking=expand_blocking(blocking))
     blocked = [result.name for result in failing if blocking_policy.is_blocking(result.name)]
     if as_json:
         for result in report.results:

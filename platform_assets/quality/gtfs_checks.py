@@ -39,18 +39,25 @@ from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.settings import load_settings
 from platform_assets.lib.quality.storage import store_check_run
 from platform_assets.quality.dagster_checks import CheckPolicy, asset_check_results, group_check_result
+from platform_assets.quality.gtfs.notices import RULES
 from platform_assets.quality.gtfs.registry import FAMILIES, check_feed, family_of
 from platform_assets.quality.reports import build_quality_report
 
 FAMILY_DESCRIPTIONS = {
-    "schema": "GTFS files and pandera schemas: required files and columns, codes, ranges, time/date/colour/URL/email/timezone formats.",
-    "reference": "Referential integrity: stop_times -> trips -> routes -> agency, stop_times -> stops, trips -> service ids, parent stations.",
-    "coherence": "Per trip and stop time: stop sequences increasing, arrival <= departure, times non-decreasing.",
-    "dataset": "Unique ids, trips per route, no orphan stops, no duplicate stop locations.",
+    "files": "MobilityData file notices: required, known, UTF-8, readable files; headers and row lengths.",
+    "fields": "MobilityData field notices: required columns and fields, keys, times, dates, colours, URLs, e-mails, timezones, languages, numbers, enums.",
+    "references": "foreign_key_violation: stop_times -> trips/stops, trips -> routes/services/shapes, routes -> agency, parent stations, frequencies.",
+    "stop_times": "Per stop time and trip: times, trip edges, distances, timepoints, unusable and unused trips.",
+    "shapes": "Shape distances and points, unused shapes.",
+    "stops": "Location types, parents, names and locations of stops; stops without stop times.",
+    "routes": "Route names, agency ids and timezones.",
+    "calendar": "Date and time ranges, overlapping frequencies, expired calendars and feeds.",
+    "coherence": "The project's own: a stop time's arrival is not after its departure.",
+    "dataset": "The project's own: trips per route; close stops (informational).",
     "time_based": "Against the previous export of the same partition: stop and route ids persisting (95%), validity not shrinking.",
 }
-# Broken references make an export unusable: their failures have severity ERROR, the others WARN.
-ERROR_CHECKS = frozenset({"reference.*"})
+# MobilityData's ERROR notices fail with severity ERROR, the others WARN.
+ERROR_CHECKS = frozenset(code for code, declared in RULES.items() if declared.severity == "ERROR")
 
 
 def blocking_from_settings() -> frozenset[str]:
@@ -65,14 +72,26 @@ def chunk_rows_from_settings() -> int:
     return load_settings().whole_number("PLATFORM_QUALITY_CHUNK_ROWS", minimum=1)
 
 
+def expand_blocking(blocking: Collection[str]) -> frozenset[str]:
+    """Blocking names or patterns, plus the notice codes they match as `<group>.<code>` (so that
+    `references.*` or `stop_times.*` name rule groups)."""
+    from fnmatch import fnmatchcase
+
+    # `reference.*` (the name before the notice codes) still names the references group.
+    patterns = [("references." + pattern[10:]) if pattern.startswith("reference.") else pattern for pattern in blocking]
+    codes = {code for code, declared in RULES.items() for pattern in patterns if fnmatchcase(f"{declared.group}.{code}", pattern)}
+    return frozenset(blocking) | frozenset(codes)
+
+
 def gtfs_check_policy(blocking: Collection[str] = ()) -> CheckPolicy:
-    """Severity per check: reference checks and the blocking ones fail with ERROR, the others WARN."""
-    return CheckPolicy(blocking=ERROR_CHECKS | frozenset(blocking))
+    """Severity per check: MobilityData ERROR notices and the blocking ones fail with ERROR, the others WARN."""
+    return CheckPolicy(blocking=ERROR_CHECKS | expand_blocking(blocking))
 
 
 def _family_blocks(family: str, blocking: Collection[str]) -> bool:
     """A family's Dagster check blocks when a blocking name or pattern may fall in it."""
-    return any(pattern.split(".", 1)[0] in (family, "*") for pattern in blocking)
+    return any(pattern.split(".", 1)[0] in (family, "*") or (pattern in RULES and family_of(pattern) == family)
+               for pattern in expand_blocking(blocking))
 
 
 def gtfs_check_specs(asset: str, blocking: Collection[str] = ()) -> list[AssetCheckSpec]:

@@ -15,9 +15,13 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from platform_assets.lib.gtfs.errors import FeedError
 
@@ -235,7 +239,9 @@ class GtfsFrames:
     streamed: dict[str, tuple[str, str]] = field(default_factory=dict)  # file -> (zip member, encoding)
     streamed_rows: dict[str, int] = field(default_factory=dict)  # counted as the chunks are read
     unreadable: dict[str, str] = field(default_factory=dict)  # file -> error
+    not_utf8: dict[str, str] = field(default_factory=dict)  # file -> where decoding as UTF-8 failed (read as Latin-1)
     error: str = ""  # the whole zip cannot be read
+    cut_rows: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # streamed file -> (line, cells) of rows of another width
 
     def has(self, name: str) -> bool:
         """The file is in the feed, readable, with a header."""
@@ -261,6 +267,47 @@ class GtfsFrames:
                 yield chunk
         self.streamed_rows[name] = rows
 
+    def batches(self, name: str, columns: tuple[str, ...]) -> Iterator[tuple[int, pa.RecordBatch]]:
+        """A streamed table's `columns` (those in its header) as Arrow string batches of bounded
+        size (about `chunk_rows` rows; one batch when None), cells stripped of surrounding spaces,
+        each with the number of rows before it. Rows whose width differs from the header's are
+        skipped and recorded in `cut_rows` (line, cells); blank lines are skipped."""
+        member, encoding = self.streamed[name]
+        header = self.headers[name]
+        wanted = [column for column in header if column in columns]
+        cut: list[tuple[int, int]] = []
+        self.cut_rows[name] = cut
+
+        def cut_row(row: pacsv.InvalidRow) -> str:
+            cut.append((int(row.number or 0), int(row.actual_columns)))
+            return "skip"
+
+        # ~40 bytes per stop_times row: the block (and so each batch) holds about chunk_rows rows.
+        block = 1 << 30 if self.chunk_rows is None else max(1 << 16, self.chunk_rows * 40)
+        options = (
+            pacsv.ReadOptions(block_size=block, skip_rows=1, column_names=header,
+                              encoding="utf8" if encoding.startswith("utf-8") else encoding, use_threads=False),
+            pacsv.ParseOptions(invalid_row_handler=cut_row, newlines_in_values=True),
+            pacsv.ConvertOptions(column_types={column: pa.string() for column in header}, include_columns=wanted,
+                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+        rows = 0
+        with zipfile.ZipFile(self.path) as archive, archive.open(member) as raw:  # type: ignore[arg-type]
+            source = _without_bom(raw) if encoding.startswith("utf-8") else raw
+            try:
+                reader = pacsv.open_csv(source, read_options=options[0], parse_options=options[1], convert_options=options[2])
+            except pa.ArrowInvalid as error:
+                if "Could not skip initial" in str(error):  # a header and no row
+                    self.streamed_rows[name] = 0
+                    return
+                raise FeedError(f"{self.name}/{member}: cannot be read ({error})") from None
+            for batch in _batches_or_error(reader, f"{self.name}/{member}"):
+                stripped = pa.RecordBatch.from_arrays(
+                    [pc.utf8_trim_whitespace(batch.column(i)) for i in range(batch.num_columns)], names=batch.schema.names)
+                yield rows, stripped
+                rows += batch.num_rows
+        self.streamed_rows[name] = rows
+
     def rows(self) -> int:
         return sum(len(frame) for frame in self.frames.values()) + sum(self.streamed_rows.values())
 
@@ -271,6 +318,34 @@ class GtfsFrames:
             rows = frame.fillna("").astype(str).values.tolist()
             feed.tables[name] = Table(name, list(frame.columns), rows)
         return feed
+
+
+def _batches_or_error(reader: Any, where: str) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from reader
+    except (pa.ArrowInvalid, OSError, zlib.error, zipfile.BadZipFile) as error:
+        raise FeedError(f"{where}: cannot be read ({error})") from None
+
+
+class _without_bom(io.RawIOBase):
+    """A zip member read without its leading UTF-8 byte-order mark (Arrow would read it into the
+    first header name)."""
+
+    def __init__(self, raw: io.BufferedIOBase) -> None:
+        self.raw = raw
+        self.first = True
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(len(buffer))
+        if self.first:
+            self.first = False
+            if data.startswith(codecs.BOM_UTF8):
+                data = data[3:] + self.raw.read(3)
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _header_of(row: list[str]) -> list[str]:
@@ -380,10 +455,15 @@ def read_gtfs_frames(path: str | Path, name: str | None = None, chunk_rows: int 
             try:
                 if base in STREAMED_TABLES:
                     encoding, header = _stream_encoding(archive, info, where)
+                    if encoding == "latin-1":
+                        feed.not_utf8[base] = where
                     feed.streamed[base] = (info.filename, encoding)
                     feed.headers[base] = header
                     continue
-                text = decode_text(archive.read(info), where, [])
+                warnings: list[str] = []
+                text = decode_text(archive.read(info), where, warnings)
+                if any("not UTF-8" in warning for warning in warnings):
+                    feed.not_utf8[base] = warnings[0]
                 (chunk,) = _table_chunks(io.StringIO(text, newline=""), None)
             except (FeedError, csv.Error, zipfile.BadZipFile, zlib.error, OSError, NotImplementedError, UnicodeDecodeError) as error:
                 feed.unreadable[base] = str(error) if isinstance(error, FeedError) else f"{where}: cannot be read ({error})"
