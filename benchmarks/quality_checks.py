@@ -123,7 +123,7 @@ def scaled_feed(source: Path, target: Path, copies: int) -> Path:
 
 
 def _check_in_child(feed: str, chunk_rows: int | None, queue: Any) -> None:
-    from platform_assets.transit.gtfs_quality import check_feed
+    from platform_assets.quality.gtfs.registry import check_feed
 
     start = time.perf_counter()
     report = check_feed(feed, chunk_rows=chunk_rows)

@@ -17,13 +17,12 @@ from dagster import Definitions, definitions
 def build_definitions(env: Mapping[str, str] | None = None) -> Definitions:
     """The whole platform; `env` (default: the process environment) configures its resources."""
     from platform_assets.core.defs import core_definitions
+    from platform_assets.core.holds import record_job_assets
     from platform_assets.dataset_tracker.defs import dataset_tracker_definitions
     from platform_assets.quality.defs import quality_definitions
     from platform_assets.tracking.defs import tracking_definitions
     from platform_assets.transit.defs import transit_definitions
     from platform_assets.trip_exports.defs import trip_exports_definitions
-
-    from platform_assets.core.holds import record_job_assets
 
     defs = Definitions.merge(
         core_definitions(env),

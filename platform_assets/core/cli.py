@@ -32,7 +32,8 @@ class PlatformGroup(click.Group):
             import importlib
 
             module_name, attribute = self.lazy_commands[cmd_name]
-            self.add_command(getattr(importlib.import_module(module_name), attribute), cmd_name)
+            command = getattr(importlib.import_module(module_name), attribute)
+            self.add_command(command if isinstance(command, click.Command) else command(), cmd_name)
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -1,7 +1,10 @@
-"""`platform-assets quality ...`: check an OCDS folder offline, list datasets, export stored reports."""
+"""`platform-assets quality ...`: check an OCDS folder offline, list datasets, export stored reports;
+and `platform-assets transit check-feed`: the GTFS checks on any zip."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import click
@@ -73,3 +76,47 @@ def report_command(dataset: str, asset: str, output_format: str, output: Path | 
             return
         output.write_text(text, encoding="utf-8")
     click.echo(f"report written to {output}")
+
+
+# Registered under `platform-assets transit` (platform_assets/cli.py): users find it beside the feeds.
+@click.command("check-feed")
+@click.argument("feed", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The previous version of the feed, for the time-based checks.")
+@click.option("--chunk-rows", type=click.IntRange(min=1), default=None,
+              help="stop_times.txt / shapes.txt rows held at a time (default: PLATFORM_QUALITY_CHUNK_ROWS).")
+@click.option("--json", "as_json", is_flag=True, help="Print every check result as JSON lines.")
+def check_feed_command(feed: Path, previous: Path | None, chunk_rows: int | None, as_json: bool) -> None:
+    """Run the GTFS quality checks on FEED (a zip), as the export checks do, and print the failing
+    ones with an example each. Exits 1 when a failing check blocks (PLATFORM_QUALITY_BLOCKING_CHECKS)."""
+    import time
+
+    from platform_assets.core.settings import configure
+    from platform_assets.quality.dagster_checks import CheckPolicy
+    from platform_assets.quality.gtfs.registry import check_feed
+    from platform_assets.quality.gtfs_checks import gtfs_check_policy
+    from platform_assets.quality.resources import QualityPolicy
+
+    settings = configure(QualityPolicy, resolve=True)
+    blocking = settings.blocking()
+    policy = gtfs_check_policy(blocking)  # severity: reference checks are ERROR even when not blocking
+    started = time.perf_counter()
+    report = check_feed(feed, previous, chunk_rows=chunk_rows or settings.chunk_rows)
+    elapsed = time.perf_counter() - started
+    failing = [result for result in report.results if not result.ok]
+    from platform_assets.quality.gtfs_checks import expand_blocking
+
+    blocking_policy = CheckPolicy(blocking=expand_blocking(blocking))
+    blocked = [result.name for result in failing if blocking_policy.is_blocking(result.name)]
+    if as_json:
+        for result in report.results:
+            click.echo(json.dumps(result.to_dict(), default=str))
+    else:
+        for result in failing:
+            severity = "ERROR" if policy.is_blocking(result.name) else "WARN"
+            example = (result.examples.get("failed") or [{}])[0]
+            click.echo(f"{severity:5} {result.name}: {result.failed} of {result.applicable} failed  e.g. {json.dumps(example, default=str)}")
+    click.echo(f"{feed.name}: {len(report.results)} checks, {len(failing)} failing, {len(blocked)} blocking; "
+               f"{report.rows} rows in {elapsed:.2f} s", err=as_json)
+    if blocked:
+        sys.exit(1)

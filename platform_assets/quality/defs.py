@@ -10,13 +10,13 @@ from dagster import Definitions
 from platform_assets.core.settings import configure
 from platform_assets.quality.assets import ocds_dataset, ocds_filtered_dataset
 from platform_assets.quality.checks import build_all_ocds_checks
-from platform_assets.quality.jobs import ocds_filtered_quality_job, ocds_quality_job
-from platform_assets.quality.reports import (
+from platform_assets.quality.gtfs_checks import (
+    build_all_gtfs_checks,
     contributor_export_report,
     coverage_export_report,
-    ocds_dataset_report,
-    ocds_filtered_dataset_report,
 )
+from platform_assets.quality.jobs import ocds_filtered_quality_job, ocds_quality_job
+from platform_assets.quality.reports import ocds_dataset_report, ocds_filtered_dataset_report
 from platform_assets.quality.resources import OcdsSource, QualityPolicy
 from platform_assets.quality.sensors import ocds_dataset_sensor
 
@@ -34,13 +34,14 @@ def quality_definitions(env: Mapping[str, str] | None = None, *, with_resources:
     """The quality definitions; which checks block is read now (a check's spec is fixed when the
     definitions are built), everything else inside the runs. `with_resources=False`: without
     quality's resources, for callers that bind their own."""
-    policy = configure(QualityPolicy, env, resolve=True).check_policy()
+    resolved = configure(QualityPolicy, env, resolve=True)
+    policy = resolved.check_policy()
     return Definitions(
         assets=[
             ocds_dataset, ocds_filtered_dataset, ocds_dataset_report, ocds_filtered_dataset_report,
             contributor_export_report, coverage_export_report,
         ],
-        asset_checks=build_all_ocds_checks(policy),
+        asset_checks=[*build_all_ocds_checks(policy), *build_all_gtfs_checks(resolved.blocking())],
         jobs=[ocds_quality_job, ocds_filtered_quality_job],
         sensors=[ocds_dataset_sensor],
         resources=quality_resources(env) if with_resources else {},

@@ -10,7 +10,6 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
-    DynamicPartitionsDefinition,
     MaterializeResult,
     MetadataValue,
     PartitionsDefinition,
@@ -121,11 +120,3 @@ def build_ocds_report(checked_asset: str, prefix: str) -> AssetsDefinition:
 
 ocds_dataset_report = build_ocds_report("ocds_dataset", DATASET_PREFIX)
 ocds_filtered_dataset_report = build_ocds_report("ocds_filtered_dataset", FILTERED_PREFIX)
-# Reports over the GTFS check runs stored by the checks on transit's exports (transit's
-# partitions, named as transit names them: quality imports no system).
-contributor_export_report = build_quality_report(
-    "contributor_export", DynamicPartitionsDefinition(name="contributors"), group_name="transit"
-)
-coverage_export_report = build_quality_report(
-    "coverage_export", DynamicPartitionsDefinition(name="coverages"), group_name="transit"
-)

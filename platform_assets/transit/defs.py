@@ -1,4 +1,7 @@
-"""Dagster definitions of the transit system (merged by platform_assets/definitions.py)."""
+"""Dagster definitions of the transit system (merged by platform_assets/definitions.py).
+
+The GTFS quality checks on the export assets and their reports are the quality system's
+(`quality/gtfs_checks.py`): they name these assets by key."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from dagster import Definitions
 
 from platform_assets.core.settings import configure
 from platform_assets.transit.assets import contributor_export, coverage_export, coverage_publication
-from platform_assets.transit.checks import build_gtfs_checks
 from platform_assets.transit.jobs import build_transit_jobs
 from platform_assets.transit.resources import TransitSettings
 from platform_assets.transit.schedules import transit_automatic_update
@@ -28,7 +30,6 @@ def transit_definitions(env: Mapping[str, str] | None = None, *, with_resources:
     retry_delay = configure(TransitSettings, env, resolve=True).retry_delay_seconds()
     return Definitions(
         assets=[contributor_export, coverage_export, coverage_publication],
-        asset_checks=[build_gtfs_checks("contributor_export"), build_gtfs_checks("coverage_export")],
         jobs=build_transit_jobs(retry_delay),
         schedules=[transit_automatic_update],
         sensors=transit_sensors(),

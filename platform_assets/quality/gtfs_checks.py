@@ -1,5 +1,6 @@
-"""GTFS quality checks on `contributor_export` and `coverage_export`, declared with the quality
-framework and surfaced as five Dagster asset checks per asset (one per family: schema, reference,
+"""GTFS quality checks on transit's `contributor_export` and `coverage_export` (named by AssetKey:
+quality imports no other system), declared with the quality framework and surfaced as five Dagster
+asset checks per asset (one per family: schema, reference,
 coherence, dataset, time_based; each lists its member checks in its metadata).
 
 The checked file is the export the materialization points at (`uri` metadata); the previous
@@ -28,67 +29,64 @@ from dagster import (
     AssetKey,
     AssetRecordsFilter,
     DagsterInstance,
+    DynamicPartitionsDefinition,
     multi_asset_check,
 )
 
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.errors import PlatformError
 from platform_assets.core.objectstore import ObjectStore
-from platform_assets.core.settings import SettingSpec, comma_list
 from platform_assets.lib.quality.storage import store_check_run
 from platform_assets.quality.dagster_checks import CheckPolicy, asset_check_results, group_check_result
-from platform_assets.transit.gtfs_quality import FAMILIES, check_feed, family_of
+from platform_assets.quality.gtfs.notices import RULES
+from platform_assets.quality.gtfs.registry import FAMILIES, check_feed, family_of
+from platform_assets.quality.reports import build_quality_report
+from platform_assets.quality.resources import QualityPolicy
 
 FAMILY_DESCRIPTIONS = {
-    "schema": "GTFS files and pandera schemas: required files and columns, codes, ranges, time/date/colour/URL/email/timezone formats.",
-    "reference": "Referential integrity: stop_times -> trips -> routes -> agency, stop_times -> stops, trips -> service ids, parent stations.",
-    "coherence": "Per trip and stop time: stop sequences increasing, arrival <= departure, times non-decreasing.",
-    "dataset": "Unique ids, trips per route, no orphan stops, no duplicate stop locations.",
+    "files": "MobilityData file notices: required, known, UTF-8, readable files; headers and row lengths.",
+    "fields": "MobilityData field notices: required columns and fields, keys, times, dates, colours, URLs, e-mails, timezones, languages, numbers, enums.",
+    "references": "foreign_key_violation: stop_times -> trips/stops, trips -> routes/services/shapes, routes -> agency, parent stations, frequencies.",
+    "stop_times": "Per stop time and trip: times, trip edges, distances, timepoints, unusable and unused trips.",
+    "shapes": "Shape distances and points, unused shapes.",
+    "stops": "Location types, parents, names and locations of stops; stops without stop times.",
+    "routes": "Route names, agency ids and timezones.",
+    "calendar": "Date and time ranges, overlapping frequencies, expired calendars and feeds.",
+    "coherence": "The project's own: a stop time's arrival is not after its departure.",
+    "dataset": "The project's own: trips per route; close stops (informational).",
     "time_based": "Against the previous export of the same partition: stop and route ids persisting (95%), validity not shrinking.",
 }
-# Broken references make an export unusable: their failures have severity ERROR, the others WARN.
-ERROR_CHECKS = frozenset({"reference.*"})
+# MobilityData's ERROR notices fail with severity ERROR, the others WARN.
+ERROR_CHECKS = frozenset(code for code, declared in RULES.items() if declared.severity == "ERROR")
 
 
-BLOCKING_CHECKS = SettingSpec(
-    "PLATFORM_QUALITY_BLOCKING_CHECKS",
-    "",
-    "Comma-separated quality check names or patterns (reference.*) that block (severity ERROR); the others warn.",
-)
-CHUNK_ROWS = SettingSpec(
-    "PLATFORM_QUALITY_CHUNK_ROWS",
-    "25000",
-    "Rows of stop_times.txt / shapes.txt held at a time by the GTFS checks (bounds their memory).",
-    minimum=1,
-)
+def expand_blocking(blocking: Collection[str]) -> frozenset[str]:
+    """Blocking names or patterns, plus the notice codes they match as `<group>.<code>` (so that
+    `references.*` or `stop_times.*` name rule groups)."""
+    from fnmatch import fnmatchcase
 
-
-def blocking_from_settings() -> frozenset[str]:
-    """PLATFORM_QUALITY_BLOCKING_CHECKS: checks (or patterns such as reference.*) whose Dagster check
-    blocks, i.e. stops the steps after it (the coverage publication) and fails the run."""
-    return frozenset(comma_list(BLOCKING_CHECKS.read()))
-
-
-def chunk_rows_from_settings() -> int:
-    """PLATFORM_QUALITY_CHUNK_ROWS: stop_times/shapes rows the checks hold at a time."""
-    return int(CHUNK_ROWS.read())
+    # `reference.*` (the name before the notice codes) still names the references group.
+    patterns = [("references." + pattern[10:]) if pattern.startswith("reference.") else pattern for pattern in blocking]
+    codes = {code for code, declared in RULES.items() for pattern in patterns if fnmatchcase(f"{declared.group}.{code}", pattern)}
+    return frozenset(blocking) | frozenset(codes)
 
 
 def gtfs_check_policy(blocking: Collection[str] = ()) -> CheckPolicy:
-    """Severity per check: reference checks and the blocking ones fail with ERROR, the others WARN."""
-    return CheckPolicy(blocking=ERROR_CHECKS | frozenset(blocking))
+    """Severity per check: MobilityData ERROR notices and the blocking ones fail with ERROR, the others WARN."""
+    return CheckPolicy(blocking=ERROR_CHECKS | expand_blocking(blocking))
 
 
 def _family_blocks(family: str, blocking: Collection[str]) -> bool:
     """A family's Dagster check blocks when a blocking name or pattern may fall in it."""
-    return any(pattern.split(".", 1)[0] in (family, "*") for pattern in blocking)
+    return any(pattern.split(".", 1)[0] in (family, "*") or (pattern in RULES and family_of(pattern) == family)
+               for pattern in expand_blocking(blocking))
 
 
 def gtfs_check_specs(asset: str, blocking: Collection[str] = ()) -> list[AssetCheckSpec]:
     return [
         AssetCheckSpec(
             name=family,
-            asset=asset,
+            asset=AssetKey(asset),
             description=FAMILY_DESCRIPTIONS[family],
             blocking=_family_blocks(family, blocking),
         )
@@ -111,9 +109,10 @@ def export_materializations(instance: DagsterInstance, asset: str, partition: st
     return found
 
 
-def build_gtfs_checks(asset: str, blocking: Collection[str] | None = None) -> AssetChecksDefinition:
-    """The five family checks on `asset`; `blocking` (default: the setting) names the blocking checks."""
-    blocking = blocking_from_settings() if blocking is None else frozenset(blocking)
+def build_gtfs_checks(asset: str, blocking: Collection[str] = ()) -> AssetChecksDefinition:
+    """The family checks on `asset`; `blocking` names the blocking checks (PLATFORM_QUALITY_BLOCKING_CHECKS,
+    read when the definitions are built: a check's spec is fixed then)."""
+    blocking = frozenset(blocking)
     policy = gtfs_check_policy(blocking)
 
     @multi_asset_check(
@@ -122,7 +121,7 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] | None = None) -> As
         description=f"GTFS schema, reference, coherence, dataset and time-based checks on {asset}.",
     )
     def _checks(
-        context: AssetCheckExecutionContext, object_store: ObjectStore, database: PlatformDatabase
+        context: AssetCheckExecutionContext, object_store: ObjectStore, database: PlatformDatabase, quality: QualityPolicy
     ) -> Iterator[AssetCheckResult]:
         partition = context.partition_key
         exports = export_materializations(context.instance, asset, partition)
@@ -139,8 +138,7 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] | None = None) -> As
                     )
                 except PlatformError as error:  # retention may have deleted it: no time-based comparison then
                     context.log.warning(f"{asset} [{partition}]: previous export unavailable ({error})")
-            # Read when the check runs (not at import): a bad value fails this check, not the code location.
-            report = check_feed(path, previous_path, name=f"{asset}[{partition}]", chunk_rows=chunk_rows_from_settings())
+            report = check_feed(path, previous_path, name=f"{asset}[{partition}]", chunk_rows=quality.chunk_rows)
         results = report.results
         store_check_run(
             database.engine, asset, partition, str(current.get("sha256") or current["uri"]), results,
@@ -162,3 +160,20 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] | None = None) -> As
 
     return _checks
 
+
+# Transit's export assets, by key; the partitions are the same dynamic sets as transit's (by name).
+CONTRIBUTOR_EXPORT = "contributor_export"
+COVERAGE_EXPORT = "coverage_export"
+contributors_partitions = DynamicPartitionsDefinition(name="contributors")
+coverages_partitions = DynamicPartitionsDefinition(name="coverages")
+
+
+
+def build_all_gtfs_checks(blocking: Collection[str]) -> list[AssetChecksDefinition]:
+    return [build_gtfs_checks(CONTRIBUTOR_EXPORT, blocking), build_gtfs_checks(COVERAGE_EXPORT, blocking)]
+
+
+# Reports over the stored GTFS check runs (materialized on demand, after the checks ran), drawn in
+# transit's group beside the assets they report on.
+contributor_export_report = build_quality_report(CONTRIBUTOR_EXPORT, contributors_partitions, group_name="transit")
+coverage_export_report = build_quality_report(COVERAGE_EXPORT, coverages_partitions, group_name="transit")

@@ -1,0 +1,120 @@
+"""Every GTFS rule, in report order, and `check_feed` running them on one feed zip (pure: no Dagster).
+
+The rules are named by the MobilityData gtfs-validator notice they implement (`notices.RULES`,
+declared by one module per rule group: `schema` (files and fields), `stop_times` and `shapes`
+(scanned columnar in bounded Arrow batches), `entities` (stops, routes, agency, calendar,
+feed_info, frequencies); their severity is MobilityData's. The project's own checks, with no
+MobilityData notice, keep dotted names: `coherence.stop_times.arrival_before_departure`,
+`dataset.routes.trips_share`, `dataset.stops.close_pairs` (informational) and the `time_based`
+ones against the previous export. A feed that cannot be read at all gives a failing
+`csv_parsing_failed` instead of an exception.
+
+Memory: stop_times.txt and shapes.txt are read `chunk_rows` rows at a time; what is kept for all
+stop times is what the per-trip rules must see together (28 bytes a row). The other tables grow
+with stops, routes, trips and services and are read whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from platform_assets.lib.gtfs.errors import FeedError
+from platform_assets.lib.gtfs.reader import DEFAULT_CHUNK_ROWS, read_gtfs_frames
+from platform_assets.lib.quality.result import CheckResult, Level
+from platform_assets.lib.quality.tally import Tally
+from platform_assets.lib.quality.time_based.persistence import DEFAULT_SHARE
+from platform_assets.quality.gtfs import entities, schema, shapes, stop_times
+from platform_assets.quality.gtfs.common import result_of
+from platform_assets.quality.gtfs.dataset import close_stops, trips_per_route
+from platform_assets.quality.gtfs.notices import RULES, Findings
+from platform_assets.quality.gtfs.time_based import time_results
+
+# The Dagster checks: one per rule group, plus the project's own families.
+FAMILIES = ("files", "fields", "references", "stop_times", "shapes", "stops", "routes", "calendar", "coherence", "dataset", "time_based")
+
+
+@dataclass
+class FeedReport:
+    """What the checks found on one feed: its results and how many rows it has."""
+
+    name: str
+    results: list[CheckResult]
+    rows: int
+
+    def by_name(self) -> dict[str, CheckResult]:
+        return {result.name: result for result in self.results}
+
+    def failing(self) -> list[str]:
+        return sorted(result.name for result in self.results if not result.ok)
+
+
+def arrival_after_departure(found: dict, seed: int = 0) -> CheckResult:
+    """A stop time's arrival is not after its departure (the project's own; n/a without both)."""
+    both, after, line, trip, names, arrival, departure = found["arrival_after_departure"]
+    tally = Tally("coherence.stop_times.arrival_before_departure", seed)
+    outcomes = np.where(both, np.where(after, 0, 1), -1).astype(np.int8)
+    tally.add(outcomes, lambda i: {"item": f"stop_times:{line[i]}", "trip_id": names[trip[i]],
+                                   "arrival_time": stop_times._time_text(int(arrival[i])), "departure_time": stop_times._time_text(int(departure[i]))})
+    return result_of("coherence.stop_times.arrival_before_departure", Level.ITEM, "a stop time's arrival is not after its departure", tally)
+
+
+def check_feed(
+    path: str | Path,
+    previous_path: str | Path | None = None,
+    threshold: float = DEFAULT_SHARE,
+    seed: int = 0,
+    name: str | None = None,
+    chunk_rows: int | None = DEFAULT_CHUNK_ROWS,
+    today: date | None = None,
+) -> FeedReport:
+    """Run every GTFS rule on a feed zip (and the time-based ones against `previous_path`).
+    stop_times.txt and shapes.txt are read once, about `chunk_rows` rows at a time (None: whole)."""
+    feed = read_gtfs_frames(path, name, chunk_rows)
+    findings = Findings(seed)
+    results: list[CheckResult] = []
+    if feed.error:
+        findings.fail(schema.CSV_PARSING, {"item": feed.name, "error": feed.error})
+        return FeedReport(feed.name, findings.results(), 0)
+    schema.file_rules(feed, findings)
+    schema.schema_rules(feed, findings, seed)
+    try:
+        scan = stop_times.scan_stop_times(feed, findings)
+    except FeedError as error:  # rare after the reader's pre-read: the file is reported unreadable
+        feed.unreadable["stop_times.txt"] = str(error)
+        findings.fail(schema.CSV_PARSING, {"item": "stop_times.txt", "error": str(error)})
+        scan = stop_times.StopTimesScan()
+    found = stop_times.trip_rules(feed, scan, findings)
+    try:
+        shape_ids = shapes.scan_shapes(feed, findings)
+    except FeedError as error:
+        findings.fail(schema.CSV_PARSING, {"item": "shapes.txt", "error": str(error)})
+        shape_ids = set()
+    entities.stop_rules(feed, findings, scan.served_stops)
+    entities.route_rules(feed, findings)
+    entities.trip_references(feed, findings, shape_ids)
+    entities.calendar_rules(feed, findings, today or date.today())
+    previous = read_gtfs_frames(previous_path, chunk_rows=chunk_rows) if previous_path is not None else None
+    if previous is not None and previous.error:
+        previous = None
+    results = [*findings.results(), arrival_after_departure(found, seed), trips_per_route(feed, seed), close_stops(feed, seed),
+               *time_results(feed, previous, threshold, seed)]
+    return FeedReport(feed.name, results, feed.rows())
+
+
+def family_of(name: str, _level: Level | None = None) -> str:
+    """The Dagster check a result belongs to: its rule group, else its name's first part."""
+    if name in RULES:
+        return RULES[name].group
+    family = name.split(".", 1)[0]
+    return family if family in FAMILIES else "dataset"
+
+
+def severity_of(name: str) -> str:
+    """MobilityData's severity of a rule (the project's own checks: WARNING; close pairs: INFO)."""
+    if name in RULES:
+        return RULES[name].severity
+    return "INFO" if name == "dataset.stops.close_pairs" else "WARNING"

@@ -1,0 +1,229 @@
+"""stop_times.txt, scanned columnar in bounded Arrow batches (the table that grows with the
+timetable): field rules and references per batch with vectorised parsing and set look-ups, then
+the per-trip rules on compact columns (trip number, stop_sequence, two times, distance: 28 bytes
+a row) sorted once. Rules from MobilityData/gtfs-validator's StopTimeArrivalAndDepartureTime-,
+MissingTripEdge-, StopTimeIncreasingDistance- and TimepointTimeValidator (main/src/main/java/org/
+mobilitydata/gtfsvalidator/validator/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from platform_assets.lib.gtfs.reader import GtfsFrames
+from platform_assets.lib.quality.check import short
+from platform_assets.lib.quality.result import Level
+from platform_assets.quality.gtfs import schema
+from platform_assets.quality.gtfs.notices import ERROR, WARNING, Findings, rule
+
+COLUMNS = ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time", "shape_dist_traveled",
+           "timepoint", "pickup_type", "drop_off_type")
+ONLY_ONE_TIME = rule("stop_time_with_only_arrival_or_departure_time", ERROR, "stop_times",
+                     "a stop time has both arrival_time and departure_time or neither", Level.ITEM)
+BEFORE_PREVIOUS = rule("stop_time_with_arrival_before_previous_departure_time", ERROR, "stop_times",
+                       "a stop time's arrival is not before the previous stop's departure (by stop_sequence)", Level.ITEM)
+TRIP_EDGE = rule("missing_trip_edge", ERROR, "stop_times",
+                 "the first and last stop times of a trip have both an arrival and a departure time", Level.ITEM)
+DISTANCE = rule("decreasing_or_equal_stop_time_distance", ERROR, "stop_times",
+                "shape_dist_traveled strictly increases along a trip", Level.ITEM)
+TIMEPOINT = rule("stop_time_timepoint_without_times", ERROR, "stop_times",
+                 "a stop time with timepoint=1 has an arrival and a departure time", Level.ITEM)
+UNEXPECTED_STOP = rule("location_with_unexpected_stop_time", ERROR, "stop_times",
+                       "stop_times.stop_id names a stop or platform (location_type 0), not a station, entrance or node", Level.ITEM)
+UNUSABLE_TRIP = rule("unusable_trip", WARNING, "stop_times", "a trip has at least two stop times", Level.ITEM)
+UNUSED_TRIP = rule("unused_trip", WARNING, "stop_times", "every trip of trips.txt has stop times", Level.DATASET)
+
+TIME_PATTERN = r"^\d{1,3}:[0-5]\d:[0-5]\d$"  # hours past 24 are valid (trips after midnight)
+INTEGER_PATTERN = r"^-?\d+$"
+FLOAT_PATTERN = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+
+
+def seconds_of(times: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """H:MM:SS as seconds (-1 when empty or malformed) and where the text is malformed."""
+    valid = pc.match_substring_regex(times, TIME_PATTERN)
+    text = pc.if_else(valid, times, "0:00:00")
+    hours = pc.cast(pc.utf8_slice_codeunits(text, 0, -6), pa.int32())
+    minutes = pc.cast(pc.utf8_slice_codeunits(text, -5, -3), pa.int32())
+    secs = pc.cast(pc.utf8_slice_codeunits(text, -2, 2**31 - 1), pa.int32())
+    value = (hours.to_numpy() * 3600 + minutes.to_numpy() * 60 + secs.to_numpy()).astype(np.int32)
+    valid_np = valid.to_numpy(zero_copy_only=False)
+    value[~valid_np] = -1
+    empty = pc.equal(times, "").to_numpy(zero_copy_only=False)
+    return value, ~valid_np & ~empty
+
+
+def _time_text(value: int) -> str | None:
+    return None if value < 0 else f"{value // 3600:02d}:{value // 60 % 60:02d}:{value % 60:02d}"
+
+
+@dataclass
+class StopTimesScan:
+    """What the per-trip and dataset rules need from stop_times.txt, gathered batch by batch."""
+
+    trip_names: list[str] = field(default_factory=list)  # trip number -> trip_id
+    served_stops: set[str] = field(default_factory=set)
+    parts: list[tuple[np.ndarray, ...]] = field(default_factory=list)  # line, trip, sequence, arrival, departure, distance
+    rows: int = 0
+
+
+def scan_stop_times(feed: GtfsFrames, findings: Findings) -> StopTimesScan:
+    """One pass over stop_times.txt, `feed.chunk_rows` rows at a time."""
+    scan = StopTimesScan()
+    header = feed.headers.get("stop_times.txt") or []
+    if "stop_times.txt" not in feed.streamed or not header:
+        return scan
+    trips = feed.frame("trips.txt")
+    trip_ids = pa.array(trips["trip_id"].dropna().astype(str).unique() if trips is not None and "trip_id" in trips else [], pa.string())
+    scan.trip_names = trip_ids.to_pylist()
+    extra_trips: dict[str, int] = {}
+    stops = feed.frame("stops.txt")
+    stop_ids = pa.array(stops["stop_id"].dropna().astype(str).unique() if stops is not None and "stop_id" in stops else [], pa.string())
+    not_stops: pa.Array = pa.array([], pa.string())
+    if stops is not None and {"stop_id", "location_type"} <= set(stops.columns):
+        kinds = stops["location_type"].fillna("0")
+        not_stops = pa.array(stops.loc[~kinds.isin(["0", "4"]), "stop_id"].dropna().astype(str).unique(), pa.string())
+    has_trips, has_stops = feed.has("trips.txt"), feed.has("stops.txt")
+    for column in ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time"):
+        if column in header:
+            findings.passed(schema.MISSING_COLUMN)
+        else:
+            findings.fail(schema.MISSING_COLUMN, {"item": "stop_times.txt", "file": "stop_times.txt", "column": column})
+    for offset, batch in feed.batches("stop_times.txt", COLUMNS):
+        rows = batch.num_rows
+        scan.rows += rows
+        line = np.arange(offset + 2, offset + 2 + rows, dtype=np.int32)
+        cols = {name: batch.column(name) for name in batch.schema.names}
+        empty = {name: pc.equal(column, "").to_numpy(zero_copy_only=False) for name, column in cols.items()}
+
+        def example(i: int, column: str, cols: dict[str, pa.Array] = cols, line: np.ndarray = line, **extra: Any) -> dict[str, Any]:
+            value = cols[column][i].as_py() if column in cols else None
+            return {"item": f"stop_times:{line[i]}", "file": "stop_times.txt", "column": column, "value": short(value), **extra}
+
+        for column in ("trip_id", "stop_sequence"):
+            if column in cols:
+                findings.add(schema.MISSING_FIELD, empty[column], lambda i, c=column: example(i, c))
+        # References: set look-ups (not applicable when the target file is missing, reported once).
+        if "trip_id" in cols and has_trips:
+            known = pc.is_in(cols["trip_id"], value_set=trip_ids).to_numpy(zero_copy_only=False)
+            findings.add(schema.FOREIGN_KEY, ~known & ~empty["trip_id"], lambda i: example(i, "trip_id", target="trips.trip_id"))
+        if "stop_id" in cols:
+            scan.served_stops.update(pc.unique(cols["stop_id"]).to_pylist())
+            if has_stops:
+                known = pc.is_in(cols["stop_id"], value_set=stop_ids).to_numpy(zero_copy_only=False)
+                findings.add(schema.FOREIGN_KEY, ~known & ~empty["stop_id"], lambda i: example(i, "stop_id", target="stops.stop_id"))
+                station = pc.is_in(cols["stop_id"], value_set=not_stops).to_numpy(zero_copy_only=False)
+                findings.add(UNEXPECTED_STOP, station, lambda i: example(i, "stop_id"))
+        # Times, vectorised.
+        none = np.full(rows, -1, dtype=np.int32)
+        arrival, bad_arrival = seconds_of(cols["arrival_time"]) if "arrival_time" in cols else (none, np.zeros(rows, bool))
+        departure, bad_departure = seconds_of(cols["departure_time"]) if "departure_time" in cols else (none, np.zeros(rows, bool))
+        if "arrival_time" in cols:
+            findings.add(schema.INVALID_TIME, bad_arrival, lambda i: example(i, "arrival_time"))
+        if "departure_time" in cols:
+            findings.add(schema.INVALID_TIME, bad_departure, lambda i: example(i, "departure_time"))
+        has_arrival = empty["arrival_time"] == False if "arrival_time" in cols else np.zeros(rows, bool)  # noqa: E712
+        has_departure = empty["departure_time"] == False if "departure_time" in cols else np.zeros(rows, bool)  # noqa: E712
+        findings.add(ONLY_ONE_TIME, has_arrival != has_departure, lambda i: example(i, "arrival_time", departure_time=example(i, "departure_time")["value"]))
+        if "timepoint" in cols:
+            timed = pc.equal(cols["timepoint"], "1").to_numpy(zero_copy_only=False)
+            findings.add(TIMEPOINT, timed & ~(has_arrival & has_departure), lambda i: example(i, "timepoint"))
+        # Integers and enums.
+        sequence = np.full(rows, -1, dtype=np.int64)
+        if "stop_sequence" in cols:
+            integer = pc.match_substring_regex(cols["stop_sequence"], INTEGER_PATTERN).to_numpy(zero_copy_only=False)
+            findings.add(schema.INVALID_INTEGER, ~integer & ~empty["stop_sequence"], lambda i: example(i, "stop_sequence"))
+            sequence[integer] = pc.cast(pc.filter(cols["stop_sequence"], pa.array(integer)), pa.int64()).to_numpy()
+            findings.add(schema.OUT_OF_RANGE, integer & (sequence < 0), lambda i: example(i, "stop_sequence"))
+            sequence[sequence < 0] = -1
+        for column, allowed in (("pickup_type", ("0", "1", "2", "3")), ("drop_off_type", ("0", "1", "2", "3")), ("timepoint", ("0", "1"))):
+            if column in cols:
+                known = pc.is_in(cols[column], value_set=pa.array(allowed)).to_numpy(zero_copy_only=False)
+                findings.add(schema.ENUM, ~known & ~empty[column], lambda i, c=column: example(i, c))
+        distance = np.full(rows, np.nan, dtype=np.float32)
+        if "shape_dist_traveled" in cols:
+            number = pc.match_substring_regex(cols["shape_dist_traveled"], FLOAT_PATTERN).to_numpy(zero_copy_only=False)
+            findings.add(schema.INVALID_FLOAT, ~number & ~empty["shape_dist_traveled"], lambda i: example(i, "shape_dist_traveled"))
+            distance[number] = pc.cast(pc.filter(cols["shape_dist_traveled"], pa.array(number)), pa.float64()).to_numpy()
+            findings.add(schema.OUT_OF_RANGE, number & (distance < 0), lambda i: example(i, "shape_dist_traveled"))
+        # Trip numbers: positions in trips.txt, then numbers for trip ids it lacks.
+        if "trip_id" in cols:
+            index = pc.index_in(cols["trip_id"], value_set=trip_ids)
+            trip = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+            for position in np.flatnonzero((trip < 0) & ~empty["trip_id"]):
+                name = cols["trip_id"][int(position)].as_py()
+                if name not in extra_trips:
+                    extra_trips[name] = len(scan.trip_names)
+                    scan.trip_names.append(name)
+                trip[position] = extra_trips[name]
+            keep = trip >= 0
+            scan.parts.append((line[keep], trip[keep], sequence[keep], arrival[keep], departure[keep], distance[keep]))
+    for line_number, cells in feed.cut_rows.get("stop_times.txt", []):
+        findings.fail(schema.ROW_LENGTH, {"item": f"stop_times:{line_number}", "file": "stop_times.txt", "cells": cells, "header_cells": len(header)})
+    return scan
+
+
+def _previous_known(values: np.ndarray, missing: np.ndarray, same_trip: np.ndarray) -> np.ndarray:
+    """For each row, the last non-missing value before it in the same trip (positions: -1 when none)."""
+    positions = np.where(~missing, np.arange(len(values)), -1)
+    positions = np.r_[-1, positions[:-1]]
+    np.maximum.accumulate(positions, out=positions)
+    starts = np.flatnonzero(~same_trip)
+    trip_start = np.repeat(starts, np.diff(np.r_[starts, len(values)]))
+    positions[positions < trip_start] = -1
+    return positions
+
+
+def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dict[str, Any]:
+    """The per-trip rules on the stop times sorted by trip, stop_sequence and line."""
+    if scan.parts:
+        line, trip, sequence, arrival, departure, distance = (np.concatenate(column) for column in zip(*scan.parts, strict=True))
+    else:
+        line, trip, sequence, arrival, departure, distance = (np.empty(0, dtype=t) for t in (np.int32, np.int32, np.int64, np.int32, np.int32, np.float32))
+    scan.parts = []
+    order = np.lexsort((line, sequence, trip))
+    line, trip, sequence, arrival, departure, distance = (c[order] for c in (line, trip, sequence, arrival, departure, distance))
+    names = scan.trip_names
+
+    def example(i: int, **extra: Any) -> dict[str, Any]:
+        return {"item": names[trip[i]], "line": int(line[i]), "stop_sequence": int(sequence[i]), **extra}
+
+    same_trip = np.r_[False, trip[1:] == trip[:-1]] if len(trip) else np.zeros(0, bool)
+    findings.add(schema.DUPLICATE_KEY, same_trip & (sequence >= 0) & (np.r_[-2, sequence[:-1]] == sequence),
+                 lambda i: {**example(i), "file": "stop_times.txt", "key": "trip_id, stop_sequence"})
+    # Arrival (else departure) against the last departure (else arrival) known before it in the trip.
+    here = np.where(arrival >= 0, arrival, departure)
+    last_time = np.where(departure >= 0, departure, arrival)
+    before = _previous_known(last_time, last_time < 0, same_trip) if len(trip) else np.empty(0, np.int64)
+    previous = np.where(before >= 0, last_time[np.maximum(before, 0)], -1)
+    findings.add(BEFORE_PREVIOUS, (here >= 0) & (previous >= 0) & (here < previous),
+                 lambda i: example(i, arrival_time=_time_text(int(here[i])), previous_departure_time=_time_text(int(previous[i]))))
+    known_distance = ~np.isnan(distance)
+    before = _previous_known(distance, ~known_distance, same_trip) if len(trip) else np.empty(0, np.int64)
+    previous_distance = np.where(before >= 0, distance[np.maximum(before, 0)], np.nan)
+    findings.add(DISTANCE, known_distance & ~np.isnan(previous_distance) & (distance <= previous_distance),
+                 lambda i: example(i, shape_dist_traveled=float(distance[i]), previous=float(previous_distance[i])))
+    # Per trip: edges and size.
+    starts = np.flatnonzero(~same_trip)
+    ends = np.r_[starts[1:], len(trip)] - 1
+    counts = ends - starts + 1
+    timed = (arrival >= 0) & (departure >= 0)
+    edge_bad = ~timed[starts] | ~timed[ends] if len(starts) else np.zeros(0, bool)
+    findings.add(TRIP_EDGE, edge_bad, lambda k: example(int(starts[k] if not timed[starts[k]] else ends[k])))
+    findings.add(UNUSABLE_TRIP, counts < 2, lambda k: {"item": names[trip[starts[k]]], "stop_times": int(counts[k])})
+    listed = len(feed.frame("trips.txt")) if feed.frame("trips.txt") is not None else 0
+    used = np.zeros(len(names), bool)
+    used[trip[starts]] = True
+    trips = feed.frame("trips.txt")
+    if trips is not None and "trip_id" in trips.columns and feed.has("stop_times.txt"):
+        ids = trips["trip_id"].astype(str).tolist()
+        known = used[: len(set(ids))]
+        position = {name: i for i, name in enumerate(names[: len(known)])}
+        findings.add(UNUSED_TRIP, np.asarray([not known[position[t]] if t in position else True for t in ids], bool),
+                     lambda i: {"item": ids[i], "file": "trips.txt"})
+    # Arrival after departure at one stop: the project's own check (no MobilityData notice).
+    both = (arrival >= 0) & (departure >= 0)
+    return {"arrival_after_departure": (both, arrival > departure, line, trip, names, arrival, departure), "trips_listed": listed}
