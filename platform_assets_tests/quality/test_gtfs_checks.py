@@ -83,11 +83,15 @@ def checked_world(transit_world: TransitWorld) -> TransitWorld:
     from dagster import Definitions
 
     from platform_assets.quality import gtfs_checks
+    from platform_assets.quality.defs import quality_resources
 
+    quality = quality_resources(resolve=True)
     transit_world.defs = Definitions.merge(transit_world.defs, Definitions(
         assets=[gtfs_checks.contributor_export_report, gtfs_checks.coverage_export_report],
-        asset_checks=[gtfs_checks.contributor_export_checks, gtfs_checks.coverage_export_checks],
+        asset_checks=gtfs_checks.build_all_gtfs_checks(()),
+        resources=quality,
     ))
+    transit_world.resources = {**transit_world.resources, **quality}
     return transit_world
 
 
@@ -173,7 +177,10 @@ def test_blocking_reference_checks_fail_the_run_but_keep_the_export(
     checks = build_gtfs_checks("contributor_export", blocking=["reference.*"])
     assert {spec.name for spec in checks.check_specs if spec.blocking} == {"references"}
     export = next(a for a in world.defs.assets if getattr(a, "key", None) == AssetKey("contributor_export"))
-    result = materialize([export, checks], instance=world.instance, resources=world.resources,
+    from platform_assets.quality.defs import quality_resources
+
+    result = materialize([export, checks], instance=world.instance,
+                         resources={**world.resources, **quality_resources(resolve=True)},
                          partition_key="epsilon", raise_on_error=False)
     assert not result.success
     assert [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()] == ["contributor_export"]

@@ -130,7 +130,7 @@ def transit_world(
     defs = Definitions.merge(
         transit_definitions(), Definitions(resources=resources, sensors=[run_failure_email])
     )
-    resources = {**resources, **transit_resources(resolve=True)}
+    resources = {**resources, **transit_resources()}  # EnvVars: a test may change a setting later
     with instance_for_test() as instance:
         world = TransitWorld(catalog_path, feed, defs, instance, resources, platform_env)
         world.write_catalog(base_catalog(http_server, shared_data))
