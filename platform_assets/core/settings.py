@@ -100,6 +100,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "PLATFORM_TRIP_EXPORT_ADMIN_EMAILS", "", "Technical admins told of failed exports (empty: PLATFORM_ALERT_EMAILS)."
     ),
+    SettingSpec("PLATFORM_TRIP_EXPORT_MAIL_LANGUAGE", "fr", "Language of trip-export mails: fr or en (a request may choose)."),
+    SettingSpec("PLATFORM_TRIP_EXPORT_MAIL_ATTEMPTS", "4", "Attempts per recipient when SMTP answers 4xx or drops the connection."),
+    SettingSpec(
+        "PLATFORM_TRIP_EXPORT_MAIL_RETRY_SECONDS", "5", "First wait before a mail is tried again (doubles each attempt)."
+    ),
+    SettingSpec("PLATFORM_TRIP_EXPORT_SEND_MAX_PER_EXPORT", "10", "Times the link of one export may be mailed again (send)."),
+    SettingSpec("PLATFORM_TRIP_EXPORT_SEND_MAX_PER_DAY", "20", "Sends one caller may make per UTC day, all exports together."),
     SettingSpec("PLATFORM_OPENDATA_PORTAL_URL", "", "Open-data portal API base URL (empty: publishing is refused)."),
     SettingSpec("PLATFORM_OPENDATA_DATASET", "carpool-trips", "Dataset id of the monthly trips on the open-data portal."),
     SettingSpec("PLATFORM_OPENDATA_API_KEY", "", "API key sent to the open-data portal (X-API-KEY)."),
