@@ -6,6 +6,7 @@ share one transaction.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,8 @@ FINAL_STATUSES = ("success", "error", "cancelled")
 # Log lines holding technical details (object store, SMTP server, settings): shown to registry
 # admins and on the CLI, never to other API callers.
 INTERNAL_LOG_TYPES = frozenset({"error_detail", "mail_detail"})
+# Object URIs (s3://bucket/..., file:///srv/...) name buckets and folders: hidden from those callers.
+_URI = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+")
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,8 @@ def get_export(engine: Engine, actor: Actor, export_uuid: str, logs: bool = True
     with new_session(engine) as session:
         view = view_of(visible_export(session, actor, export_uuid), details=True, logs=logs)
     if actor.role != "registry.admin" and view.logs:
-        view = replace(view, logs=tuple(line for line in view.logs if line[1] not in INTERNAL_LOG_TYPES))
+        view = replace(view, logs=tuple((at, type_, _URI.sub("[stored file]", message))
+                                        for at, type_, message in view.logs if type_ not in INTERNAL_LOG_TYPES))
     return view
 
 
