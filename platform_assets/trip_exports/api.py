@@ -5,33 +5,37 @@ reads state, the sensor-driven runs do the work. Callers authenticate with beare
 (`platform-assets api token create`); every call on an export is written to the export's logs.
 """
 
+import logging
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 from sqlalchemy import Engine
 
 from platform_assets.core.errors import PlatformError
 from platform_assets.core.mailer import Mailer
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.trip_exports import service
+from platform_assets.trip_exports.delivery import public_error, resend_link
 from platform_assets.trip_exports.errors import (
     ExportGone,
     ExportNotFound,
     ExportStateError,
     InvalidExportRequest,
     PermissionDenied,
+    SendLimitReached,
 )
-from platform_assets.trip_exports.run import resend_link
 from platform_assets.trip_exports.scope import Actor
 from platform_assets.trip_exports.service import ExportRequest, ExportRules, ExportView
 from platform_assets.trip_exports.tokens import authenticate
@@ -40,6 +44,30 @@ MAX_BODY_BYTES = 64 * 1024
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 MONTH_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
 StatusName = Literal["pending", "processing", "uploading", "sending", "success", "error", "expired", "cancelled"]
+ExportTypeName = Literal["regular", "opendata", "operator", "territory", "registry"]
+RequestableType = Literal["registry", "regular", "operator", "territory"]
+LanguageName = Literal["fr", "en"]
+LOGGER = logging.getLogger(__name__)
+DOCS_ASSETS = "/docs-assets"
+TAGS = [
+    {"name": "exports", "description": "Create, follow, cancel, download and send trip exports."},
+    {"name": "opendata", "description": "Registry admins: have a month of open data built and published."},
+]
+
+
+def _utc_text(moment: datetime) -> str:
+    """Always UTC, always with Z (SQLite hands back naive datetimes written as UTC)."""
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+UtcDateTime = Annotated[
+    datetime,
+    PlainSerializer(_utc_text, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "description": "UTC, ending in Z.",
+                    "examples": ["2025-03-04T08:15:00Z"]}),
+]
+DateText = Annotated[str, Field(max_length=32, json_schema_extra={"format": "date"})]
 
 
 @dataclass
@@ -100,40 +128,58 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+CodeList = Annotated[list[Annotated[str, Field(max_length=16)]], Field(max_length=1024)]
+
+
+class GeoSelector(StrictBody):
+    """INSEE codes per level; trips starting or ending in any of them (always within the caller's own
+    territory)."""
+
+    com: CodeList = Field(default_factory=list, description="Communes.", examples=[["69123"]])
+    epci: CodeList = Field(default_factory=list, description="Intercommunalities (SIREN).")
+    aom: CodeList = Field(default_factory=list, description="Mobility authorities (SIREN).", examples=[["256900994"]])
+    dep: CodeList = Field(default_factory=list, description="Departments.")
+    reg: CodeList = Field(default_factory=list, description="Regions.")
+    country: CodeList = Field(default_factory=list, description="Countries.")
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {level: codes for level, codes in self.model_dump().items() if codes}
+
+
 class ExportCreate(StrictBody):
-    start_date: str = Field(max_length=32, description="First day, YYYY-MM-DD.", examples=["2025-03-01"])
-    end_date: str = Field(max_length=32, description="Last day, YYYY-MM-DD (inclusive).", examples=["2025-03-31"])
+    start_date: DateText = Field(description="First day, YYYY-MM-DD.", examples=["2025-03-01"])
+    end_date: DateText = Field(description="Last day, YYYY-MM-DD (inclusive).", examples=["2025-03-31"])
     operator_ids: list[int | str] = Field(default_factory=list, description="Operator ids (default: all in scope).")
-    geo_selector: dict[str, list[str]] = Field(
-        default_factory=dict, description="INSEE codes by level: com, epci, aom, dep, reg, country."
-    )
-    recipients: list[str] = Field(default_factory=list, description="'Name <email>' (default: the caller).",
-                                  examples=[["Ana Lopez <ana@example.org>"]])
-    type: str | None = Field(None, max_length=20, description="registry | regular | operator | territory.")
+    geo_selector: GeoSelector = Field(default_factory=GeoSelector, description="Areas to narrow the export to.")
+    recipients: list[str] = Field(default_factory=list, description="'Name <email>' (default: the caller); "
+                                  "no control characters.", examples=[["Ana Lopez <ana@example.org>"]])
+    type: RequestableType | None = Field(None, description="Default: the caller's own (registry, operator, territory).")
     tz: str = Field("Europe/Paris", max_length=64, description="Time zone of the exported times.")
-    message: str | None = Field(None, max_length=2000, description="A note for the recipients.")
+    message: str | None = Field(None, max_length=2000, description="A note for the recipients (one line, no control characters).")
+    language: LanguageName | None = Field(None, description="Language of the mails (default: the platform's, French).")
 
 
 class SendBody(StrictBody):
-    recipients: list[str] = Field(default_factory=list, description="'Name <email>' (default: the export's recipients).")
+    recipients: list[str] = Field(default_factory=list, description="'Name <email>' (default: the export's recipients). "
+                                  "Others: yourself, or (admins) addresses of your own domain.")
 
 
 class LogLine(BaseModel):
-    created_at: datetime
+    created_at: UtcDateTime
     type: str
     message: str
 
 
 class ExportOut(BaseModel):
     uuid: str
-    status: str
+    status: StatusName
     progress: int
-    type: str
-    created_at: datetime
+    type: ExportTypeName
+    created_at: UtcDateTime
     created_by: str
     params: dict[str, Any]
-    expires_at: datetime | None
-    error: str | None
+    expires_at: UtcDateTime | None
+    error: str | None = Field(description="What went wrong, in words fit for users (details go to the technical admins).")
     stats: dict[str, Any] | None
     download: str | None = Field(description="Path of the download redirect, once the export succeeded.")
     recipients: list[str] = Field(default_factory=list)
@@ -150,6 +196,7 @@ class ExportPage(BaseModel):
 class SentOut(BaseModel):
     uuid: str
     sent: int
+    failed: list[str] = Field(default_factory=list, description="Recipients the mail could not reach.")
 
 
 class Problem(BaseModel):
@@ -218,8 +265,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ExportNotFound, status_of(404))
     app.add_exception_handler(ExportGone, status_of(410))
     app.add_exception_handler(ExportStateError, status_of(409))
-    # Object store or mail server trouble: the platform's fault upstream, said in one line.
-    app.add_exception_handler(PlatformError, status_of(502))
+    app.add_exception_handler(SendLimitReached, status_of(429))
+
+    async def upstream(_request: Request, error: Exception) -> JSONResponse:
+        # Object store or mail server trouble: the platform's fault upstream. The caller reads a
+        # generic line; the details (buckets, endpoints, settings) go to the server log only.
+        LOGGER.warning("API call failed upstream: %s", error)
+        return _problem(502, public_error(error))
+
+    app.add_exception_handler(PlatformError, upstream)
 
 
 class BodyLimit:
@@ -280,9 +334,14 @@ def create_app(context: ApiContext) -> FastAPI:
     app = FastAPI(
         title="platform_assets trip exports",
         version="1",
-        description="Create and follow trip exports. Bearer tokens: `platform-assets api token create`.",
+        description="Create and follow trip exports. Bearer tokens: `platform-assets api token create`. "
+        "Timestamps are UTC, written with Z.",
         responses=ERROR_RESPONSES,
+        openapi_tags=TAGS,
+        docs_url=None,  # served below from the package's own Swagger UI assets: works offline
+        redoc_url=None,
     )
+    _install_docs(app)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     bearer = HTTPBearer(auto_error=False)
@@ -314,17 +373,17 @@ def create_app(context: ApiContext) -> FastAPI:
                                 ("DownloadExport", "download_export"), ("SendExport", "send_export"))
     }
 
-    @app.post("/exports", status_code=201, response_model=ExportOut, operation_id="create_export",
+    @app.post("/exports", status_code=201, response_model=ExportOut, operation_id="create_export", tags=["exports"],
               responses={404: {"model": Problem}}, openapi_extra={"responses": {"201": {"links": created_links}}})
     def create_export(body: ExportCreate, who: Caller) -> ExportOut:
         """Validate and queue an export: the sensor launches its run within a minute."""
-        request = ExportRequest(body.start_date, body.end_date, body.operator_ids, body.geo_selector,
-                                body.recipients, body.type, body.tz, body.message)
+        request = ExportRequest(body.start_date, body.end_date, body.operator_ids, body.geo_selector.as_dict(),
+                                body.recipients, body.type, body.tz, body.message, body.language)
         view = service.create_export(context.engine, who[1], request, context.rules)
         log_call(view.uuid, who, "POST /exports")
         return export_out(view)
 
-    @app.get("/exports", response_model=ExportPage, operation_id="list_exports")
+    @app.get("/exports", response_model=ExportPage, operation_id="list_exports", tags=["exports"])
     def list_exports(
         who: Caller,
         status: Annotated[StatusName | None, Query(description="Only exports with this status.")] = None,
@@ -336,7 +395,7 @@ def create_app(context: ApiContext) -> FastAPI:
         return ExportPage(items=[export_out(view, details=False) for view in views[:limit]], limit=limit,
                           offset=offset, next_offset=offset + limit if len(views) > limit else None)
 
-    @app.get("/exports/{export_uuid}", response_model=ExportOut, operation_id="get_export",
+    @app.get("/exports/{export_uuid}", response_model=ExportOut, operation_id="get_export", tags=["exports"],
              responses={404: {"model": Problem}})
     def get_export(
         export_uuid: ExportUuid, who: Caller,
@@ -347,7 +406,7 @@ def create_app(context: ApiContext) -> FastAPI:
         log_call(export_uuid, who, "GET /exports/{uuid}")
         return export_out(view)
 
-    @app.post("/exports/{export_uuid}/cancel", response_model=ExportOut, operation_id="cancel_export",
+    @app.post("/exports/{export_uuid}/cancel", response_model=ExportOut, operation_id="cancel_export", tags=["exports"],
               responses={404: {"model": Problem}, 409: {"model": Problem}})
     def cancel_export(export_uuid: ExportUuid, who: Caller) -> ExportOut:
         """Cancel a pending export."""
@@ -355,26 +414,46 @@ def create_app(context: ApiContext) -> FastAPI:
         log_call(export_uuid, who, "POST /exports/{uuid}/cancel")
         return export_out(view)
 
-    @app.get("/exports/{export_uuid}/download", status_code=307, response_class=RedirectResponse,
-             operation_id="download_export",
-             responses={307: {"description": "Redirect to the file (link valid 60 s)."},
+    @app.get("/exports/{export_uuid}/download", response_class=Response, operation_id="download_export",
+             tags=["exports"],
+             responses={200: {"description": "The zip itself (local object store).",
+                              "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+                        307: {"description": "Redirect to the file in the object store (link valid 60 s)."},
                         404: {"model": Problem}, 409: {"model": Problem}, 410: {"model": Problem}})
-    def download_export(export_uuid: ExportUuid, who: Caller) -> RedirectResponse:
-        """A redirect to the export's zip, through a link valid 60 seconds."""
-        link = service.download_link(context.engine, who[1], export_uuid, context.store)
+    def download_export(export_uuid: ExportUuid, who: Caller) -> Response:
+        """The export's zip: a redirect through a link valid 60 seconds when the object store serves
+        HTTP (S3), else the file itself (a file:// link is no use to an HTTP client)."""
+        download = service.prepare_download(context.engine, who[1], export_uuid, context.store)
         log_call(export_uuid, who, "GET /exports/{uuid}/download")
-        return RedirectResponse(link, status_code=307, headers={"Cache-Control": "no-store"})
+        if download.served_over_http:
+            return RedirectResponse(download.link, status_code=307, headers={"Cache-Control": "no-store"})
+        opened = context.store.open(download.key)
+        stream = opened.__enter__()  # opened now, so a missing file is an error before the 200
 
-    @app.post("/exports/{export_uuid}/send", response_model=SentOut, operation_id="send_export",
-              responses={404: {"model": Problem}, 409: {"model": Problem}, 410: {"model": Problem}})
+        def chunks() -> Iterator[bytes]:
+            try:
+                while chunk := stream.read(1024 * 1024):
+                    yield chunk
+            finally:
+                opened.__exit__(None, None, None)
+
+        return StreamingResponse(chunks(), media_type="application/zip", headers={
+            "Content-Disposition": f'attachment; filename="{download.filename}"', "Cache-Control": "no-store"})
+
+    @app.post("/exports/{export_uuid}/send", response_model=SentOut, operation_id="send_export", tags=["exports"],
+              responses={403: {"model": Problem}, 404: {"model": Problem}, 409: {"model": Problem},
+                         410: {"model": Problem}, 429: {"model": Problem, "description": "Send limit reached."},
+                         502: {"model": Problem, "description": "No recipient could be reached."}})
     def send_export(export_uuid: ExportUuid, who: Caller, body: SendBody | None = None) -> SentOut:
-        """Mail a fresh link again, to the given recipients or to the export's own."""
-        sent = resend_link(context.engine, who[1], export_uuid, context.store, context.mailer, context.rules,
-                           context.platform, recipients=list(body.recipients) if body else None)
+        """Mail a fresh link again, to the given recipients or to the export's own (bounded per export
+        and per caller per day)."""
+        report = resend_link(context.engine, who[1], export_uuid, context.store, context.mailer, context.rules,
+                             context.platform, recipients=list(body.recipients) if body else None)
         log_call(export_uuid, who, "POST /exports/{uuid}/send")
-        return SentOut(uuid=export_uuid, sent=sent)
+        return SentOut(uuid=export_uuid, sent=len(report.sent), failed=[outcome.email for outcome in report.failed])
 
-    @app.post("/opendata/{month}/publish", status_code=202, response_model=ExportOut, operation_id="publish_opendata")
+    @app.post("/opendata/{month}/publish", status_code=202, response_model=ExportOut, operation_id="publish_opendata",
+              tags=["opendata"])
     def publish_opendata(month: Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM")], who: Caller) -> ExportOut:
         """Registry admins: ask for the month's open data to be built and published (a run does it)."""
         view = service.request_opendata(context.engine, who[1], month)
@@ -382,6 +461,21 @@ def create_app(context: ApiContext) -> FastAPI:
         return export_out(view)
 
     return app
+
+
+def _install_docs(app: FastAPI) -> None:
+    """/docs from the Swagger UI assets of the `swagger-ui-bundle` package (no CDN)."""
+    import swagger_ui_bundle
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} - API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js", swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
 
 
 def app_from_settings(rate_per_minute: float | None = None) -> FastAPI:

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from platform_assets.trip_exports import service
-from platform_assets.trip_exports.errors import ExportStateError, PermissionDenied
+from platform_assets.trip_exports.delivery import resend_link
+from platform_assets.trip_exports.errors import ExportStateError, ExportTaken, PermissionDenied
 from platform_assets.trip_exports.opendata import (
     build_opendata,
     load_opendata_files,
@@ -15,7 +16,7 @@ from platform_assets.trip_exports.opendata import (
     upload_opendata,
 )
 from platform_assets.trip_exports.resources import trip_exports_runtime
-from platform_assets.trip_exports.run import resend_link, run_export
+from platform_assets.trip_exports.run import run_export
 from platform_assets.trip_exports.scope import ROLES, Actor, parse_territory
 from platform_assets.trip_exports.service import ExportRequest, ExportView
 from platform_assets.trip_exports.tokens import create_token, list_tokens, revoke_token
@@ -136,9 +137,10 @@ def download(user: str, role: str, org: str | None, export_uuid: str, output: Pa
 def send(user: str, role: str, org: str | None, export_uuid: str) -> None:
     """Mail the download link of a successful export to its recipients again (a fresh link)."""
     runtime = trip_exports_runtime()
-    count = resend_link(runtime.engine, Actor.parse(user, role, org), export_uuid, runtime.object_store,
-                        runtime.mailer, runtime.rules, platform=runtime.platform.deployment)
-    click.echo(f"sent to {count} recipient(s)")
+    report = resend_link(runtime.engine, Actor.parse(user, role, org), export_uuid, runtime.object_store,
+                         runtime.mailer, runtime.rules, platform=runtime.platform.deployment)
+    failed = f", not delivered to {', '.join(o.email for o in report.failed)}" if report.failed else ""
+    click.echo(f"sent to {len(report.sent)} recipient(s){failed}")
 
 
 @export_cli.command("process")
@@ -146,19 +148,33 @@ def send(user: str, role: str, org: str | None, export_uuid: str) -> None:
 @click.argument("export_uuids", nargs=-1)
 @click.option("--limit", default=10, show_default=True, help="Pending exports to claim when no uuid is given.")
 def process(user: str, role: str, org: str | None, export_uuids: tuple[str, ...], limit: int) -> None:
-    """Process exports now, in this process (registry admins): the given ones or claimed pending ones."""
+    """Process exports now, in this process (registry admins): the given ones or the pending ones.
+
+    Each run claims its export atomically: an export another worker holds is reported as taken
+    (exit 2 when a given uuid was taken)."""
     actor = Actor.parse(user, role, org)
     if actor.role != "registry.admin":
         raise PermissionDenied("only registry admins process exports by hand")
     runtime = trip_exports_runtime()
     engine = runtime.engine
-    uuids = list(export_uuids) or service.claim_pending(engine, limit)
+    uuids = list(export_uuids) or service.pending_exports(engine, limit)
     campaigns = runtime.policy.campaigns()
+    taken: list[ExportStateError] = []
     for export_uuid in uuids:
-        outcome = run_export(engine, export_uuid, runtime.object_store, runtime.mailer, campaigns,
-                             runtime.rules, platform=runtime.platform.deployment)
+        try:
+            outcome = run_export(engine, export_uuid, runtime.object_store, runtime.mailer, campaigns,
+                                 runtime.rules, platform=runtime.platform.deployment)
+        except ExportStateError as error:
+            if export_uuids and not isinstance(error, ExportTaken):
+                raise
+            if not export_uuids:  # a pending export another worker took meanwhile: say so, go on
+                click.echo(str(error), err=True)
+            taken.append(error)
+            continue
         click.echo(f"{export_uuid}: {outcome.rows} rows, {outcome.stored.size} bytes -> {outcome.stored.uri}")
-    click.echo(f"{len(uuids)} export(s) processed")
+    click.echo(f"{len(uuids) - len(taken)} export(s) processed")
+    if taken and export_uuids:
+        raise taken[0]
 
 
 @click.group("opendata")

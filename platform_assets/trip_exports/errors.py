@@ -41,3 +41,11 @@ class CampaignConfigError(TripExportError):
 
 class PortalError(TripExportError):
     """The open-data portal refused or could not be reached."""
+
+
+class ExportTaken(ExportStateError):
+    """Another worker holds the export (its run started and is not stale)."""
+
+
+class SendLimitReached(TripExportError):
+    """`send` was called more often than the per-export or per-day bound allows."""

@@ -16,7 +16,7 @@ from platform_assets.core.mailer import Mailer
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.settings import comma_list, configure, setting
 from platform_assets.trip_exports.campaigns import CampaignConfig, load_campaign_config
-from platform_assets.trip_exports.service import ExportRules
+from platform_assets.trip_exports.rules import MAIL_LANGUAGES, ExportRules
 
 
 class TripExportPolicy(ConfigurableResource):
@@ -44,18 +44,48 @@ class TripExportPolicy(ConfigurableResource):
     admin_emails: str = setting(
         "PLATFORM_TRIP_EXPORT_ADMIN_EMAILS", "", "Technical admins told of failed exports (empty: PLATFORM_ALERT_EMAILS)."
     )
+    mail_language: str = setting(
+        "PLATFORM_TRIP_EXPORT_MAIL_LANGUAGE", "fr", "Language of trip-export mails (a request may choose).",
+        choices=MAIL_LANGUAGES,
+    )
+    mail_attempts: int = setting(
+        "PLATFORM_TRIP_EXPORT_MAIL_ATTEMPTS", "4",
+        "Attempts per recipient when SMTP answers 4xx or drops the connection.", minimum=1,
+    )
+    mail_retry_seconds: str = setting(
+        "PLATFORM_TRIP_EXPORT_MAIL_RETRY_SECONDS", "5", "First wait before a mail is tried again (doubles each attempt)."
+    )
+    send_max_per_export: int = setting(
+        "PLATFORM_TRIP_EXPORT_SEND_MAX_PER_EXPORT", "10", "Times the link of one export may be mailed again (send).",
+        minimum=0,
+    )
+    send_max_per_day: int = setting(
+        "PLATFORM_TRIP_EXPORT_SEND_MAX_PER_DAY", "20", "Sends one caller may make per UTC day, all exports together.",
+        minimum=0,
+    )
 
     def rules(self, alert_emails: Sequence[str] = ()) -> ExportRules:
         try:
             stale_hours = float(self.stale_hours)
         except ValueError:
             raise SettingsError("PLATFORM_TRIP_EXPORT_STALE_HOURS", f"{self.stale_hours!r} is not a number of hours") from None
+        try:
+            retry_seconds = float(self.mail_retry_seconds)
+        except ValueError:
+            retry_seconds = -1.0
+        if not retry_seconds >= 0:
+            raise SettingsError("PLATFORM_TRIP_EXPORT_MAIL_RETRY_SECONDS", "expected a number of seconds >= 0")
         return ExportRules(
             max_past_days=self.max_past_days,
             min_end_age_days=self.min_end_age_days,
             expiry_days=self.expiry_days,
             stale_hours=stale_hours,
             technical_admins=tuple(comma_list(self.admin_emails) or alert_emails),
+            mail_language=self.mail_language,
+            mail_attempts=self.mail_attempts,
+            mail_retry_seconds=retry_seconds,
+            send_max_per_export=self.send_max_per_export,
+            send_max_per_day=self.send_max_per_day,
         )
 
     def campaigns(self) -> CampaignConfig:

@@ -1,9 +1,11 @@
 """One export run: stream trips -> transform -> enrich -> XLSX -> zip -> object store -> link -> mail.
 
 Status moves pending -> processing -> uploading -> sending -> success, progress is written at
-every 5% step, every transition is logged. On any error the export becomes `error` with the
-message, any uploaded file is deleted (no half-delivered export), and the recipients and the
-technical admins are told.
+every 5% step, every transition is logged. The run is the only claimer (`start_processing`).
+Mail goes per recipient (`delivery`): the export succeeds when at least one recipient was mailed,
+the others logged and reported to the technical admins. On any error the export becomes `error`
+with a message fit for users (details in an internal log line and the admins' mail), an uploaded
+file is deleted unless a recipient already has its link, and recipients get a generic notice.
 """
 
 from __future__ import annotations
@@ -16,39 +18,27 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from email.utils import formataddr
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import Engine, func, select
 
-from platform_assets.core.errors import MailDeliveryError, PlatformError
+from platform_assets.core.errors import PlatformError
 from platform_assets.core.mailer import Mailer
 from platform_assets.core.objectstore import ObjectStore, StoredObject
-from platform_assets.trip_exports import service
+from platform_assets.trip_exports import delivery, service
 from platform_assets.trip_exports.campaigns import CampaignConfig
-from platform_assets.trip_exports.columns import columns_for, selector_for, transform_rows
-from platform_assets.trip_exports.errors import (
-    ExportGone,
-    ExportStateError,
-    InvalidExportRequest,
-    TripExportError,
-)
-from platform_assets.trip_exports.scope import Actor, ExportScope, parse_address
+from platform_assets.trip_exports.columns import selector_for, transform_rows
+from platform_assets.trip_exports.delivery import MAX_LINK_SECONDS, MailTarget, resend_link
+from platform_assets.trip_exports.export_types import export_type as registered_type
+from platform_assets.trip_exports.scope import ExportScope
 from platform_assets.trip_exports.service import OBJECT_PREFIX, ExportRules, now_utc
 from platform_assets.trip_exports.tables import trips_table
 from platform_assets.trip_exports.workbook import EXCEL_MAX_ROWS, write_trips_workbook
 
-TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-)
+__all__ = ["ExportOutcome", "count_trips", "resend_link", "run_export", "stream_trips"]
 # Progress: rows fill 0..90%, upload 92%, mail 96%, done 100%.
 ROWS_SHARE = 90
 PROGRESS_STEP = 5
-# Presigned S3 URLs live 7 days at most (SigV4).
-MAX_LINK_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -60,11 +50,7 @@ class ExportOutcome:
     duration_seconds: float
     sheets: tuple[str, ...]
     sent_to: tuple[str, ...]
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return text if isinstance(error, PlatformError) else f"{type(error).__name__}: {text}"
+    failed_recipients: tuple[str, ...] = ()
 
 
 def stream_trips(engine: Engine, scope: ExportScope, batch_size: int, prefetch: int = 2) -> Iterator:
@@ -129,13 +115,14 @@ def run_export(
 ) -> ExportOutcome:
     rules = rules or ExportRules()
     started = time.monotonic()
-    export = service.start_processing(engine, export_uuid)
+    export = service.start_processing(engine, export_uuid, timedelta(hours=rules.stale_hours))
     params = dict(export.params)
-    recipients = [(r.fullname or r.email, r.email, r.message) for r in export.recipients]
+    recipients = [MailTarget(r.fullname or r.email, r.email, r.message) for r in export.recipients]
     stored: StoredObject | None = None
+    delivered: tuple[str, ...] = ()
     try:
         scope = ExportScope.from_params(params)
-        columns = columns_for(export.type)
+        columns = registered_type(export.type).columns()
         select_cells = selector_for(columns)
         total = count_trips(engine, scope)
         service.add_log(engine, export_uuid, "query", f"{total} trip(s) to export")
@@ -184,96 +171,65 @@ def run_export(
             engine, export_uuid, "sending", f"uploaded {stored.uri} ({stored.size} bytes)", progress=96,
             file_key=stored.key, expected="uploading",
         )
-        sent: list[str] = []
-        template = TEMPLATES.get_template("export_ready.txt.j2")
-        for fullname, email, message in recipients:
-            body = template.render(
-                fullname=fullname, uuid=export_uuid, type=export.type, start_date=params["start_date"],
-                end_date=params["end_date"], rows=workbook.rows, size=stored.size, download_url=link,
-                expires_at=expires_at.strftime("%Y-%m-%d %H:%M UTC"), message=message, platform=platform,
+        report = delivery.notify_ready(
+            engine, export_uuid, export.type, params, recipients, workbook.rows, stored.size, link, expires_at,
+            mailer, rules, platform,
+        )
+        delivered = report.sent
+        if not delivered:
+            raise delivery.NobodyReached(
+                f"export {export_uuid}: none of {len(recipients)} recipient(s) could be mailed: "
+                + "; ".join(f"{outcome.email}: {outcome.detail}" for outcome in report.failed)
             )
-            mailer.send([formataddr((fullname, email))], f"[{platform}] Your trip export is ready ({workbook.rows} trips)", body)
-            sent.append(email)
+        if report.failed:
+            delivery.notify_admins(
+                engine, export_uuid, export.type, params, export.created_by, "undelivered",
+                [f"{outcome.email}: {outcome.status}: {outcome.detail}" for outcome in report.failed],
+                f"delivered to {len(delivered)} of {len(recipients)} recipient(s)", mailer, rules, platform,
+                count=len(report.failed),
+            )
         duration = round(time.monotonic() - started, 3)
         stats = {"rows": workbook.rows, "bytes": stored.size, "duration_seconds": duration,
-                 "sheets": list(workbook.sheets), "sha256": stored.sha256}
+                 "sheets": list(workbook.sheets), "sha256": stored.sha256, "delivery": report.as_stats()}
+        failed_note = f", {len(report.failed)} failed" if report.failed else ""
         service.set_status(
-            engine, export_uuid, "success", f"sent to {len(sent)} recipient(s) in {duration} s", progress=100,
+            engine, export_uuid, "success",
+            f"sent to {len(delivered)} of {len(recipients)} recipient(s){failed_note} in {duration} s", progress=100,
             download_url=link, expires_at=expires_at, stats=stats, error=None, expected="sending",
         )
-        return ExportOutcome(export_uuid, workbook.rows, stored, link, duration, workbook.sheets, tuple(sent))
+        return ExportOutcome(export_uuid, workbook.rows, stored, link, duration, workbook.sheets, delivered,
+                             tuple(outcome.email for outcome in report.failed))
     except BaseException as error:
-        _fail(engine, export_uuid, error, stored, store, mailer, export.type, params, recipients, rules, platform)
+        _fail(engine, export_uuid, error, stored, store, mailer, export, params, recipients, rules, platform, delivered)
         raise
 
 
 def _fail(
     engine: Engine, export_uuid: str, error: BaseException, stored: StoredObject | None, store: ObjectStore,
-    mailer: Mailer, export_type: str, params: dict, recipients: list, rules: ExportRules, platform: str,
+    mailer: Mailer, export: object, params: dict, recipients: list[MailTarget], rules: ExportRules, platform: str,
+    delivered: tuple[str, ...] = (),
 ) -> None:
-    message = _describe(error)
+    public = delivery.public_error(error)
     notes: list[str] = []
-    if stored is not None:
+    values: dict[str, object] = {}
+    if stored is not None and delivered:
+        # Someone already has the link: the file stays until the export expires.
+        notes.append(f"kept {stored.uri}: {len(delivered)} recipient(s) already have its link")
+    elif stored is not None:
+        values = {"download_url": None, "file_key": None}
         try:
             store.delete(stored.key)
             notes.append(f"deleted {stored.uri}")
         except PlatformError as cleanup:
-            notes.append(f"could not delete {stored.uri}: {cleanup}")
+            notes.append(f"could not delete {stored.uri}: {delivery.technical_detail(cleanup)}")
     service.set_status(
-        engine, export_uuid, "error", message + (f" ({'; '.join(notes)})" if notes else ""),
-        error=message, download_url=None, file_key=None,
-        expires_at=now_utc() + timedelta(days=rules.expiry_days),
+        engine, export_uuid, "error", public, error=public,
+        expires_at=now_utc() + timedelta(days=rules.expiry_days), **values,
     )
-    body = TEMPLATES.get_template("export_failed.txt.j2").render(
-        uuid=export_uuid, type=export_type, start_date=params.get("start_date"), end_date=params.get("end_date"),
-        error=message, platform=platform,
+    service.add_log(engine, export_uuid, "error_detail",
+                    delivery.technical_detail(error) + (f" ({'; '.join(notes)})" if notes else ""))
+    pending = [target for target in recipients if target.email not in delivered]
+    delivery.notify_failure(
+        engine, export_uuid, getattr(export, "type", "?"), params, getattr(export, "created_by", "?"), pending,
+        error, mailer, rules, platform, notes,
     )
-    to = [formataddr((fullname, email)) for fullname, email, _ in recipients] + list(rules.technical_admins)
-    try:
-        mailer.send(to, f"[{platform}] Trip export {export_uuid[:8]} failed", body)
-        service.add_log(engine, export_uuid, "notified", f"failure mailed to {len(to)} address(es)")
-    except (MailDeliveryError, TripExportError) as mail_error:
-        service.add_log(engine, export_uuid, "notify_failed", f"could not mail the failure: {mail_error}")
-
-
-def resend_link(
-    engine: Engine, actor: Actor, export_uuid: str, store: ObjectStore, mailer: Mailer,
-    rules: ExportRules | None = None, platform: str = "local", recipients: list[str] | None = None,
-) -> int:
-    """Mail a fresh link of a successful export again: to its recipients, or to `recipients`
-    ('Name <email>', all checked first). Returns how many were mailed; logged on the export."""
-    rules = rules or ExportRules()
-    view = service.get_export(engine, actor, export_uuid)
-    targets: list[tuple[str, str, str | None]] = []
-    if recipients:
-        problems = []
-        for text in recipients:
-            parsed = parse_address(text)
-            if parsed is None:
-                problems.append(f"recipients: {text!r} is not formatted 'Name <email>'")
-            else:
-                targets.append((parsed[0], parsed[1], None))
-        if len(recipients) > rules.max_recipients:
-            problems.append(f"recipients: {len(recipients)} recipients, at most {rules.max_recipients}")
-        if problems:
-            raise InvalidExportRequest(problems)
-    export = service.get_internal(engine, export_uuid)
-    if view.status == "expired":
-        raise ExportGone(f"export {export_uuid}: expired, its files were deleted")
-    if view.status != "success" or not export.file_key:
-        raise ExportStateError(f"export {export_uuid}: nothing to send (it is {view.status})")
-    if not targets:
-        targets = [(r.fullname or r.email, r.email, r.message) for r in export.recipients]
-    link = store.presigned_url(export.file_key, min(rules.expiry_days * 86400, MAX_LINK_SECONDS))
-    template = TEMPLATES.get_template("export_ready.txt.j2")
-    for fullname, email, message in targets:
-        body = template.render(
-            fullname=fullname, uuid=export_uuid, type=export.type,
-            start_date=export.params["start_date"], end_date=export.params["end_date"],
-            rows=(export.stats or {}).get("rows"), size=(export.stats or {}).get("bytes"), download_url=link,
-            expires_at=f"{export.expires_at:%Y-%m-%d %H:%M} UTC" if export.expires_at else "-", message=message,
-            platform=platform,
-        )
-        mailer.send([formataddr((fullname, email))], f"[{platform}] Your trip export is ready", body)
-    service.add_log(engine, export_uuid, "sent", f"link sent again to {len(targets)} recipient(s) by {actor.user}")
-    return len(targets)

@@ -22,11 +22,12 @@ from platform_assets.trip_exports.jobs import opendata_trip_export_job, trip_exp
 from platform_assets.trip_exports.resources import TripExportPolicy
 from platform_assets.trip_exports.service import (
     claim_opendata_requests,
-    claim_pending,
     fail_stale,
+    pending_exports,
 )
 
-CLAIMS_PER_TICK = 20
+# Pending exports looked at per tick; the run_key (uuid) keeps an export from being launched twice.
+REQUESTS_PER_TICK = 100
 
 
 @sensor(
@@ -34,8 +35,8 @@ CLAIMS_PER_TICK = 20
     job=trip_export_job,
     minimum_interval_seconds=60,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Every minute: fail exports stuck past the stale timeout, claim pending exports "
-    "(FOR UPDATE SKIP LOCKED on PostgreSQL) and launch one run per export.",
+    description="Every minute: fail exports whose run started more than the stale timeout ago, and "
+    "launch one run per pending export (run_key = uuid). The run claims the export, not the sensor.",
 )
 @skip_when_held(trip_export_job.name)
 def trip_export_sensor(
@@ -46,12 +47,19 @@ def trip_export_sensor(
     stale = fail_stale(engine, timedelta(hours=rules.stale_hours), expiry_days=rules.expiry_days)
     for export_uuid in stale:
         context.log.warning(f"export {export_uuid} was stale: now error")
-    claimed = claim_pending(engine, limit=CLAIMS_PER_TICK)
+    # The cursor remembers the exports a run was asked for and that are still pending (their run
+    # waits in the queue): they are not asked for again, and no id order is relied on.
     previous = json.loads(context.cursor) if context.cursor else {}
-    cursor = json.dumps({"claimed_total": previous.get("claimed_total", 0) + len(claimed),
-                         "last": claimed[-1] if claimed else previous.get("last")})
+    requested = set(previous.get("requested") or [])
+    still_pending = set(pending_exports(engine, limit=None)) if requested else set()
+    requested &= still_pending
+    claimed = pending_exports(engine, limit=REQUESTS_PER_TICK, exclude=requested)
+    cursor = json.dumps({"requested": sorted(requested | set(claimed))})
     if not claimed:
-        return SensorResult(skip_reason=SkipReason(f"no pending export ({len(stale)} stale failed)"), cursor=cursor)
+        return SensorResult(
+            skip_reason=SkipReason(f"no new pending export ({len(requested)} queued, {len(stale)} stale failed)"),
+            cursor=cursor,
+        )
     return SensorResult(
         run_requests=[
             RunRequest(run_key=export_uuid, partition_key=export_uuid, tags={SUBJECT_TAG: export_uuid})
@@ -60,8 +68,6 @@ def trip_export_sensor(
         dynamic_partitions_requests=[trip_export_partitions.build_add_request(claimed)],
         cursor=cursor,
     )
-
-
 
 
 @sensor(

@@ -95,7 +95,7 @@ def write_trips_workbook(
     total = 0
     remaining = iter(rows)
     with StreamingXlsxWriter(out, max_rows_per_sheet=max_rows_per_sheet, compresslevel=compresslevel) as writer:
-        writer.add_sheet(title, xlsx_columns)
+        writer.add_sheet(title, xlsx_columns, autofilter=True)
         while True:
             # Sheets are switched here (not by the writer) to keep the "Trips 2" naming.
             written = writer.write_rows(islice(remaining, per_sheet))
@@ -106,7 +106,7 @@ def write_trips_workbook(
             if following is None:
                 break
             titles.append(f"{title} {len(titles) + 1}")
-            writer.add_sheet(titles[-1], xlsx_columns)
+            writer.add_sheet(titles[-1], xlsx_columns, autofilter=True)
             remaining = chain((following,), remaining)
         writer.add_sheet(HELP_SHEET_TITLE, _HELP_COLUMNS, header=False, max_rows=EXCEL_MAX_ROWS)
         lines = [(*line, None, None, None)[:3] for line in help_rows]

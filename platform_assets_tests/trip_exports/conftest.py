@@ -114,7 +114,8 @@ def outbox_mailer(tmp_path: Path) -> Mailer:
     return Mailer(outbox_dir=str(tmp_path / "outbox"))
 
 
-RULES = ExportRules(technical_admins=("tech@registry.example",))
+# Mail retries wait 0.05 s, 0.1 s, 0.2 s: real backoff, test-sized.
+RULES = ExportRules(technical_admins=("tech@registry.example",), mail_retry_seconds=0.05)
 
 REGISTRY_ADMIN = Actor.parse("Reg Admin <admin@registry.example>", "registry.admin")
 REGISTRY_USER = Actor.parse("Reg User <user@registry.example>", "registry.user")

@@ -95,11 +95,12 @@ def test_full_path_create_sensor_run_download(api: str, pg_engine: Engine, s3_st
         with instance_for_test() as instance:
             tick = trip_export_sensor(build_sensor_context(instance=instance, resources={"database": resources["database"]}))
             assert [request.run_key for request in tick.run_requests] == [export_uuid]
-            assert client.get(f"/exports/{export_uuid}").json()["status"] == "processing"
+            assert client.get(f"/exports/{export_uuid}").json()["status"] == "pending"  # the run claims it
             assert materialize_export(instance, resources, export_uuid).success
 
         status = client.get(f"/exports/{export_uuid}").json()
         assert status["status"] == "success" and status["progress"] == 100 and status["error"] is None
+        assert status["created_at"].endswith("Z") and status["expires_at"].endswith("Z")
         assert status["stats"]["rows"] == len(expected)
         assert status["download"] == f"/exports/{export_uuid}/download"
 
@@ -129,7 +130,7 @@ def test_full_path_create_sensor_run_download(api: str, pg_engine: Engine, s3_st
 
 def test_send_mails_a_fresh_link_to_given_recipients(api: str, pg_engine: Engine, s3_store: ObjectStore,
                                                      smtp: SmtpServer) -> None:
-    headers = token_for(pg_engine, REGISTRY_USER)
+    headers = token_for(pg_engine, REGISTRY_ADMIN)
     with httpx.Client(base_url=api, headers=headers, timeout=30) as client:
         export_uuid = client.post("/exports", json=MARCH).json()["uuid"]
         assert client.post(f"/exports/{export_uuid}/send", json={}).status_code == 409
@@ -138,11 +139,16 @@ def test_send_mails_a_fresh_link_to_given_recipients(api: str, pg_engine: Engine
                    file_key=f"trip_exports/{export_uuid}/trips.zip", stats={"rows": 0, "bytes": 6})
         bad = client.post(f"/exports/{export_uuid}/send", json={"recipients": ["nobody", "Bo <bo@x.example>"]})
         assert bad.status_code == 422 and bad.json()["problems"] == ["recipients: 'nobody' is not formatted 'Name <email>'"]
-        sent = client.post(f"/exports/{export_uuid}/send", json={"recipients": ["Bo Chen <bo@territory.example>"]})
-        assert sent.status_code == 200 and sent.json()["sent"] == 1
+        header = client.post(f"/exports/{export_uuid}/send", json={"recipients": ["Bo\r\nBcc: x@evil.example <bo@registry.example>"]})
+        assert header.status_code == 422 and "control character(s) carriage return, newline" in header.json()["detail"]
+        foreign = client.post(f"/exports/{export_uuid}/send", json={"recipients": ["Bo Chen <bo@territory.example>"]})
+        assert foreign.status_code == 403 and "bo@territory.example not allowed" in foreign.json()["detail"]
+        sent = client.post(f"/exports/{export_uuid}/send", json={"recipients": ["Bo Chen <bo@registry.example>"]})
+        assert sent.status_code == 200 and sent.json() == {"uuid": export_uuid, "sent": 1, "failed": []}
         (mail,) = smtp.wait_for(1)
-        assert mail.recipients == ["bo@territory.example"]
-        assert f"trip_exports/{export_uuid}/trips.zip" in mail.message.get_content().replace("=\n", "")
+        assert mail.recipients == ["bo@registry.example"]
+        plain = mail.message.get_body(("plain",)).get_content()
+        assert f"trip_exports/{export_uuid}/trips.zip" in plain.replace("=\n", "")
         # Expired: files gone, 410 for download and send.
         set_status(pg_engine, export_uuid, "expired", "expired for the test", file_key=None)
         assert client.get(f"/exports/{export_uuid}/download").status_code == 410
@@ -152,12 +158,12 @@ def test_send_mails_a_fresh_link_to_given_recipients(api: str, pg_engine: Engine
 def test_every_invalid_field_is_listed(api: str, pg_engine: Engine) -> None:
     headers = token_for(pg_engine, REGISTRY_ADMIN)
     body = {"start_date": "2025-02-30", "end_date": "2025-03-31", "tz": "Mars/Olympus",
-            "recipients": ["bob@example.org"], "geo_selector": {"planet": ["1"]}}
+            "recipients": ["bob@example.org"], "geo_selector": {"com": ["00000"]}}
     before = counts(pg_engine)
     response = httpx.post(f"{api}/exports", json=body, headers=headers)
     assert response.status_code == 422
     problems = response.json()["problems"]
-    assert [problem.split(":")[0] for problem in problems] == ["start_date", "geo_selector", "recipients", "tz"]
+    assert [problem.split(":")[0] for problem in problems] == ["start_date", "geo_selector.com", "recipients", "tz"]
     # Shape errors too: every field named at once.
     response = httpx.post(f"{api}/exports", json={"end_date": 5, "operator_ids": "x", "colour": "red"}, headers=headers)
     assert response.status_code == 422

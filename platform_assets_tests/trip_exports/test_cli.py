@@ -53,7 +53,7 @@ def test_export_lifecycle_through_the_cli(cli_env: Path, tmp_path: Path) -> None
 
     status = run("export", "status", *OPERATOR, export_uuid)
     assert " success " in status.output and "100%" in status.output and "link: file://" in status.output
-    for step in ("created", "claimed", "processing", "uploading", "sending", "success"):
+    for step in ("created", "processing", "uploading", "sending", "mailed", "success"):
         assert f" {step}: " in status.output
 
     target = tmp_path / "mine.zip"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import date, datetime, timedelta
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -94,12 +95,13 @@ def test_sensor_run_s3_link_and_emails(resources: dict[str, Any], pg_engine: Eng
         assert result.run_requests[0].partition_key == view.uuid
         assert result.run_requests[0].tags[SUBJECT_TAG] == view.uuid
         assert list(result.dynamic_partitions_requests[0].partition_keys) == [view.uuid]
-        # A second tick finds nothing pending and asks for nothing.
+        # A second tick asks for nothing new. The sensor claims nothing: the export waits, pending,
+        # for its run, which is the only claimer.
         second = trip_export_sensor(
             build_sensor_context(instance=instance, resources={"database": resources["database"]}, cursor=result.cursor)
         )
         assert not second.run_requests and second.skip_reason is not None
-        assert get_export(pg_engine, OPERATOR_1_ADMIN, view.uuid).status == "processing"
+        assert get_export(pg_engine, OPERATOR_1_ADMIN, view.uuid).status == "pending"
 
         run = materialize_export(instance, resources, view.uuid)
         metadata = run.asset_materializations_for_node("trip_export")[0].metadata
@@ -107,7 +109,7 @@ def test_sensor_run_s3_link_and_emails(resources: dict[str, Any], pg_engine: Eng
     done = get_export(pg_engine, OPERATOR_1_ADMIN, view.uuid)
     assert done.status == "success" and done.progress == 100 and done.error is None
     assert done.stats["rows"] == len(expected) and done.stats["bytes"] == metadata["size"].value
-    assert [log[1] for log in done.logs] == ["created", "claimed", "processing", "query", "uploading", "sending", "success"]
+    assert [log[1] for log in done.logs] == ["created", "processing", "query", "uploading", "sending", "mailed", "mailed", "success"]
     assert metadata["link"].value == done.download_url
 
     # The presigned link downloads the zip; its XLSX holds exactly the expected rows and columns.
@@ -135,10 +137,13 @@ def test_sensor_run_s3_link_and_emails(resources: dict[str, Any], pg_engine: Eng
 
     mails = smtp.wait_for(2)
     assert sorted(address for mail in mails for address in mail.recipients) == ["ana@op1.example", "bo@op1.example"]
-    for mail in mails:
-        body = mail.message.get_content()
+    for mail in mails:  # French by default, a plain-text part and an HTML part
+        assert mail.message["Subject"] == f"[test] Votre export de trajets est prêt ({len(expected)} trajets)"
+        body = mail.message.get_body(("plain",)).get_content()
         assert done.download_url in body.replace("=\n", "")
-        assert f"Trips: {len(expected)}" in body
+        assert f"Trajets : {len(expected)}" in body
+        html = mail.message.get_body(("html",)).get_content()
+        assert f'href="{escape(done.download_url)}"' in html
 
 
 def materialize_export(instance: DagsterInstance, resources: dict[str, Any], export_uuid: str) -> Any:

@@ -20,6 +20,7 @@ from platform_assets.trip_exports.service import ExportRequest, create_export, g
 from platform_assets_tests.servers import SmtpServer, free_port
 from platform_assets_tests.trip_exports.conftest import (
     MONTH_START,
+    REGISTRY_ADMIN,
     REGISTRY_USER,
     RULES,
     TODAY,
@@ -37,18 +38,29 @@ def new_export(engine: Engine) -> str:
     ).uuid
 
 
+# What infrastructure failures may never show a user: bucket, endpoint, setting names, SMTP host.
+SECRETS_OF_THE_PLATFORM = ("no-such-bucket", "PLATFORM_", "127.0.0.1", "S3", "SMTP", "moto", "http://")
+
+
 def test_smtp_outage_sets_error_and_removes_the_uploaded_file(sqlite_engine: Engine, store: ObjectStore) -> None:
     export_uuid = new_export(sqlite_engine)
     dead_smtp = Mailer(smtp_url=f"smtp://127.0.0.1:{free_port()}", timeout_seconds=2)
-    with pytest.raises(MailDeliveryError, match="cannot reach SMTP server 127.0.0.1"):
+    with pytest.raises(MailDeliveryError, match="none of 1 recipient"):
         run_export(sqlite_engine, export_uuid, store, dead_smtp, CampaignConfig(), RULES)
     view = get_export(sqlite_engine, REGISTRY_USER, export_uuid)
-    assert view.status == "error" and view.error.startswith("cannot reach SMTP server")
+    # Nobody could be reached: error, and the file goes (nobody has its link).
+    assert view.status == "error" and view.error == "no recipient could be reached by mail; the technical team has been told"
     assert view.download_url is None
-    assert store.list() == []  # uploaded, then deleted: no half-delivered export
+    assert store.list() == []
     types = [log[1] for log in view.logs]
-    assert types[-2:] == ["error", "notify_failed"] and "uploading" in types
-    assert "deleted file://" in view.logs[-2][2]
+    assert types[-1] == "notify_failed" and "uploading" in types and "error_detail" not in types
+    assert not any(secret in message for _, _, message in view.logs for secret in SECRETS_OF_THE_PLATFORM)
+    # Registry admins see the details in the internal log line.
+    admin_view = get_export(sqlite_engine, REGISTRY_ADMIN, export_uuid)
+    (detail,) = [message for _, type_, message in admin_view.logs if type_ == "error_detail"]
+    assert "cannot reach SMTP server 127.0.0.1" in detail and "deleted file://" in detail
+    # Four tries of the one recipient (3 waits of backoff), then one try per later mail.
+    assert sum(1 for _, type_, _ in admin_view.logs if type_ == "mail_failed") == 2  # link + failure notice
 
 
 def test_s3_outage_sets_error_and_mails_recipients_and_admins(
@@ -60,11 +72,18 @@ def test_s3_outage_sets_error_and_mails_recipients_and_admins(
     with pytest.raises(ObjectStoreError, match="no-such-bucket"):
         run_export(sqlite_engine, export_uuid, missing_bucket, Mailer(smtp_url=smtp.url), CampaignConfig(), RULES)
     view = get_export(sqlite_engine, REGISTRY_USER, export_uuid)
-    assert view.status == "error" and "no-such-bucket" in view.error
+    assert view.status == "error"
+    assert view.error == "the export file could not be stored; the technical team has been told"
     assert view.logs[-1][1] == "notified"
-    (mail,) = smtp.wait_for(1)
-    assert sorted(mail.recipients) == ["ana@example.org", "tech@registry.example"]
-    assert "failed" in mail.message["Subject"] and "no-such-bucket" in mail.message.get_content()
+    mails = smtp.wait_for(2)
+    by_recipient = {tuple(mail.recipients): mail.message for mail in mails}
+    assert sorted(by_recipient) == [("ana@example.org",), ("tech@registry.example",)]
+    to_user = by_recipient[("ana@example.org",)]
+    user_text = to_user.get_body(("plain",)).get_content() + to_user.get_body(("html",)).get_content()
+    assert "n'a pas pu être produit" in user_text and export_uuid in user_text
+    assert not any(secret in user_text + to_user["Subject"] for secret in SECRETS_OF_THE_PLATFORM)
+    to_admin = by_recipient[("tech@registry.example",)].get_body(("plain",)).get_content()
+    assert "no-such-bucket" in to_admin and view.error in to_admin
 
 
 def test_an_export_in_error_can_be_retried_but_a_success_is_not_rerun(
@@ -82,8 +101,10 @@ def test_an_export_in_error_can_be_retried_but_a_success_is_not_rerun(
 
 
 def test_a_failing_run_fails_in_dagster_and_leaves_the_export_in_error(
-    sqlite_engine: Engine, store: ObjectStore, platform_env: object
+    sqlite_engine: Engine, store: ObjectStore, platform_env: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PLATFORM_TRIP_EXPORT_MAIL_ATTEMPTS", "2")
+    monkeypatch.setenv("PLATFORM_TRIP_EXPORT_MAIL_RETRY_SECONDS", "0.1")
     from dagster import instance_for_test, materialize
 
     from platform_assets.core.alerts import PlatformInfo
@@ -105,7 +126,7 @@ def test_a_failing_run_fails_in_dagster_and_leaves_the_export_in_error(
         )
         assert not result.success
         (failure,) = result.get_step_failure_events()
-        assert failure.event_specific_data.error.cause.cls_name == "MailDeliveryError"
+        assert failure.event_specific_data.error.cause.cls_name == "NobodyReached"
     view = get_export(sqlite_engine, REGISTRY_USER, export_uuid)
     assert view.status == "error" and store.list() == []
 

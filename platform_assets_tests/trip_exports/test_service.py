@@ -1,4 +1,4 @@
-"""Create, read, cancel, claim, stale and the log lines they write, on SQLite and PostgreSQL."""
+"""Create, read, cancel, the run's claim, stale and the log lines they write, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from platform_assets.trip_exports.service import (
     ExportRequest,
     ExportRules,
     cancel_export,
-    claim_pending,
     create_export,
     fail_stale,
     get_export,
     list_exports,
+    pending_exports,
     set_status,
+    start_processing,
 )
 from platform_assets.trip_exports.tables import Export, Log, Recipient
 from platform_assets_tests.trip_exports.conftest import (
@@ -121,30 +122,32 @@ def test_cancel_only_pending(engine: Engine) -> None:
     assert cancelled.status == "cancelled"
     with pytest.raises(ExportStateError, match="only pending exports can be cancelled"):
         cancel_export(engine, REGISTRY_USER, view.uuid)
-    assert claim_pending(engine) == []
+    assert pending_exports(engine) == []
     assert [log[1] for log in get_export(engine, REGISTRY_USER, view.uuid).logs] == ["created", "cancelled"]
 
 
-def test_claim_takes_each_pending_export_once(engine: Engine) -> None:
+def test_pending_exports_are_listed_not_claimed_and_the_run_claims_each_once(engine: Engine) -> None:
     uuids = [
         create_export(engine, REGISTRY_USER, ExportRequest("2025-03-01", "2025-03-31"), RULES, today=TODAY).uuid
         for _ in range(5)
     ]
-    first = claim_pending(engine, limit=3)
-    second = claim_pending(engine, limit=3)
-    assert first == uuids[:3] and second == uuids[3:]
-    assert claim_pending(engine) == []
+    assert pending_exports(engine, limit=3) == uuids[:3]
+    assert pending_exports(engine) == uuids  # listing changes nothing
+    start_processing(engine, uuids[0])
+    with pytest.raises(ExportStateError, match="taken by another worker"):
+        start_processing(engine, uuids[0])
+    assert pending_exports(engine) == uuids[1:]
     view = get_export(engine, REGISTRY_USER, uuids[0])
     assert view.status == "processing"
-    assert [log[1] for log in view.logs] == ["created", "claimed"]
+    assert [log[1] for log in view.logs] == ["created", "processing"]
 
 
 def test_stale_exports_become_error(engine: Engine) -> None:
     view = create_export(engine, REGISTRY_USER, ExportRequest("2025-03-01", "2025-03-31"), RULES, today=TODAY)
-    claimed_at = datetime.now(UTC) - timedelta(hours=5)
-    claim_pending(engine, now=claimed_at)
+    started_at = datetime.now(UTC) - timedelta(hours=5)
+    start_processing(engine, view.uuid, now=started_at)
     fresh = create_export(engine, REGISTRY_USER, ExportRequest("2025-03-01", "2025-03-31"), RULES, today=TODAY)
-    claim_pending(engine)
+    start_processing(engine, fresh.uuid)
     set_status(engine, fresh.uuid, "uploading", "uploading")
     assert fail_stale(engine, timedelta(hours=4)) == [view.uuid]
     stale = get_export(engine, REGISTRY_USER, view.uuid)
@@ -161,7 +164,7 @@ def test_unknown_export_is_not_found(engine: Engine) -> None:
 
 def test_a_run_cannot_move_an_export_failed_as_stale(engine: Engine) -> None:
     view = create_export(engine, REGISTRY_USER, ExportRequest("2025-03-01", "2025-03-31"), RULES, today=TODAY)
-    claim_pending(engine)
+    start_processing(engine, view.uuid)
     assert fail_stale(engine, timedelta(hours=4), now=datetime.now(UTC) + timedelta(hours=5)) == [view.uuid]
     with pytest.raises(ExportStateError, match="expected processing, found error"):
         set_status(engine, view.uuid, "uploading", "late run", expected="processing")

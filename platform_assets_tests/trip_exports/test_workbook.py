@@ -92,3 +92,15 @@ def test_a_refused_value_names_its_row_and_column() -> None:
         write_trips_workbook([rows(3)[0], rows(3)[1][:4] + ("NaN?", True)], COLUMNS, io.BytesIO())
     with pytest.raises(ValueError, match="max_rows_per_sheet"):
         write_trips_workbook([], COLUMNS, io.BytesIO(), max_rows_per_sheet=EXCEL_MAX_ROWS + 1)
+
+
+def test_every_trips_sheet_has_an_autofilter_over_its_rows_and_help_has_none() -> None:
+    out = io.BytesIO()
+    write_trips_workbook(rows(7), COLUMNS, out, max_rows_per_sheet=4)
+    workbook = openpyxl.load_workbook(io.BytesIO(out.getvalue()))
+    # 6 columns -> A..F; sheets of 3 + 3 + 1 data rows under their header.
+    assert [workbook[title].auto_filter.ref for title in ("Trips", "Trips 2", "Trips 3")] == ["A1:F4", "A1:F4", "A1:F2"]
+    assert workbook["Help"].auto_filter.ref is None
+    empty = io.BytesIO()
+    write_trips_workbook([], COLUMNS, empty)
+    assert openpyxl.load_workbook(io.BytesIO(empty.getvalue()))["Trips"].auto_filter.ref == "A1:F1"

@@ -259,6 +259,7 @@ class StreamingXlsxWriter:
         self._letters: list[str] = []
         self._header = True
         self._freeze_header = True
+        self._autofilter = False
         self._sheet_rows = 0  # rows in the current sheet, header included
         self._sheet_max_rows = max_rows_per_sheet
         self._buffer: list[str] = []
@@ -280,10 +281,12 @@ class StreamingXlsxWriter:
         header: bool = True,
         freeze_header: bool = True,
         max_rows: int | None = None,
+        autofilter: bool = False,
     ) -> None:
         """Start a sheet (closing the current one); `position` is its tab index (None: last).
 
         `max_rows` (header included) overrides the writer's `max_rows_per_sheet` for this sheet.
+        `autofilter` puts filter buttons on the header (the range is known when the sheet ends).
         """
         self._ensure_open()
         columns = tuple(columns)
@@ -306,6 +309,7 @@ class StreamingXlsxWriter:
         self._letters = [_column_letter(index) for index in range(len(columns))]
         self._header = header
         self._freeze_header = freeze_header and header
+        self._autofilter = autofilter and header
         self._sheet_base_title = title
         self._sheet_part_index = 1
         tab_index = len(self._tabs) if position is None else max(0, min(position, len(self._tabs)))
@@ -517,8 +521,14 @@ class StreamingXlsxWriter:
         if self._sheet_stream is None:
             return
         self._flush_buffer()
+        if self._autofilter:
+            # Schema order: autoFilter follows sheetData and comes before pageMargins.
+            last = f"{self._letters[-1]}{max(self._sheet_rows, 1)}"
+            self._sheet_stream.write(f'</sheetData><autoFilter ref="A1:{last}"/>'.encode())
+        else:
+            self._sheet_stream.write(b"</sheetData>")
         self._sheet_stream.write(
-            b'</sheetData><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
+            b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
         )
         self._sheet_stream.close()
         self._sheet_stream = None
