@@ -73,7 +73,9 @@ def setting(
 ) -> Any:
     """A resource field read from the environment variable `name` (see `configure`)."""
     spec = SettingSpec(name, default, help, tuple(choices), minimum, secret)
-    return Field(default=default if minimum is None else int(default), description=f"{help} ({name})",
+    # `{package}` is known now; `{data_dir}` follows the environment and is filled by `configure`.
+    value = default.replace("{package}", str(PACKAGE_ROOT))
+    return Field(default=value if minimum is None else int(default), description=f"{help} ({name})",
                  json_schema_extra={"platform_setting": spec.__dict__})
 
 

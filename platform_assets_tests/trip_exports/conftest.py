@@ -125,3 +125,15 @@ OPERATOR_2_ADMIN = Actor.parse("Op Two Admin <admin@op2.example>", "operator.adm
 LYON_ADMIN = Actor.parse("Lyon Admin <admin@lyon.example>", "territory.admin", "aom:256900994")
 LYON_USER = Actor.parse("Lyon User <user@lyon.example>", "territory.user", "aom:256900994")
 IDF_ADMIN = Actor.parse("IDF Admin <admin@idf.example>", "territory.admin", "aom:287500078")
+
+
+def policy_resources(**resources: object) -> dict[str, object]:
+    """`resources` plus trip exports' policy resources at their defaults (what sensors and the
+    assets need beside the database, store and mailer)."""
+    from platform_assets.core.alerts import PlatformInfo
+    from platform_assets.core.settings import configure
+    from platform_assets.trip_exports.resources import OpenDataPortal, TripExportPolicy
+
+    # Through the environment, as the code location binds them (a test may set a variable).
+    return {"trip_exports": configure(TripExportPolicy), "opendata_portal": configure(OpenDataPortal),
+            "platform": PlatformInfo(), **resources}

@@ -43,6 +43,7 @@ from platform_assets_tests.trip_exports.conftest import (
     REGISTRY_USER,
     RULES,
     insert_trips,
+    policy_resources,
 )
 from platform_assets_tests.trip_exports.test_export_run import hand_trips, materialize_export
 
@@ -90,10 +91,12 @@ def test_full_path_create_sensor_run_download(api: str, pg_engine: Engine, s3_st
         assert created.json()["params"]["bound"] == {"operator_id": 1}
         assert client.get(f"/exports/{export_uuid}/download").status_code == 409  # not ready yet
 
-        resources = {"database": PlatformDatabase(url=postgres_url), "object_store": s3_store, "mailer": mailer,
-                     "platform": PlatformInfo(deployment="test", alert_emails_text="ops@registry.example")}
+        resources = policy_resources(
+            database=PlatformDatabase(url=postgres_url), object_store=s3_store, mailer=mailer,
+            platform=PlatformInfo(deployment="test", alert_emails_text="ops@registry.example"),
+        )
         with instance_for_test() as instance:
-            tick = trip_export_sensor(build_sensor_context(instance=instance, resources={"database": resources["database"]}))
+            tick = trip_export_sensor(build_sensor_context(instance=instance, resources=policy_resources(database=resources["database"])))
             assert [request.run_key for request in tick.run_requests] == [export_uuid]
             assert client.get(f"/exports/{export_uuid}").json()["status"] == "pending"  # the run claims it
             assert materialize_export(instance, resources, export_uuid).success
@@ -270,11 +273,11 @@ def test_cancel_and_opendata_request_go_through_the_platform(api: str, pg_engine
     database = PlatformDatabase(url=postgres_url)
     with instance_for_test() as instance:
         # The export sensor leaves open-data requests alone; their own sensor launches the month's run.
-        assert not trip_export_sensor(build_sensor_context(instance=instance, resources={"database": database})).run_requests
-        tick = opendata_request_sensor(build_sensor_context(instance=instance, resources={"database": database}))
+        assert not trip_export_sensor(build_sensor_context(instance=instance, resources=policy_resources(database=database))).run_requests
+        tick = opendata_request_sensor(build_sensor_context(instance=instance, resources=policy_resources(database=database)))
         (run_request,) = tick.run_requests
         assert run_request.partition_key == "2025-03-01" and run_request.tags[REQUEST_TAG] == request["uuid"]
-        again = opendata_request_sensor(build_sensor_context(instance=instance, resources={"database": database}))
+        again = opendata_request_sensor(build_sensor_context(instance=instance, resources=policy_resources(database=database)))
         assert isinstance(again, SkipReason)
 
 

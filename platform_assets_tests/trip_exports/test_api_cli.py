@@ -23,7 +23,7 @@ from platform_assets.trip_exports.sensors import REQUEST_TAG, opendata_request_s
 from platform_assets.trip_exports.service import get_export, list_exports, request_opendata
 from platform_assets.trip_exports.tables import ApiToken
 from platform_assets_tests.servers import free_port
-from platform_assets_tests.trip_exports.conftest import REGISTRY_ADMIN, insert_trips
+from platform_assets_tests.trip_exports.conftest import REGISTRY_ADMIN, insert_trips, policy_resources
 from platform_assets_tests.trip_exports.test_opendata import march_trips
 
 
@@ -78,10 +78,10 @@ def test_opendata_request_is_done_by_its_run(sqlite_engine: Engine, store: Objec
     request = request_opendata(sqlite_engine, REGISTRY_ADMIN, "2025-03")
     database = PlatformDatabase(url=str(sqlite_engine.url))
     with instance_for_test() as instance:
-        (run_request,) = opendata_request_sensor(build_sensor_context(instance=instance, resources={"database": database})).run_requests
+        (run_request,) = opendata_request_sensor(build_sensor_context(instance=instance, resources=policy_resources(database=database))).run_requests
         assert get_export(sqlite_engine, REGISTRY_ADMIN, request.uuid).status == "processing"
         result = materialize([opendata_trip_export], instance=instance, partition_key=run_request.partition_key,
-                             tags=run_request.tags, resources={"database": database, "object_store": store})
+                             tags=run_request.tags, resources=policy_resources(database=database, object_store=store))
     assert result.success
     done = get_export(sqlite_engine, REGISTRY_ADMIN, request.uuid)
     assert done.status == "success" and done.progress == 100 and done.stats["published"] == 12

@@ -27,7 +27,13 @@ from platform_assets.trip_exports.service import (
     start_processing,
 )
 from platform_assets.trip_exports.tables import EXPORT_TYPES as STORED_TYPES
-from platform_assets_tests.trip_exports.conftest import REGISTRY_ADMIN, REGISTRY_USER, RULES, TODAY
+from platform_assets_tests.trip_exports.conftest import (
+    REGISTRY_ADMIN,
+    REGISTRY_USER,
+    RULES,
+    TODAY,
+    policy_resources,
+)
 
 
 def test_an_export_queued_behind_the_run_queue_is_not_stale_before_its_run_starts(
@@ -37,9 +43,9 @@ def test_an_export_queued_behind_the_run_queue_is_not_stale_before_its_run_start
     export_uuid = create_export(sqlite_engine, REGISTRY_USER, ExportRequest("2025-03-01", "2025-03-31"), RULES,
                                 today=TODAY).uuid
     with instance_for_test() as instance:
-        tick = trip_export_sensor(build_sensor_context(instance=instance, resources={"database": database}))
+        tick = trip_export_sensor(build_sensor_context(instance=instance, resources=policy_resources(database=database)))
         assert [request.run_key for request in tick.run_requests] == [export_uuid]
-        again = trip_export_sensor(build_sensor_context(instance=instance, resources={"database": database},
+        again = trip_export_sensor(build_sensor_context(instance=instance, resources=policy_resources(database=database),
                                                         cursor=tick.cursor))
         assert not again.run_requests  # asked for once
     assert get_export(sqlite_engine, REGISTRY_USER, export_uuid).status == "pending"  # the sensor claims nothing

@@ -15,7 +15,7 @@ from platform_assets.trip_exports.demo import run_demo
 from platform_assets.trip_exports.schedules import opendata_trip_export_schedule, trip_export_expiry_schedule
 from platform_assets.trip_exports.sensors import trip_export_sensor
 from platform_assets.trip_exports.service import ExportRequest, create_export, get_export
-from platform_assets_tests.trip_exports.conftest import REGISTRY_USER, RULES, TODAY
+from platform_assets_tests.trip_exports.conftest import REGISTRY_USER, RULES, TODAY, policy_resources
 
 
 def test_definitions_load_and_jobs_resolve() -> None:
@@ -36,23 +36,23 @@ def test_sensor_skips_while_on_hold(sqlite_engine: Engine, platform_env: Path) -
     export = create_export(sqlite_engine, REGISTRY_USER, ExportRequest("2025-03-01", "2025-03-31"), RULES, today=TODAY)
     put_on_hold(sqlite_engine, "trip_export_job", "3 failures in a row")
     with instance_for_test() as instance:
-        held = trip_export_sensor(build_sensor_context(instance=instance, resources={"database": database}))
+        held = trip_export_sensor(build_sensor_context(instance=instance, resources=policy_resources(database=database)))
         assert isinstance(held, SkipReason) and "on hold" in held.skip_message
         assert get_export(sqlite_engine, REGISTRY_USER, export.uuid).status == "pending"
         release_hold(sqlite_engine, "trip_export_job", "ops")
-        result = trip_export_sensor(build_sensor_context(instance=instance, resources={"database": database}))
+        result = trip_export_sensor(build_sensor_context(instance=instance, resources=policy_resources(database=database)))
         assert [request.run_key for request in result.run_requests] == [export.uuid]
 
 
 def test_schedules(sqlite_engine: Engine) -> None:
     database = PlatformDatabase(url=str(sqlite_engine.url))
     context = build_schedule_context(
-        scheduled_execution_time=datetime(2025, 4, 2, 5, tzinfo=UTC), resources={"database": database}
+        scheduled_execution_time=datetime(2025, 4, 2, 5, tzinfo=UTC), resources=policy_resources(database=database)
     )
     request = opendata_trip_export_schedule(context)
     assert request.partition_key == "2025-03-01" and request.run_key == "opendata-2025-03"
     january = build_schedule_context(
-        scheduled_execution_time=datetime(2026, 1, 2, 5, tzinfo=UTC), resources={"database": database}
+        scheduled_execution_time=datetime(2026, 1, 2, 5, tzinfo=UTC), resources=policy_resources(database=database)
     )
     assert opendata_trip_export_schedule(january).partition_key == "2025-12-01"
     assert trip_export_expiry_schedule(context).run_key == "expiry-2025-04-02"

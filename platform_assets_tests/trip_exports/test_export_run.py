@@ -40,6 +40,7 @@ from platform_assets_tests.trip_exports.conftest import (
     RULES,
     TODAY,
     insert_trips,
+    policy_resources,
     trip,
 )
 
@@ -70,6 +71,7 @@ def resources(platform_env: Path, monkeypatch: pytest.MonkeyPatch, postgres_url:
         ),
         "mailer": Mailer(smtp_url=smtp.url, sender="exports@registry.example"),
         "platform": PlatformInfo(deployment="test", alert_emails_text="ops@registry.example"),
+        "trip_exports": configure(TripExportPolicy),
     }
 
 
@@ -89,7 +91,7 @@ def test_sensor_run_s3_link_and_emails(resources: dict[str, Any], pg_engine: Eng
         RULES, today=TODAY,
     )
     with instance_for_test() as instance:
-        context = build_sensor_context(instance=instance, resources={"database": resources["database"]})
+        context = build_sensor_context(instance=instance, resources=policy_resources(database=resources["database"]))
         result = trip_export_sensor(context)
         assert [request.run_key for request in result.run_requests] == [view.uuid]
         assert result.run_requests[0].partition_key == view.uuid
@@ -98,7 +100,7 @@ def test_sensor_run_s3_link_and_emails(resources: dict[str, Any], pg_engine: Eng
         # A second tick asks for nothing new. The sensor claims nothing: the export waits, pending,
         # for its run, which is the only claimer.
         second = trip_export_sensor(
-            build_sensor_context(instance=instance, resources={"database": resources["database"]}, cursor=result.cursor)
+            build_sensor_context(instance=instance, resources=policy_resources(database=resources["database"]), cursor=result.cursor)
         )
         assert not second.run_requests and second.skip_reason is not None
         assert get_export(pg_engine, OPERATOR_1_ADMIN, view.uuid).status == "pending"

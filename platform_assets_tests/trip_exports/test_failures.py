@@ -109,8 +109,10 @@ def test_a_failing_run_fails_in_dagster_and_leaves_the_export_in_error(
 
     from platform_assets.core.alerts import PlatformInfo
     from platform_assets.core.database import PlatformDatabase
+    from platform_assets.core.settings import configure
     from platform_assets.core.tags import SUBJECT_TAG
     from platform_assets.trip_exports.assets import trip_export
+    from platform_assets.trip_exports.resources import TripExportPolicy
 
     export_uuid = new_export(sqlite_engine)
     with instance_for_test() as instance:
@@ -122,6 +124,7 @@ def test_a_failing_run_fails_in_dagster_and_leaves_the_export_in_error(
                 "database": PlatformDatabase(url=str(sqlite_engine.url)), "object_store": store,
                 "mailer": Mailer(smtp_url=f"smtp://127.0.0.1:{free_port()}", timeout_seconds=2),
                 "platform": PlatformInfo(deployment="test"),
+                "trip_exports": configure(TripExportPolicy),
             },
         )
         assert not result.success

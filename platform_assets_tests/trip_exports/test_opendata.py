@@ -31,7 +31,7 @@ from platform_assets.trip_exports.opendata import (
 )
 from platform_assets.trip_exports.service import list_exports
 from platform_assets_tests.servers import HttpServer, Request, Response
-from platform_assets_tests.trip_exports.conftest import REGISTRY_ADMIN, insert_trips, trip
+from platform_assets_tests.trip_exports.conftest import REGISTRY_ADMIN, insert_trips, policy_resources, trip
 
 
 @pytest.mark.parametrize(
@@ -197,7 +197,7 @@ def test_opendata_asset_uploads_and_publishes(sqlite_engine: Engine, store: Obje
     with instance_for_test() as instance:
         result = materialize(
             [opendata_trip_export], instance=instance, partition_key="2025-03-01",
-            resources={"database": PlatformDatabase(url=str(sqlite_engine.url)), "object_store": store},
+            resources=policy_resources(database=PlatformDatabase(url=str(sqlite_engine.url)), object_store=store),
         )
     metadata = result.asset_materializations_for_node("opendata_trip_export")[0].metadata
     assert metadata["dagster/row_count"].value == 12 and metadata["dropped_small_areas"].value == 6
