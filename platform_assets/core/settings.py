@@ -87,6 +87,31 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "",
         "Pin 'today' (YYYY-MM-DD) for the validity-period rules, e.g. to replay archived feeds; empty: the real date.",
     ),
+    SettingSpec("PLATFORM_TRANSIT_CONNECT_TIMEOUT", "30", "Seconds to connect to a data source or publication server."),
+    SettingSpec(
+        "PLATFORM_TRANSIT_IDLE_TIMEOUT", "60", "Seconds a fetch or upload may wait for the next bytes before it fails."
+    ),
+    SettingSpec("PLATFORM_TRANSIT_FETCH_DEADLINE", "1800", "Seconds a whole data source download may take (HTTP, FTP)."),
+    SettingSpec("PLATFORM_TRANSIT_UPLOAD_DEADLINE", "1800", "Seconds a whole publication upload may take (HTTP, FTP, S3)."),
+    SettingSpec(
+        "PLATFORM_TRANSIT_MAX_DOWNLOAD_BYTES",
+        "2147483648",
+        "Largest data source download (bytes); past it the fetch stops, the partial file is deleted, the last data set stays.",
+    ),
+    SettingSpec(
+        "PLATFORM_TRANSIT_MAX_FILE_BYTES", "536870912", "Largest uncompressed file inside a feed zip (bytes)."
+    ),
+    SettingSpec("PLATFORM_TRANSIT_MAX_FEED_BYTES", "1073741824", "Largest uncompressed feed zip, all files (bytes)."),
+    SettingSpec(
+        "PLATFORM_TRANSIT_MAX_COMPRESSION_RATIO",
+        "100",
+        "Largest uncompressed:compressed ratio of a feed zip member past 16 MiB (a zip bomb is refused).",
+    ),
+    SettingSpec(
+        "PLATFORM_TRANSIT_LOCK_DIR",
+        "{data_dir}/locks/transit",
+        "Lock files serialising updates of one contributor's or coverage's state (runs on this machine).",
+    ),
     # -- trip exports ----------------------------------------------------------------------------
     SettingSpec(
         "PLATFORM_CAMPAIGN_CONFIG",

@@ -33,13 +33,20 @@ from platform_assets.core.holds import ensure_not_on_hold
 from platform_assets.core.metadata import file_metadata
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.transit.errors import FetchError
-from platform_assets.transit.runtime import current_catalog, reference_today, url_replacements
+from platform_assets.transit.runtime import (
+    current_catalog,
+    reference_today,
+    state_lock,
+    transit_limits,
+    url_replacements,
+)
 from platform_assets.transit.service import (
     ExportOutcome,
     export_contributor,
     export_coverage,
     publish_coverage,
 )
+from platform_assets.transit.store import advisory_state_lock
 
 contributors_partitions = DynamicPartitionsDefinition(name="contributors")
 coverages_partitions = DynamicPartitionsDefinition(name="coverages")
@@ -101,6 +108,7 @@ def _export(
         outcome = export(
             object_store, catalog, subject, Path(workdir),
             reference_today(config.today, catalog), force=config.force, log=context.log.info,
+            limits=transit_limits(), lock=advisory_state_lock(database.engine, state_lock()),
         )
     if not outcome.exported:
         context.log.info(f"{kind} {subject}: {outcome.reason}: no new export, nothing materialized")
@@ -163,7 +171,8 @@ def build_transit_assets(retry_delay: float) -> list[AssetsDefinition]:
         with _one_line_failure(), tempfile.TemporaryDirectory(prefix=f"transit-publish-{coverage_id}-") as workdir:
             _check_hold(context, database)
             latest, publications = publish_coverage(
-                object_store, current_catalog(), coverage_id, Path(workdir), url_replacements(), log=context.log.info
+                object_store, current_catalog(), coverage_id, Path(workdir), url_replacements(), log=context.log.info,
+                limits=transit_limits(),
             )
         export_uri = object_store.uri(latest["keys"][0])
         return MaterializeResult(

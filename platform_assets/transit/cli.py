@@ -179,15 +179,18 @@ def export_coverage_command(coverage_id: str, force: bool, webserver: str | None
 def fetch_source_command(contributor_id: str, source_id: str, location: str | None) -> None:
     """Fetch one data source and save it as a new data set if it changed."""
     from platform_assets.core.resources import build_resources
-    from platform_assets.transit.runtime import current_catalog
+    from platform_assets.transit.runtime import current_catalog, state_lock, transit_limits
     from platform_assets.transit.service import fetch_data_source
+    from platform_assets.transit.store import advisory_state_lock
 
     catalog = current_catalog()
     contributor = catalog.contributor(contributor_id)
-    store = build_resources()["object_store"]
+    resources = build_resources()
+    store = resources["object_store"]
     with tempfile.TemporaryDirectory(prefix="transit-fetch-") as workdir:
         outcome = fetch_data_source(
-            store, catalog, contributor, contributor.source(source_id), Path(workdir), location=location
+            store, catalog, contributor, contributor.source(source_id), Path(workdir), location=location,
+            limits=transit_limits(), lock=advisory_state_lock(resources["database"].engine, state_lock()),
         )
     click.echo(f"{contributor_id}/{source_id}: {outcome.status} sha256={outcome.sha256} {outcome.uri}")
 
