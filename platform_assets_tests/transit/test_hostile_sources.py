@@ -262,3 +262,21 @@ def test_an_oversized_download_keeps_the_last_data_set(shared_data: Path, tmp_pa
             export_contributor(store, _catalog(f"{base}/feed.zip"), "alpha", tmp_path / "w2", TODAY, limits=limits)
     assert sorted(info.key for info in store.list("transit/")) == before
     assert not [p for p in (tmp_path / "w2").rglob("*") if p.is_file()]
+
+
+def test_a_gzip_encoded_bomb_counts_its_inflated_bytes(tmp_path: Path) -> None:
+    import zlib
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
+    body = b"".join(compressor.compress(bytes(1 << 20)) for _ in range(300)) + compressor.flush()
+
+    def gzip_bomb(conn: socket.socket) -> None:
+        _read_request_head(conn)
+        head = f"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {len(body)}\r\n\r\n"
+        conn.sendall(head.encode() + body)
+
+    assert len(body) < 1024 * 1024  # the wire size is under the limit: only inflated bytes exceed it
+    with raw_server(gzip_bomb) as base:
+        with pytest.raises(FetchError, match="larger than the 1048576 bytes download limit"):
+            fetch(f"{base}/feed.zip", tmp_path / "dl", "x.zip", limits=FAST)
+    assert list((tmp_path / "dl").iterdir()) == []
