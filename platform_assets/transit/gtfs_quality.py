@@ -25,7 +25,6 @@ served stop ids. The other tables grow with stops, routes, trips and services an
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import math
@@ -42,7 +41,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from platform_assets.lib.gtfs.reader import Feed, Table, decode_text
+from platform_assets.lib.gtfs.reader import Feed, Table, decode_text, streamed_encoding
 from platform_assets.lib.gtfs.validity import ValidityPeriod, feed_validity_period
 from platform_assets.lib.quality.batch import FrameBatch
 from platform_assets.lib.quality.check import score_of, short
@@ -68,7 +67,6 @@ STOPS_TOO_CLOSE_METRES = 2.0  # transitfeed's "duplicate stop" distance
 DEFAULT_CHUNK_ROWS = 25_000  # measured: 25k-row chunks were the fastest and smallest of 25k/50k/100k
 # Read in chunks: the tables that grow with the timetable (the largest by far in real feeds).
 STREAMED_TABLES = frozenset({"stop_times.txt", "shapes.txt"})
-_SCAN_BLOCK = 1 << 20
 
 
 @dataclass
@@ -187,33 +185,10 @@ def _table_chunks(text: io.TextIOBase, chunk_rows: int | None, usecols: tuple[st
 
 
 def _stream_encoding(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> tuple[str, list[str]]:
-    """The encoding a large member is streamed with (decode_text's rules, read block by block so the
-    file is never whole in memory) and its header; a corrupt member raises here, before any check."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    encoding = "utf-8"
-    position = 0
-    with archive.open(info) as raw:
-        block = raw.read(_SCAN_BLOCK)
-        if block.startswith((b"\xff\xfe", b"\xfe\xff")):
-            encoding = "utf-16"
-        elif block.startswith(codecs.BOM_UTF8):
-            encoding = "utf-8-sig"
-        while block:
-            if encoding != "utf-16" and b"\x00" in block:
-                offset = position + block.index(b"\x00")
-                raise FeedError(f"{where}: contains a NUL byte at offset {offset} (binary or corrupt file)")
-            if encoding.startswith("utf-8"):
-                try:
-                    decoder.decode(block)
-                except UnicodeDecodeError:
-                    encoding = "latin-1"  # as decode_text: not UTF-8, read as Latin-1
-            position += len(block)
-            block = raw.read(_SCAN_BLOCK)
-        if encoding.startswith("utf-8"):
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                encoding = "latin-1"
+    """The encoding a large member is streamed with (the reader's rules, read block by block so the
+    file is never whole in memory: UTF-32 or non-Latin text is a FeedError, recorded as unreadable)
+    and its header; a corrupt member raises here, before any check."""
+    encoding = streamed_encoding(lambda: archive.open(info), where)
     with archive.open(info) as raw:
         reader = csv.reader(io.TextIOWrapper(raw, encoding=encoding, newline=""))
         first = next((row for row in reader if row and any(cell.strip() for cell in row)), [])

@@ -237,3 +237,15 @@ def test_an_endless_line_is_refused(tmp_path: Path) -> None:
             member.write(chunk)
     message = one_line_error(path, ZipLimits(max_ratio=10_000))
     assert "line.zip/stops.txt: line 2 is longer than" in message
+
+
+def test_the_quality_reader_flags_what_the_reader_refuses(shared_data: Path, tmp_path: Path) -> None:
+    from platform_assets.transit.gtfs_quality import read_gtfs_frames
+
+    stop_times = "trip_id,arrival_time,departure_time,stop_id,stop_sequence\r\nT1,08:00:00,08:00:00,東京駅,1\r\n"
+    cases = {"sjis.zip": (stop_times.encode("shift_jis"), "neither UTF-8 nor Latin-1/Windows-1252"),
+             "utf32.zip": (stop_times.encode("utf-32"), "UTF-32 text is not supported")}
+    for name, (data, problem) in cases.items():
+        path = feed_with(shared_data / "gtfs/broken" / GOOD, tmp_path / name, replace={"stop_times.txt": data})
+        frames = read_gtfs_frames(path)
+        assert problem in frames.unreadable["stop_times.txt"]

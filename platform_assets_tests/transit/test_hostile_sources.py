@@ -280,3 +280,22 @@ def test_a_gzip_encoded_bomb_counts_its_inflated_bytes(tmp_path: Path) -> None:
         with pytest.raises(FetchError, match="larger than the 1048576 bytes download limit"):
             fetch(f"{base}/feed.zip", tmp_path / "dl", "x.zip", limits=FAST)
     assert list((tmp_path / "dl").iterdir()) == []
+
+
+def test_a_zip_slip_download_is_never_saved_nor_exported(http_server: HttpServer, shared_data: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    store = ObjectStore(kind="local", local_dir=str(tmp_path / "objects"))
+    catalog = _catalog(f"{http_server.base_url}/feed.zip")
+    http_server.serve_file("/feed.zip", shared_data / "gtfs/history/gtfs-1.zip")
+    assert export_contributor(store, catalog, "alpha", tmp_path / "w1", TODAY).exported
+    before = sorted(info.key for info in store.list("transit/") if "/state/" not in info.key)
+    hostile = tmp_path / "hostile.zip"
+    with zipfile.ZipFile(shared_data / "gtfs/history/gtfs-2.zip") as source, zipfile.ZipFile(hostile, "w") as out:
+        for info in source.infolist():
+            out.writestr(info.filename, source.read(info))
+        out.writestr("../../x.bin", b"outside")
+    http_server.serve_file("/feed.zip", hostile)
+    with pytest.raises(FetchError, match=r"alpha/gtfs/feed.zip/\.\./\.\./x.bin: unsafe member name"):
+        export_contributor(store, catalog, "alpha", tmp_path / "w2", TODAY)
+    assert sorted(info.key for info in store.list("transit/") if "/state/" not in info.key) == before

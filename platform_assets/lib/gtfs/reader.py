@@ -371,6 +371,31 @@ def decode_text(data: bytes, where: str, warnings: list[str]) -> str:
     return text
 
 
+def streamed_encoding(open_binary: Callable[[], IO[bytes]], where: str) -> str:
+    """The encoding a member is read with, by the reader's rules, found by streaming it (never held
+    whole): "utf-16", "utf-8-sig", "utf-8" or LEGACY_ENCODING; FeedError for UTF-32, NUL bytes or
+    text that is neither UTF-8 nor Latin."""
+    with open_binary() as binary:
+        encoding = _bom_encoding(binary.read(4), where)
+    with open_binary() as binary:
+        try:
+            for _line in _lines(binary, encoding, where):
+                pass
+            return encoding
+        except _NotUtf8:
+            pass
+    latin = _LatinText()
+    with open_binary() as binary:
+        try:
+            for _line in latin.watch(_lines(binary, LEGACY_ENCODING, where)):
+                pass
+        except _NotLatin:
+            raise _not_latin(where) from None
+    if not latin.plausible:
+        raise _not_latin(where)
+    return LEGACY_ENCODING
+
+
 def _parse_rows(lines: Iterable[str], name: str, where: str, warnings: list[str]) -> Table:
     """Parse CSV lines into a Table; blank lines are skipped, short rows padded, extra empty cells dropped."""
     reader = csv.reader(lines)
