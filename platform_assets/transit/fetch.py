@@ -12,9 +12,12 @@ import ftplib
 import hashlib
 import re
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -97,6 +100,35 @@ def _stream_to(chunks: Iterator[bytes], destination: Path, where: str, limits: T
     return digest.hexdigest(), size
 
 
+def _headers_within(get: Callable[[], requests.Response], deadline: Deadline, where: str) -> requests.Response:
+    """`get()` (which returns once the status line and headers are in: redirects, auth) bounded by
+    the deadline: a server trickling its headers a byte at a time meets each idle timeout but not
+    the deadline. The request runs in a helper thread; when abandoned it closes its own response."""
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+    abandoned = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["response"] = get()
+        except BaseException as error:  # noqa: BLE001 - handed to the caller below
+            outcome["error"] = error
+        done.set()
+        if abandoned.is_set() and "response" in outcome:
+            outcome["response"].close()
+
+    threading.Thread(target=run, name="transit-fetch-headers", daemon=True).start()
+    if not done.wait(deadline.remaining()):
+        abandoned.set()
+        if done.is_set() and "response" in outcome:
+            outcome["response"].close()
+        deadline.check(where)
+        raise DeadlineExceeded(f"{where}: not finished within the {deadline.seconds:g} s deadline; aborted")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["response"]
+
+
 def _arriving(raw: object) -> Iterator[bytes]:
     """The body as it arrives: `read1` returns whatever bytes are there (at least one) instead of
     waiting for a full chunk, so a trickling server meets the deadline check between reads."""
@@ -147,7 +179,8 @@ def _fetch_http(
     auth = (username, password) if username else None
     try:
         timeouts = (limits.connect_timeout, limits.idle_timeout)
-        with requests.get(url, headers=headers, auth=auth, stream=True, timeout=timeouts) as response:
+        get = partial(requests.get, url, headers=headers, auth=auth, stream=True, timeout=timeouts)
+        with _headers_within(get, deadline, url) as response:
             if response.status_code == 304:
                 return Fetched(None, "", "", 0, etag, last_modified)
             if response.status_code == 401:

@@ -299,3 +299,18 @@ def test_a_zip_slip_download_is_never_saved_nor_exported(http_server: HttpServer
     with pytest.raises(FetchError, match=r"alpha/gtfs/feed.zip/\.\./\.\./x.bin: unsafe member name"):
         export_contributor(store, catalog, "alpha", tmp_path / "w2", TODAY)
     assert sorted(info.key for info in store.list("transit/") if "/state/" not in info.key) == before
+
+
+def test_trickling_headers_meet_the_deadline_too(tmp_path: Path) -> None:
+    def slow_headers(conn: socket.socket) -> None:
+        _read_request_head(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(10_000):
+            conn.sendall(b"X-Slow: a\r\n")  # each header line well within the idle timeout
+            time.sleep(0.1)
+
+    with raw_server(slow_headers) as base:
+        started = time.monotonic()
+        with pytest.raises(FetchError, match=r"/feed.zip: not finished within the 1.5 s deadline"):
+            fetch(f"{base}/feed.zip", tmp_path / "dl", "x.zip", limits=FAST)
+        assert time.monotonic() - started < 4
