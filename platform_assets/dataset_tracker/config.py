@@ -26,10 +26,10 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from platform_assets.dataset_tracker.errors import SourcesConfigError
+from platform_assets.lib.yamlfile import YamlError, parse_yaml
 
 
 class Stage(IntEnum):
@@ -185,9 +185,12 @@ def load_sources_config(path: str | Path) -> SourcesConfig:
     except (OSError, UnicodeDecodeError) as error:
         raise SourcesConfigError(f"PLATFORM_SOURCES_CONFIG={path}: cannot read: {error}") from None
     try:
-        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        raw = json.loads(text) if path.suffix.lower() == ".json" else parse_yaml(text, str(path))
+    except json.JSONDecodeError as error:
         first_line = str(error).strip().splitlines()[0]
         raise SourcesConfigError(f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {first_line}") from None
+    except YamlError as error:
+        detail = str(error).removeprefix(f"{path}: ")
+        raise SourcesConfigError(f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {detail}") from None
     config = parse_sources_config(raw, path.parent, origin=str(path))
     return config.model_copy(update={"path": path})

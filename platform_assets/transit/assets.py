@@ -39,6 +39,7 @@ from platform_assets.transit.service import (
     export_coverage,
     publish_coverage,
 )
+from platform_assets.transit.store import advisory_state_lock
 
 contributors_partitions = DynamicPartitionsDefinition(name="contributors")
 coverages_partitions = DynamicPartitionsDefinition(name="coverages")
@@ -105,6 +106,7 @@ def _export(
         outcome = export(
             object_store, catalog, subject, Path(workdir),
             transit.reference_today(config.today, catalog), force=config.force, log=context.log.info,
+            limits=transit.limits(), lock=advisory_state_lock(database.engine, transit.state_lock()),
         )
     if not outcome.exported:
         context.log.info(f"{kind} {subject}: {outcome.reason}: no new export, nothing materialized")
@@ -178,7 +180,7 @@ def coverage_publication(
         refuse_if_held(context, database)
         latest, publications = publish_coverage(
             object_store, transit.load_catalog(), coverage_id, Path(workdir), url_replacements(platform.data_path),
-            log=context.log.info,
+            log=context.log.info, limits=transit.limits(),
         )
     export_uri = object_store.uri(latest["keys"][0])
     return MaterializeResult(

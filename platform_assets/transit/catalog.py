@@ -9,9 +9,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from platform_assets.lib.yamlfile import YamlError, parse_yaml
 from platform_assets.transit.errors import CatalogError
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -217,9 +217,7 @@ def load_catalog(path: str | Path) -> Catalog:
     except (OSError, UnicodeDecodeError) as error:
         raise CatalogError(f"{path}: cannot read the catalog: {error}") from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise CatalogError(f"{path}:{where} invalid YAML: {getattr(error, 'problem', error)}") from None
+        data = parse_yaml(text, str(path))
+    except YamlError as error:
+        raise CatalogError(str(error)) from None
     return parse_catalog(data, str(path), str(path.parent.absolute()))

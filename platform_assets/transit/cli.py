@@ -135,15 +135,19 @@ def export_coverage_command(coverage_id: str, force: bool, webserver: str | None
 @click.option("--from", "location", help="Fetch from this URL or file instead (e.g. a manual source's file).")
 def fetch_source_command(contributor_id: str, source_id: str, location: str | None) -> None:
     """Fetch one data source and save it as a new data set if it changed."""
-    from platform_assets.core.resources import object_store
+    from platform_assets.core.resources import core_resources
     from platform_assets.transit.service import fetch_data_source
+    from platform_assets.transit.store import advisory_state_lock
 
-    catalog = _transit_settings().load_catalog()
+    transit = _transit_settings()
+    catalog = transit.load_catalog()
     contributor = catalog.contributor(contributor_id)
-    store = object_store(resolve=True)
+    resources = core_resources(resolve=True)
+    store = resources["object_store"]
     with tempfile.TemporaryDirectory(prefix="transit-fetch-") as workdir:
         outcome = fetch_data_source(
-            store, catalog, contributor, contributor.source(source_id), Path(workdir), location=location
+            store, catalog, contributor, contributor.source(source_id), Path(workdir), location=location,
+            limits=transit.limits(), lock=advisory_state_lock(resources["database"].engine, transit.state_lock()),
         )
     click.echo(f"{contributor_id}/{source_id}: {outcome.status} sha256={outcome.sha256} {outcome.uri}")
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from platform_assets.lib.gtfs.reader import Feed, Table
+from platform_assets.lib.yamlfile import YamlError, load_yaml_file
 from platform_assets.transit.errors import PreprocessError
 
 
@@ -175,9 +175,9 @@ class Ruspell(Preprocess):
     def _rules(self, context: PreprocessContext) -> list[Callable[[str], str]]:
         path = context.config_file(self.name, self.data_source_ids)
         try:
-            config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as error:
-            raise PreprocessError(f"{self.name}: {path.name}: invalid rules file: {error}") from None
+            config = load_yaml_file(path) or {}
+        except YamlError as error:
+            raise PreprocessError(f"{self.name}: invalid rules file: {error}") from None
         processes = config.get("processes") if isinstance(config, dict) else None
         if not isinstance(processes, list):
             raise PreprocessError(f"{self.name}: {path.name}: 'processes' must be a list of rules")

@@ -8,8 +8,11 @@ from pathlib import Path
 from dagster import ConfigurableResource
 
 from platform_assets.core.settings import setting
+from platform_assets.lib.gtfs.reader import ZipLimits
 from platform_assets.transit.catalog import Catalog, load_catalog
 from platform_assets.transit.errors import TransitError
+from platform_assets.transit.limits import TransferLimits, TransitLimits
+from platform_assets.transit.store import StateLock, file_state_lock
 
 
 class TransitSettings(ConfigurableResource):
@@ -25,6 +28,43 @@ class TransitSettings(ConfigurableResource):
         "PLATFORM_TRANSIT_TODAY",
         "",
         "Pin 'today' (YYYY-MM-DD) for the validity rules, e.g. to replay archived feeds; empty: the real date.",
+    )
+
+    # Limits on what a source or a publication may cost (README "Limits").
+    connect_timeout: str = setting(
+        "PLATFORM_TRANSIT_CONNECT_TIMEOUT", "30", "Seconds to connect to a data source or publication server."
+    )
+    idle_timeout: str = setting(
+        "PLATFORM_TRANSIT_IDLE_TIMEOUT", "60", "Seconds a fetch or upload may wait for the next bytes before it fails."
+    )
+    fetch_deadline: str = setting(
+        "PLATFORM_TRANSIT_FETCH_DEADLINE", "1800", "Seconds a whole data source download may take (HTTP, FTP)."
+    )
+    upload_deadline: str = setting(
+        "PLATFORM_TRANSIT_UPLOAD_DEADLINE", "1800", "Seconds a whole publication upload may take (HTTP, FTP, S3)."
+    )
+    max_download_bytes: int = setting(
+        "PLATFORM_TRANSIT_MAX_DOWNLOAD_BYTES",
+        "2147483648",
+        "Largest data source download (bytes); past it the fetch stops, the partial file is deleted, the last data set stays.",
+        minimum=1,
+    )
+    max_file_bytes: int = setting(
+        "PLATFORM_TRANSIT_MAX_FILE_BYTES", "536870912", "Largest uncompressed file inside a feed zip (bytes).", minimum=1
+    )
+    max_feed_bytes: int = setting(
+        "PLATFORM_TRANSIT_MAX_FEED_BYTES", "1073741824", "Largest uncompressed feed zip, all files (bytes).", minimum=1
+    )
+    max_compression_ratio: int = setting(
+        "PLATFORM_TRANSIT_MAX_COMPRESSION_RATIO",
+        "100",
+        "Largest uncompressed:compressed ratio of a feed zip member past 16 MiB (a zip bomb is refused).",
+        minimum=1,
+    )
+    lock_dir: str = setting(
+        "PLATFORM_TRANSIT_LOCK_DIR",
+        "{data_dir}/locks/transit",
+        "Lock files serialising updates of one contributor's or coverage's state (runs on this machine).",
     )
 
     def load_catalog(self) -> Catalog:
@@ -49,6 +89,33 @@ class TransitSettings(ConfigurableResource):
         if delay < 0:
             raise TransitError(f"PLATFORM_TRANSIT_RETRY_DELAY: {self.retry_delay!r} must not be negative")
         return delay
+
+
+    def _seconds(self, name: str, value: str) -> float:
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise TransitError(f"{name}: {value!r} is not a number of seconds") from None
+        if seconds <= 0:
+            raise TransitError(f"{name}: {value!r} must be more than 0 seconds")
+        return seconds
+
+    def limits(self) -> TransitLimits:
+        """Every transit limit (README "Limits")."""
+        connect = self._seconds("PLATFORM_TRANSIT_CONNECT_TIMEOUT", self.connect_timeout)
+        idle = self._seconds("PLATFORM_TRANSIT_IDLE_TIMEOUT", self.idle_timeout)
+        return TransitLimits(
+            fetch=TransferLimits(connect, idle, self._seconds("PLATFORM_TRANSIT_FETCH_DEADLINE", self.fetch_deadline),
+                                 self.max_download_bytes),
+            upload=TransferLimits(connect, idle,
+                                  self._seconds("PLATFORM_TRANSIT_UPLOAD_DEADLINE", self.upload_deadline), 0),
+            archive=ZipLimits(max_member_bytes=self.max_file_bytes, max_feed_bytes=self.max_feed_bytes,
+                              max_ratio=self.max_compression_ratio),
+        )
+
+    def state_lock(self) -> StateLock:
+        """The lock serialising state updates of one contributor, coverage or data source."""
+        return file_state_lock(Path(self.lock_dir))
 
 
 def url_replacements(data_dir: Path) -> dict[str, str]:

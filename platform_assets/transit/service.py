@@ -10,16 +10,24 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from platform_assets.lib.gtfs.reader import Feed, feed_counts, read_feed, write_feed
+from platform_assets.lib.gtfs.reader import Feed, check_zip_file, feed_counts, read_feed, write_feed
 from platform_assets.lib.gtfs.validity import ValidityPeriod, effective_period, feed_validity_period, union
 from platform_assets.transit import store as layout
 from platform_assets.transit.catalog import Catalog, Contributor, Coverage, DataSource
-from platform_assets.transit.errors import TransitError
+from platform_assets.transit.errors import FeedError, FetchError, TransitError
 from platform_assets.transit.fetch import fetch
+from platform_assets.transit.limits import TransitLimits
 from platform_assets.transit.merge import merge_feeds, stream_merge
 from platform_assets.transit.preprocesses import ComputeODS, PreprocessContext, build_preprocess
 from platform_assets.transit.publish import OdsInfo, build_ods_archive, deliver, expand_url, stop_area_file
-from platform_assets.transit.store import Store, apply_retention, read_state, state_key, write_state
+from platform_assets.transit.store import (
+    StateLock,
+    Store,
+    apply_retention,
+    read_state,
+    state_key,
+    update_state,
+)
 
 Log = Callable[[str], None]
 
@@ -77,12 +85,17 @@ def fetch_data_source(
     workdir: Path,
     log: Log = _no_log,
     location: str | None = None,
+    limits: TransitLimits | None = None,
+    lock: StateLock | None = None,
 ) -> SourceOutcome:
     """Fetch one source; save it as a new data set only when its sha256 differs from the last one.
 
     `location` (a URL or file path) overrides the catalog's: how an operator provides the data set
-    of a `manual` source, or fetches a source from elsewhere once.
+    of a `manual` source, or fetches a source from elsewhere once. A GTFS download that is not a
+    safe zip within the limits (an HTML maintenance page, a JSON error) is refused before it is
+    saved: the source's state records the failure, no data set is created, nothing is deleted.
     """
+    limits = limits or TransitLimits()
     key = state_key("data_sources", contributor.id, source.id)
     state = read_state(store, key)
     versions: list[dict[str, Any]] = state.get("versions", [])
@@ -108,25 +121,43 @@ def fetch_data_source(
         password=auth.resolved_password() if auth else "",
         etag=state.get("etag", "") if last and location is None else "",
         last_modified=state.get("last_modified", "") if last and location is None else "",
+        limits=limits.fetch,
     )
     if fetched.not_modified:
         log(f"source {source.id}: not modified (HTTP 304), download skipped")
         return last_data_set("not modified")
-    state.update({"etag": fetched.etag, "last_modified": fetched.last_modified, "url": url})
+    assert fetched.path is not None
+    if source.data_format == "gtfs":
+        try:
+            check_zip_file(fetched.path, f"{contributor.id}/{source.id}/{fetched.file_name}", limits.archive)
+        except FeedError as error:
+            fetched.path.unlink(missing_ok=True)
+            message = f"{url}: download refused, no data set saved (the last one stays): {error}"
+
+            def record_failure(current: dict[str, Any]) -> None:
+                current["last_failure"] = {"at": datetime.now(UTC).isoformat(), "error": message}
+
+            update_state(store, key, record_failure, lock)
+            raise FetchError(message) from None
+    validators = {"etag": fetched.etag, "last_modified": fetched.last_modified, "url": url}
     if last is not None and last["sha256"] == fetched.sha256:
-        write_state(store, key, state)
+        update_state(store, key, lambda current: current.update(validators), lock)
         log(f"source {source.id}: unchanged (sha256 {fetched.sha256[:12]})")
-        return SourceOutcome(source.id, "unchanged", fetched.sha256, last["file_name"], store.uri(last["keys"][0]), fetched.path)  # type: ignore[arg-type]
+        return SourceOutcome(source.id, "unchanged", fetched.sha256, last["file_name"], store.uri(last["keys"][0]), fetched.path)
     version = layout.stamp()
     data_key = layout.data_set_key(contributor.id, source.id, version, fetched.file_name)
     stored = store.put_file(data_key, fetched.path)
-    versions.append(
-        {"version": version, "keys": [data_key], "sha256": fetched.sha256, "file_name": fetched.file_name,
-         "saved_at": datetime.now(UTC).isoformat()}
-    )
-    kept, deleted = apply_retention(store, versions)
-    state["versions"] = kept
-    write_state(store, key, state)
+    entry = {"version": version, "keys": [data_key], "sha256": fetched.sha256, "file_name": fetched.file_name,
+             "saved_at": datetime.now(UTC).isoformat()}
+
+    def add_data_set(current: dict[str, Any]) -> list[str]:
+        current.update(validators)
+        current.pop("last_failure", None)
+        kept, deleted = apply_retention(store, [*current.get("versions", []), entry])
+        current["versions"] = kept
+        return deleted
+
+    deleted = update_state(store, key, add_data_set, lock)
     log(f"source {source.id}: new data set {fetched.file_name} (sha256 {fetched.sha256[:12]}) saved")
     return SourceOutcome(
         source.id, "updated", fetched.sha256, fetched.file_name, stored.uri, fetched.path, [stored], deleted  # type: ignore[arg-type]
@@ -153,10 +184,16 @@ def export_contributor(
     today: date,
     force: bool = False,
     log: Log = _no_log,
+    limits: TransitLimits | None = None,
+    lock: StateLock | None = None,
 ) -> ExportOutcome:
     """Fetch every source; when one changed (or `force`), preprocess, validate and save a new export."""
+    limits = limits or TransitLimits()
     contributor = catalog.contributor(contributor_id)
-    outcomes = [fetch_data_source(store, catalog, contributor, source, workdir, log) for source in contributor.data_sources]
+    outcomes = [
+        fetch_data_source(store, catalog, contributor, source, workdir, log, limits=limits, lock=lock)
+        for source in contributor.data_sources
+    ]
     current = {outcome.source_id: outcome.sha256 for outcome in outcomes}
     key = state_key("contributor_exports", contributor.id)
     state = read_state(store, key)
@@ -173,7 +210,7 @@ def export_contributor(
     periods: list[ValidityPeriod] = []
     for outcome in outcomes:
         if outcome.source_id in gtfs_ids:
-            feed = read_feed(outcome.local_path, f"{contributor.id}/{outcome.source_id}/{outcome.file_name}")
+            feed = read_feed(outcome.local_path, f"{contributor.id}/{outcome.source_id}/{outcome.file_name}", limits.archive)
             periods.append(feed_validity_period(feed))
             feeds.append(("", feed))
     config_files = {o.source_id: o.local_path for o in outcomes if o.source_id not in gtfs_ids}
@@ -187,12 +224,9 @@ def export_contributor(
     export_key = layout.contributor_export_key(contributor.id, version)
     main = store.put_file(export_key, path, "application/zip")
     counts = feed_counts(feed)
-    versions.append(
-        {"version": version, "keys": [export_key], "sha256": main.sha256, "sources": current,
-         "validity": _period_json(validity), "counts": counts, "created_at": datetime.now(UTC).isoformat()}
-    )
-    kept, deleted_exports = apply_retention(store, versions)
-    write_state(store, key, {"versions": kept})
+    entry = {"version": version, "keys": [export_key], "sha256": main.sha256, "sources": current,
+             "validity": _period_json(validity), "counts": counts, "created_at": datetime.now(UTC).isoformat()}
+    deleted_exports = update_state(store, key, lambda state: _add_version(store, state, entry), lock)
     return ExportOutcome(
         True, contributor.id, outcomes, main=main, written=written, deleted=deleted + deleted_exports,
         read=[o.uri for o in outcomes], validity=validity, counts=counts, warnings=feed.warnings,
@@ -219,8 +253,11 @@ def export_coverage(
     today: date,
     force: bool = False,
     log: Log = _no_log,
+    limits: TransitLimits | None = None,
+    lock: StateLock | None = None,
 ) -> ExportOutcome:
     """Merge the latest contributor exports (ids prefixed) when one of them is new (or `force`)."""
+    limits = limits or TransitLimits()
     coverage = catalog.coverage(coverage_id)
     inputs: dict[str, dict[str, Any]] = {}
     for contributor_id in coverage.contributors:
@@ -250,7 +287,7 @@ def export_coverage(
     path.parent.mkdir(parents=True, exist_ok=True)
     feed_preprocesses = [spec for spec in coverage.preprocesses if spec.enabled and spec.type != ComputeODS.name]
     if feed_preprocesses:
-        feeds = [(prefix, read_feed(local, local.name)) for prefix, local in local_inputs]
+        feeds = [(prefix, read_feed(local, local.name, limits.archive)) for prefix, local in local_inputs]
         feed = merge_feeds(feeds, coverage.id)
         feed = _apply_preprocesses(feed, feed_preprocesses, {}, f"coverage {coverage.id}", log)
         write_feed(feed, path)
@@ -270,17 +307,22 @@ def export_coverage(
         ods_key = layout.coverage_export_key(coverage.id, version, "_ods")
         written.append(store.put_file(ods_key, ods_path, "application/zip"))
         keys.append(ods_key)
-    versions.append(
-        {"version": version, "keys": keys, "sha256": main.sha256, "inputs": input_keys,
-         "validity": _period_json(validity), "counts": counts, "created_at": datetime.now(UTC).isoformat()}
-    )
-    kept, deleted = apply_retention(store, versions)
-    write_state(store, key, {"versions": kept})
+    entry = {"version": version, "keys": keys, "sha256": main.sha256, "inputs": input_keys,
+             "validity": _period_json(validity), "counts": counts, "created_at": datetime.now(UTC).isoformat()}
+    deleted = update_state(store, key, lambda state: _add_version(store, state, entry), lock)
     return ExportOutcome(
         True, coverage.id, inputs=input_keys, main=main, written=written, deleted=deleted,
         read=[store.uri(k) for k in input_keys.values()], validity=validity, counts=counts,
         reason="forced" if force else "a contributor produced a new export" if last else "first export",
     )
+
+
+def _add_version(store: Store, state: dict[str, Any], entry: dict[str, Any]) -> list[str]:
+    """Append `entry` to the state's versions as they are now (under the state lock), apply
+    retention; return the URIs deleted."""
+    kept, deleted = apply_retention(store, [*state.get("versions", []), entry])
+    state["versions"] = kept
+    return deleted
 
 
 def _ods_spec(coverage: Coverage) -> ComputeODS | None:
@@ -310,6 +352,7 @@ def publish_coverage(
     replacements: dict[str, str] | None = None,
     log: Log = _no_log,
     on_published: Callable[[Publication], None] | None = None,
+    limits: TransitLimits | None = None,
 ) -> tuple[dict[str, Any], list[Publication]]:
     """Publish the latest export to every environment (in sequence), every platform (in sequence).
 
@@ -344,7 +387,7 @@ def publish_coverage(
                 remote_name = file.name
             url = expand_url(platform.url, replacements or {})
             try:
-                target = deliver(platform.protocol, url, file, remote_name, platform.options)
+                target = deliver(platform.protocol, url, file, remote_name, platform.options, (limits or TransitLimits()).upload)
             except TransitError as error:
                 raise type(error)(f"{where}: {error}") from None
             publication = Publication(environment_name, platform.sequence, platform.type, platform.protocol, target)

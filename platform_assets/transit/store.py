@@ -6,14 +6,22 @@ Layout (keys):
   transit/coverage_exports/<coverage>/<stamp>/<coverage>.zip  (+ <coverage>_ods.zip)
   transit/state/{data_sources,contributor_exports,coverage_exports}/<id>.json
 The state of a thing is written only after its files are complete, so a failure never leaves a
-half-written export in use: the last good one stays.
+half-written export in use: the last good one stays. Two runs of one contributor (or coverage,
+or data source) at once must not lose a version: the read-modify-write of a state JSON happens
+under a lock per state key (`update_state`), re-reading the state inside it.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 RETENTION = 3
 ROOT = "transit"
@@ -72,3 +80,64 @@ def apply_retention(store: Store, versions: list[dict[str, Any]], keep: int = RE
             deleted.append(store.uri(key))
             store.delete(key)
     return kept, deleted
+
+
+# -- serialised state updates ----------------------------------------------------------------------
+StateLock = Callable[[str], AbstractContextManager[object]]
+Result = TypeVar("Result")
+DEFAULT_LOCK_DIR = Path(tempfile.gettempdir()) / "platform_assets-state-locks"
+
+
+def file_state_lock(folder: Path = DEFAULT_LOCK_DIR) -> StateLock:
+    """A lock per state key held with flock on a file in `folder`: serialises runs on one machine
+    (threads and processes: the multiprocess executor, several CLI runs). Runs spread over machines
+    need `advisory_state_lock` on the shared PostgreSQL platform database."""
+
+    @contextmanager
+    def lock(key: str) -> Iterator[None]:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.lock"
+        with open(path, "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    return lock
+
+
+def advisory_state_lock(engine: Any, fallback: StateLock | None = None) -> StateLock:
+    """A lock per state key as a PostgreSQL session advisory lock (held on one connection for the
+    update): serialises runs on every machine sharing the database. Other databases (the embedded
+    SQLite default) use `fallback`, a file lock by default."""
+    local = fallback or file_state_lock()
+
+    @contextmanager
+    def lock(key: str) -> Iterator[None]:
+        if engine.dialect.name != "postgresql":
+            with local(key):
+                yield
+            return
+        from sqlalchemy import text
+
+        number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:n)"), {"n": number})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:n)"), {"n": number})
+                connection.commit()
+
+    return lock
+
+
+def update_state(store: Store, key: str, change: Callable[[dict[str, Any]], Result], lock: StateLock | None = None) -> Result:
+    """Read the state at `key`, let `change` modify it in place, write it back: all under the
+    key's lock, so a concurrent update is never overwritten with a stale copy."""
+    with (lock or file_state_lock())(key):
+        state = read_state(store, key)
+        result = change(state)
+        write_state(store, key, state)
+        return result

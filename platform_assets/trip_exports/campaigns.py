@@ -13,8 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from platform_assets.lib.yamlfile import YamlError, parse_yaml
 from platform_assets.trip_exports.errors import CampaignConfigError
 
 
@@ -115,9 +114,11 @@ def parse_campaign_config(data: Any, source: str = "campaign config") -> Campaig
 def load_campaign_config(path: str | Path) -> CampaignConfig:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CampaignConfigError(f"PLATFORM_CAMPAIGN_CONFIG: cannot read {path}: {error.strerror}") from error
-    except yaml.YAMLError as error:
-        raise CampaignConfigError(f"PLATFORM_CAMPAIGN_CONFIG: {path} is not valid YAML: {error}") from error
+    try:
+        data = parse_yaml(text, str(path))
+    except YamlError as error:
+        raise CampaignConfigError(f"PLATFORM_CAMPAIGN_CONFIG: {path} is not valid YAML: {str(error).removeprefix(f'{path}: ')}") from None
     return parse_campaign_config(data, str(path))

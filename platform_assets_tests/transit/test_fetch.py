@@ -9,6 +9,7 @@ import pytest
 
 from platform_assets.transit.errors import FetchError
 from platform_assets.transit.fetch import fetch, name_from_content_disposition
+from platform_assets.transit.limits import TransferLimits
 from platform_assets_tests.servers import FtpServer, HttpServer, Request, Response
 
 
@@ -58,7 +59,7 @@ def test_http_errors_are_one_line(http_server: HttpServer, tmp_path: Path) -> No
     with pytest.raises(FetchError, match=r"/broken: HTTP 500"):
         fetch(f"{http_server.base_url}/broken", tmp_path, "x.zip")
     with pytest.raises(FetchError, match="cannot fetch"):
-        fetch("http://127.0.0.1:9/none.zip", tmp_path, "x.zip", timeout=2)
+        fetch("http://127.0.0.1:9/none.zip", tmp_path, "x.zip", limits=TransferLimits(connect_timeout=2))
 
 
 def test_ftp_and_file(ftp: FtpServer, shared_data: Path, tmp_path: Path) -> None:

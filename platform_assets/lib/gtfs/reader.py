@@ -1,8 +1,15 @@
 """Robust GTFS zip reading and writing.
 
-Real feeds are messy: UTF-8 with or without BOM, UTF-16, Latin-1 (read with a warning), CRLF,
-CR or mixed line ends, blank lines, rows with missing or extra trailing cells, times past 24:00
-(kept as text). Anything that cannot be read raises a FeedError naming the file and the problem.
+Real feeds are messy: UTF-8 with or without BOM, UTF-16 (with a BOM), Windows-1252 / Latin-1 (read
+with a warning), CRLF, CR or mixed line ends, blank lines, rows with missing or extra trailing
+cells, times past 24:00 (kept as text). Anything that cannot be read raises a FeedError naming the
+file and the problem.
+
+Hostile archives are refused before anything is inflated: member names that could escape a folder
+on extraction (absolute, `..`, backslash, drive letter) and symbolic links ("zip slip"), encrypted
+members, and declared sizes past the limits. Members are then streamed (never read whole) through a
+guard that counts the inflated bytes and stops at the per-member, per-feed and compression-ratio
+limits of `ZipLimits`, whatever the headers claim.
 """
 
 from __future__ import annotations
@@ -10,12 +17,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -23,9 +31,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from platform_assets.lib.errors import clip
 from platform_assets.lib.gtfs.errors import FeedError
 
-csv.field_size_limit(16 * 1024 * 1024)
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+# One CSV line (so one field) at most: a file with no line end cannot grow a line without bound.
+MAX_LINE_CHARS = 16 * MIB
+csv.field_size_limit(MAX_LINE_CHARS)
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """How much a feed archive may inflate. Checked on the declared sizes first, then on the bytes
+    actually inflated while streaming (declared sizes can lie)."""
+
+    max_member_bytes: int = 512 * MIB
+    max_feed_bytes: int = 1 * GIB
+    max_ratio: int = 100
+    # Small files compress very well and are harmless: the ratio is judged past this many bytes.
+    ratio_floor_bytes: int = 16 * MIB
+
+
+DEFAULT_LIMITS = ZipLimits()
 
 
 @dataclass
@@ -86,26 +114,297 @@ class Feed:
         return len(table.rows) if table else 0
 
 
-def decode_text(data: bytes, where: str, warnings: list[str]) -> str:
-    """Decode one file: BOMs first, then UTF-8, then Latin-1 with a warning."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as error:
-            raise FeedError(f"{where}: invalid UTF-16 text ({error.reason} at byte {error.start})") from None
-    if b"\x00" in data:
-        offset = data.index(b"\x00")
-        raise FeedError(f"{where}: contains a NUL byte at offset {offset} (binary or corrupt file)")
+# -- archive safety ------------------------------------------------------------------------------
+_DRIVE_LETTER = re.compile(r"^[A-Za-z]:")
+_FILE_TYPE_BITS, _SYMLINK_TYPE = 0o170000, 0o120000
+_ENCRYPTED_FLAG = 0x1
+
+
+def shown_name(name: str) -> str:
+    """A member name as shown in messages: as is when short and printable, else quoted and cut."""
+    return name if len(name) <= 120 and name.isprintable() else clip(name)
+
+
+def unsafe_member_reason(info: zipfile.ZipInfo) -> str | None:
+    """Why a member could escape the folder it is extracted into ("zip slip"), or None when safe."""
+    name = info.filename
+    if (info.external_attr >> 16) & _FILE_TYPE_BITS == _SYMLINK_TYPE:
+        return "a symbolic link"
+    if "\\" in name:
+        return "a backslash in the name"
+    if name.startswith("/"):
+        return "an absolute path"
+    if _DRIVE_LETTER.match(name):
+        return "a drive letter"
+    if ".." in name.split("/"):
+        return "a '..' path part"
+    return None
+
+
+def _size(count: int) -> str:
+    return f"{count / GIB:g} GiB" if count >= GIB else f"{count / MIB:g} MiB" if count >= MIB else f"{count} bytes"
+
+
+def _check_member(info: zipfile.ZipInfo, where: str, limits: ZipLimits) -> None:
+    """Refuse a member on its header alone: unsafe name, encryption, declared size or ratio."""
+    reason = unsafe_member_reason(info)
+    if reason:
+        raise FeedError(f"{where}: unsafe member name ({reason}); refused")
+    if info.flag_bits & _ENCRYPTED_FLAG:
+        raise FeedError(f"{where}: encrypted archives are not supported")
+    if info.file_size > limits.max_member_bytes:
+        raise FeedError(f"{where}: {_size(info.file_size)} uncompressed, over the {_size(limits.max_member_bytes)} limit per file")
+    if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+        raise FeedError(
+            f"{where}: compressed {info.file_size // max(info.compress_size, 1)}:1, over the {limits.max_ratio}:1 limit"
+            " (a zip bomb?)"
+        )
+
+
+def check_archive(archive: zipfile.ZipFile, label: str, limits: ZipLimits = DEFAULT_LIMITS) -> None:
+    """Refuse a hostile archive before inflating anything (FeedError naming the member)."""
+    declared = 0
+    for info in archive.infolist():
+        _check_member(info, f"{label}/{shown_name(info.filename)}", limits)
+        declared += info.file_size
+    if declared > limits.max_feed_bytes:
+        raise FeedError(f"{label}: {_size(declared)} uncompressed, over the {_size(limits.max_feed_bytes)} limit per feed")
+
+
+def _content_hint(path: Path) -> str:
+    with open(path, "rb") as stream:
+        head = stream.read(512)
+    text = head.lstrip().lower()
+    if not head:
+        return "the file is empty"
+    if text.startswith((b"<!doctype html", b"<html")) or b"<html" in text or b"<body" in text:
+        return "it looks like an HTML page"
+    if text[:1] in (b"{", b"["):
+        return "it looks like JSON"
+    if text.startswith(b"<?xml") or text[:1] == b"<":
+        return "it looks like XML"
+    return f"it starts with {clip(head[:32])}"
+
+
+def check_zip_file(path: str | Path, label: str, limits: ZipLimits = DEFAULT_LIMITS) -> None:
+    """A downloaded feed is a readable zip with safe members within the limits, else FeedError
+    saying what it looks like (an HTML maintenance page, a JSON error...)."""
+    path = Path(path)
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        warnings.append(f"{where}: not UTF-8 (byte {error.start}), read as Latin-1")
-        return data.decode("latin-1")
+        with zipfile.ZipFile(path) as archive:
+            check_archive(archive, label, limits)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise FeedError(f"{label}: not a zip archive ({_content_hint(path)})") from None
 
 
-def parse_table(name: str, text: str, where: str, warnings: list[str]) -> Table:
-    """Parse CSV text into a Table; blank lines are skipped, short rows padded, extra empty cells dropped."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+class _Budget:
+    """Bytes inflated so far over a whole feed."""
+
+    def __init__(self, label: str, limits: ZipLimits) -> None:
+        self.label = label
+        self.limits = limits
+        self.total = 0
+
+    def charge(self, count: int) -> None:
+        self.total += count
+        if self.total > self.limits.max_feed_bytes:
+            raise FeedError(
+                f"{self.label}: inflates past the {_size(self.limits.max_feed_bytes)} limit per feed; refused"
+            )
+
+
+class _InflationGuard(io.RawIOBase):
+    """A member's inflated bytes, counted as they stream: over a limit, FeedError at once."""
+
+    def __init__(self, stream: IO[bytes], where: str, compressed: int, limits: ZipLimits, budget: _Budget) -> None:
+        self._stream = stream
+        self._where = where
+        self._compressed = max(compressed, 1)
+        self._limits = limits
+        self._budget = budget
+        self.inflated = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._stream.read(len(buffer))
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as error:
+            # zlib.error: a damaged deflate stream (BadZipFile only covers the CRC and headers).
+            raise FeedError(f"{self._where}: cannot be extracted ({error})") from None
+        count = len(data)
+        buffer[:count] = data
+        self.inflated += count
+        limits = self._limits
+        if self.inflated > limits.max_member_bytes:
+            raise FeedError(f"{self._where}: inflates past the {_size(limits.max_member_bytes)} limit per file; refused")
+        if self.inflated > limits.ratio_floor_bytes and self.inflated > limits.max_ratio * self._compressed:
+            raise FeedError(
+                f"{self._where}: inflates more than {limits.max_ratio}:1 (a zip bomb?); refused"
+            )
+        self._budget.charge(count)
+        return count
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def _member_opener(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, limits: ZipLimits, budget: _Budget
+) -> Callable[[], io.BufferedReader]:
+    """Opens the member as a guarded stream; opening it again (a second decoding pass) refunds the
+    bytes the earlier pass charged to the feed's budget."""
+    guards: list[_InflationGuard] = []
+
+    def open_member() -> io.BufferedReader:
+        if guards:
+            budget.total -= guards[-1].inflated
+        try:
+            stream = archive.open(info)
+        except (zipfile.BadZipFile, zlib.error, OSError, NotImplementedError, RuntimeError) as error:
+            raise FeedError(f"{where}: cannot be extracted ({error})") from None
+        guard = _InflationGuard(stream, where, info.compress_size, limits, budget)
+        guards.append(guard)
+        return io.BufferedReader(guard, buffer_size=MIB)
+
+    return open_member
+
+
+# -- text ----------------------------------------------------------------------------------------
+class _NotUtf8(Exception):
+    """Internal: the UTF-8 pass failed; the member is read again as Windows-1252."""
+
+
+class _NotLatin(Exception):
+    """Internal: the Windows-1252 pass failed too (bytes that code page leaves undefined)."""
+
+
+LEGACY_ENCODING = "cp1252"
+
+
+def _bom_encoding(head: bytes, where: str) -> str:
+    """The encoding a file's first bytes announce; UTF-32 is refused, not guessed as UTF-16."""
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise FeedError(f"{where}: UTF-32 text is not supported (GTFS files are UTF-8); convert it to UTF-8")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    return "utf-8"
+
+
+def _lines(binary: IO[bytes], encoding: str, where: str) -> Iterator[str]:
+    """Decoded lines (line ends kept, as csv wants them), each at most MAX_LINE_CHARS long."""
+    text = io.TextIOWrapper(binary, encoding=encoding, errors="strict", newline="")
+    number = 0
+    while True:
+        try:
+            line = text.readline(MAX_LINE_CHARS + 1)
+        except UnicodeDecodeError as error:
+            if encoding.startswith("utf-8"):
+                raise _NotUtf8 from None
+            if encoding == LEGACY_ENCODING:
+                raise _NotLatin from None
+            raise FeedError(f"{where}: invalid {encoding.upper()} text after line {number} ({error.reason})") from None
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise FeedError(f"{where}: line {number} is longer than {MAX_LINE_CHARS} characters")
+        if "\x00" in line:
+            raise FeedError(
+                f"{where}: contains a NUL byte on line {number} (a binary file, or UTF-16/UTF-32 text without a byte-order mark)"
+            )
+        yield line
+
+
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f\s]+")  # runs end at spaces (no-break space included)
+
+
+class _LatinText:
+    """Is text read as Windows-1252 really Latin text? In Latin-1/Windows-1252 text the non-ASCII
+    letters stand mostly alone between ASCII letters or spaces ("Bodø", "Église"); read that way, multi-byte
+    encodings (Shift-JIS, EUC, GBK, Big5) and non-Latin code pages (KOI8-R, Windows-1251) give
+    runs of two and more non-ASCII characters. Most non-ASCII characters in such runs: not Latin."""
+
+    def __init__(self) -> None:
+        self.non_ascii = 0
+        self.in_runs = 0
+
+    def watch(self, lines: Iterable[str]) -> Iterator[str]:
+        for line in lines:
+            if not line.isascii():
+                for run in _NON_ASCII_RUN.findall(line):
+                    self.non_ascii += len(run)
+                    if len(run) >= 2:
+                        self.in_runs += len(run)
+            yield line
+
+    @property
+    def plausible(self) -> bool:
+        return self.in_runs * 2 <= self.non_ascii
+
+
+def _not_latin(where: str) -> FeedError:
+    return FeedError(
+        f"{where}: neither UTF-8 nor Latin-1/Windows-1252 text (a multi-byte or non-Latin encoding such as"
+        " Shift-JIS?); convert it to UTF-8"
+    )
+
+
+def _legacy_warning(where: str) -> str:
+    return f"{where}: not UTF-8, read as Windows-1252 (Latin-1)"
+
+
+def decode_text(data: bytes, where: str, warnings: list[str]) -> str:
+    """Decode one whole file by the reader's rules: BOMs first (UTF-32 refused), then UTF-8, then
+    Windows-1252 (Latin-1) with a warning when it reads as Latin text, else FeedError."""
+    encoding = _bom_encoding(data[:4], where)
+    try:
+        return "".join(_lines(io.BytesIO(data), encoding, where))
+    except _NotUtf8:
+        pass
+    latin = _LatinText()
+    try:
+        text = "".join(latin.watch(_lines(io.BytesIO(data), LEGACY_ENCODING, where)))
+    except _NotLatin:
+        raise _not_latin(where) from None
+    if not latin.plausible:
+        raise _not_latin(where)
+    warnings.append(_legacy_warning(where))
+    return text
+
+
+def streamed_encoding(open_binary: Callable[[], IO[bytes]], where: str) -> str:
+    """The encoding a member is read with, by the reader's rules, found by streaming it (never held
+    whole): "utf-16", "utf-8-sig", "utf-8" or LEGACY_ENCODING; FeedError for UTF-32, NUL bytes or
+    text that is neither UTF-8 nor Latin."""
+    with open_binary() as binary:
+        encoding = _bom_encoding(binary.read(4), where)
+    with open_binary() as binary:
+        try:
+            for _line in _lines(binary, encoding, where):
+                pass
+            return encoding
+        except _NotUtf8:
+            pass
+    latin = _LatinText()
+    with open_binary() as binary:
+        try:
+            for _line in latin.watch(_lines(binary, LEGACY_ENCODING, where)):
+                pass
+        except _NotLatin:
+            raise _not_latin(where) from None
+    if not latin.plausible:
+        raise _not_latin(where)
+    return LEGACY_ENCODING
+
+
+def _parse_rows(lines: Iterable[str], name: str, where: str, warnings: list[str]) -> Table:
+    """Parse CSV lines into a Table; blank lines are skipped, short rows padded, extra empty cells dropped."""
+    reader = csv.reader(lines)
     header: list[str] | None = None
     rows: list[list[str]] = []
     extra_rows = 0
@@ -118,7 +417,7 @@ def parse_table(name: str, text: str, where: str, warnings: list[str]) -> Table:
                 while header and header[-1] == "":
                     header.pop()
                 if len(set(header)) != len(header):
-                    raise FeedError(f"{where}: duplicate column names in header {header}")
+                    raise FeedError(f"{where}: duplicate column names in header {clip(header, 300)}")
                 continue
             width = len(header)
             if len(row) < width:
@@ -138,36 +437,60 @@ def parse_table(name: str, text: str, where: str, warnings: list[str]) -> Table:
     return Table(name, header, rows)
 
 
-def read_feed(path: str | Path, name: str | None = None) -> Feed:
-    """Read a GTFS zip; FeedError (one line naming the file) when it cannot be read."""
+def parse_table(name: str, text: str, where: str, warnings: list[str]) -> Table:
+    """Parse decoded CSV text into a Table (see `_parse_rows`)."""
+    return _parse_rows(io.StringIO(text, newline=""), name, where, warnings)
+
+
+def _read_table(open_member: Callable[[], io.BufferedReader], name: str, where: str, warnings: list[str]) -> Table:
+    """Stream one member into a Table: decoded and parsed line by line, never held whole as bytes
+    or text. Not UTF-8: read again as Windows-1252 when that gives Latin text, else FeedError."""
+    with open_member() as binary:
+        encoding = _bom_encoding(binary.peek(4)[:4], where)
+        try:
+            return _parse_rows(_lines(binary, encoding, where), name, where, warnings)
+        except _NotUtf8:
+            pass
+    latin = _LatinText()
+    with open_member() as binary:
+        try:
+            table = _parse_rows(latin.watch(_lines(binary, LEGACY_ENCODING, where)), name, where, warnings)
+        except _NotLatin:
+            raise _not_latin(where) from None
+    if not latin.plausible:
+        raise _not_latin(where)
+    warnings.append(_legacy_warning(where))
+    return table
+
+
+def read_feed(path: str | Path, name: str | None = None, limits: ZipLimits = DEFAULT_LIMITS) -> Feed:
+    """Read a GTFS zip; FeedError (one line naming the file) when it cannot be read or is hostile."""
     path = Path(path)
     label = name or path.name
     try:
         archive = zipfile.ZipFile(path)
     except FileNotFoundError:
         raise FeedError(f"{label}: no such file") from None
-    except (zipfile.BadZipFile, OSError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
         raise FeedError(f"{label}: not a zip archive ({error})") from None
     feed = Feed(label)
     with archive:
+        check_archive(archive, label, limits)
+        budget = _Budget(label, limits)
         for info in archive.infolist():
             if info.is_dir():
                 continue
             member = info.filename
             base = member.rsplit("/", 1)[-1]
-            where = f"{label}/{member}"
-            try:
-                data = archive.read(info)
-            except (zipfile.BadZipFile, zlib.error, OSError, NotImplementedError) as error:
-                # zlib.error: a damaged deflate stream (BadZipFile only covers the CRC and headers).
-                raise FeedError(f"{where}: cannot be extracted ({error})") from None
+            where = f"{label}/{shown_name(member)}"
+            open_member = _member_opener(archive, info, where, limits, budget)
             if not base.lower().endswith(".txt"):
-                feed.other_files[member] = data
+                with open_member() as binary:
+                    feed.other_files[member] = binary.read()
                 continue
             if base in feed.tables:
                 raise FeedError(f"{where}: {base} appears twice in the archive")
-            text = decode_text(data, where, feed.warnings)
-            feed.tables[base] = parse_table(base, text, where, feed.warnings)
+            feed.tables[base] = _read_table(open_member, base, where, feed.warnings)
     return feed
 
 
@@ -193,15 +516,20 @@ def write_feed(feed: Feed, path: str | Path) -> Path:
     return path
 
 
-def read_member(path: str | Path, member: str) -> bytes:
-    """The raw bytes of one file in a zip (FeedError naming it when absent)."""
+def read_member(path: str | Path, member: str, limits: ZipLimits = DEFAULT_LIMITS) -> bytes:
+    """The raw bytes of one file in a zip (FeedError naming it when absent, unsafe or too large)."""
+    label = Path(path).name
     try:
         with zipfile.ZipFile(path) as archive:
-            return archive.read(member)
+            info = archive.getinfo(member)
+            where = f"{label}/{shown_name(member)}"
+            _check_member(info, where, limits)
+            with _member_opener(archive, info, where, limits, _Budget(label, limits))() as binary:
+                return binary.read()
     except KeyError:
-        raise FeedError(f"{Path(path).name}: has no file {member!r}") from None
-    except (zipfile.BadZipFile, zlib.error, OSError) as error:
-        raise FeedError(f"{Path(path).name}: not a zip archive ({error})") from None
+        raise FeedError(f"{label}: has no file {clip(member)}") from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise FeedError(f"{label}: not a zip archive ({error})") from None
 
 
 def feed_counts(feed: Feed) -> dict[str, int]:
