@@ -240,7 +240,7 @@ def test_an_endless_line_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_quality_reader_flags_what_the_reader_refuses(shared_data: Path, tmp_path: Path) -> None:
-    from platform_assets.transit.gtfs_quality import read_gtfs_frames
+    from platform_assets.lib.gtfs.reader import read_gtfs_frames
 
     stop_times = "trip_id,arrival_time,departure_time,stop_id,stop_sequence\r\nT1,08:00:00,08:00:00,東京駅,1\r\n"
     cases = {"sjis.zip": (stop_times.encode("shift_jis"), "neither UTF-8 nor Latin-1/Windows-1252"),

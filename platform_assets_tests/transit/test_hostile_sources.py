@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.objectstore import LocalObjectStore
 from platform_assets.transit.catalog import Catalog, parse_catalog
 from platform_assets.transit.errors import FetchError, PublicationError
 from platform_assets.transit.fetch import fetch
@@ -224,7 +224,7 @@ def _catalog(url: str) -> Catalog:
 def test_a_download_that_is_not_a_zip_is_never_saved(
     http_server: HttpServer, shared_data: Path, tmp_path: Path, body: bytes, content_type: str, looks_like: str
 ) -> None:
-    store = ObjectStore(kind="local", local_dir=str(tmp_path / "objects"))
+    store = LocalObjectStore(local_dir=str(tmp_path / "objects"))
     catalog = _catalog(f"{http_server.base_url}/feed.zip")
     # Three good versions: retention is full, so a wrongly saved data set would delete the oldest.
     for version in (1, 2, 3):
@@ -249,7 +249,7 @@ def test_a_download_that_is_not_a_zip_is_never_saved(
 
 
 def test_an_oversized_download_keeps_the_last_data_set(shared_data: Path, tmp_path: Path) -> None:
-    store = ObjectStore(kind="local", local_dir=str(tmp_path / "objects"))
+    store = LocalObjectStore(local_dir=str(tmp_path / "objects"))
     with raw_server(endless) as base:
         served = HttpServer()
         with served.running():
@@ -285,7 +285,7 @@ def test_a_gzip_encoded_bomb_counts_its_inflated_bytes(tmp_path: Path) -> None:
 def test_a_zip_slip_download_is_never_saved_nor_exported(http_server: HttpServer, shared_data: Path, tmp_path: Path) -> None:
     import zipfile
 
-    store = ObjectStore(kind="local", local_dir=str(tmp_path / "objects"))
+    store = LocalObjectStore(local_dir=str(tmp_path / "objects"))
     catalog = _catalog(f"{http_server.base_url}/feed.zip")
     http_server.serve_file("/feed.zip", shared_data / "gtfs/history/gtfs-1.zip")
     assert export_contributor(store, catalog, "alpha", tmp_path / "w1", TODAY).exported

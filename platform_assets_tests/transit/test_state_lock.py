@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.objectstore import LocalObjectStore
 from platform_assets.transit.catalog import Catalog, parse_catalog
 from platform_assets.transit.service import export_contributor
 from platform_assets.transit.store import advisory_state_lock, file_state_lock, read_state, state_key
@@ -23,7 +23,7 @@ class SlowStore:
     state before any of them writes it, so an unserialised update would lose versions."""
 
     def __init__(self, root: Path, delay: float = 0.4) -> None:
-        self.inner = ObjectStore(kind="local", local_dir=str(root))
+        self.inner = LocalObjectStore(local_dir=str(root))
         self.delay = delay
 
     def put_file(self, key: str, path: Any, content_type: str | None = None) -> Any:
@@ -116,7 +116,7 @@ def test_concurrent_exports_in_two_processes_keep_every_version(shared_data: Pat
     for process in processes:
         process.join(timeout=120)
         assert process.exitcode == 0
-    store = ObjectStore(kind="local", local_dir=str(tmp_path / "objects"))
+    store = LocalObjectStore(local_dir=str(tmp_path / "objects"))
     assert len(read_state(store, state_key("contributor_exports", "alpha"))["versions"]) == 2
 
 

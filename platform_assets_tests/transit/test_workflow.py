@@ -128,7 +128,8 @@ def test_failing_navitia_stops_later_platforms_and_emails(
         dagster_instance=world.instance,
         dagster_run=result.dagster_run,
         dagster_event=result.get_run_failure_event(),
-        resources={"mailer": Mailer(smtp_url=smtp.url), "platform": PlatformInfo(deployment="test", alert_emails_text="ops@example.org")},
+        resources={"mailer": Mailer(smtp_url=smtp.url), "database": world.resources["database"],
+                   "platform": PlatformInfo(deployment="test", alert_emails_text="ops@example.org")},
     )
     run_failure_email(context)
     mail = smtp.wait_for(1)[0]

@@ -730,33 +730,10 @@ def _table_chunks(text: io.TextIOBase, chunk_rows: int | None, usecols: tuple[st
 
 
 def _stream_encoding(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> tuple[str, list[str]]:
-    """The encoding a large member is streamed with (decode_text's rules, read block by block so the
-    file is never whole in memory) and its header; a corrupt member raises here, before any check."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    encoding = "utf-8"
-    position = 0
-    with archive.open(info) as raw:
-        block = raw.read(_SCAN_BLOCK)
-        if block.startswith((b"\xff\xfe", b"\xfe\xff")):
-            encoding = "utf-16"
-        elif block.startswith(codecs.BOM_UTF8):
-            encoding = "utf-8-sig"
-        while block:
-            if encoding != "utf-16" and b"\x00" in block:
-                offset = position + block.index(b"\x00")
-                raise FeedError(f"{where}: contains a NUL byte at offset {offset} (binary or corrupt file)")
-            if encoding.startswith("utf-8"):
-                try:
-                    decoder.decode(block)
-                except UnicodeDecodeError:
-                    encoding = "latin-1"  # as decode_text: not UTF-8, read as Latin-1
-            position += len(block)
-            block = raw.read(_SCAN_BLOCK)
-        if encoding.startswith("utf-8"):
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                encoding = "latin-1"
+    """The encoding a large member is streamed with (`streamed_encoding`'s rules, read block by
+    block so the file is never whole in memory: UTF-32 or non-Latin text is a FeedError) and its
+    header; a corrupt member raises here, before any check."""
+    encoding = streamed_encoding(lambda: archive.open(info), where)
     with archive.open(info) as raw:
         reader = csv.reader(io.TextIOWrapper(raw, encoding=encoding, newline=""))
         first = next((row for row in reader if row and any(cell.strip() for cell in row)), [])
@@ -783,7 +760,7 @@ def read_gtfs_frames(path: str | Path, name: str | None = None, chunk_rows: int 
             try:
                 if base in STREAMED_TABLES:
                     encoding, header = _stream_encoding(archive, info, where)
-                    if encoding == "latin-1":
+                    if encoding == LEGACY_ENCODING:
                         feed.not_utf8[base] = where
                     feed.streamed[base] = (info.filename, encoding)
                     feed.headers[base] = header
