@@ -106,12 +106,71 @@ class Contributor(_Model):
         return [source for source in self.data_sources if source.data_format == "gtfs"]
 
 
+class PlatformAuthent(_Model):
+    """Tartare's spelling of a platform's credentials (`options.authent`, tartare/core/models.py)."""
+
+    username: str
+    password: str = ""
+
+
+class PlatformOptions(_Model):
+    """Every option a publication platform may have; which protocol uses which is in OPTIONS_BY_PROTOCOL.
+
+    An unknown key (`user` for `username`) is a catalog error, never a silent anonymous upload.
+    """
+
+    username: str = ""
+    password: str = ""
+    password_env: str = Field(default="", description="Read the password from this environment variable.")
+    authent: PlatformAuthent | None = Field(default=None, description="Tartare's form of username/password.")
+    directory: str = Field(default="", description="FTP: folder to upload into (Tartare), below the URL's path.")
+    field: str = Field(default="", description="HTTP: multipart field name of the file (default 'file').")
+    endpoint_url: str = Field(default="", description="S3: endpoint of an S3-compatible store.")
+    region: str = Field(default="", description="S3: region (default us-east-1).")
+    download_url: str = Field(default="", description="ODS: the portal's download link put in the metadata.")
+
+    def credentials(self) -> tuple[str, str]:
+        """(username, password): `authent` first (Tartare), then username/password(_env)."""
+        if self.authent is not None:
+            return self.authent.username, self.authent.password
+        password = os.environ.get(self.password_env, "") if self.password_env else self.password
+        return self.username, password
+
+    def for_delivery(self) -> dict[str, str]:
+        """The plain options publish.deliver reads (credentials resolved, empty ones left out)."""
+        username, password = self.credentials()
+        values = {"username": username, "password": password, "directory": self.directory, "field": self.field,
+                  "endpoint_url": self.endpoint_url, "region": self.region}
+        return {key: value for key, value in values.items() if value}
+
+
+_CREDENTIALS = {"username", "password", "password_env", "authent"}
+OPTIONS_BY_PROTOCOL: dict[str, set[str]] = {
+    "http": _CREDENTIALS | {"field", "download_url"},
+    "https": _CREDENTIALS | {"field", "download_url"},
+    "ftp": _CREDENTIALS | {"directory", "download_url"},
+    "s3": {"endpoint_url", "region", "download_url"},
+    "file": {"download_url"},
+}
+
+
 class Platform(_Model):
     sequence: int = 0
     type: Literal["navitia", "ods", "stop_area"]
     protocol: Literal["http", "https", "ftp", "s3", "file"]
     url: str
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: PlatformOptions = PlatformOptions()
+
+    @model_validator(mode="after")
+    def _options_fit_the_protocol(self) -> Platform:
+        allowed = OPTIONS_BY_PROTOCOL[self.protocol]
+        for key in sorted(self.options.model_fields_set - allowed):
+            raise ValueError(
+                f"options.{key}: not an option of protocol {self.protocol!r} (its options: {', '.join(sorted(allowed))})"
+            )
+        if self.options.download_url and self.type != "ods":
+            raise ValueError(f"options.download_url: only ods platforms announce a download link, not {self.type!r}")
+        return self
 
 
 class Environment(_Model):

@@ -330,7 +330,7 @@ def publish_coverage(
             elif platform.type == "ods":
                 ods_keys = [k for k in latest["keys"] if k.endswith("_ods.zip")]
                 file = workdir / "publish" / f"{coverage.id}_ods.zip"
-                download_url = str(platform.options.get("download_url", ""))
+                download_url = platform.options.download_url
                 if ods_keys and not download_url:
                     store.download(ods_keys[0], file)
                 else:
@@ -344,7 +344,7 @@ def publish_coverage(
                 remote_name = file.name
             url = expand_url(platform.url, replacements or {})
             try:
-                target = deliver(platform.protocol, url, file, remote_name, platform.options)
+                target = deliver(platform.protocol, url, file, remote_name, platform.options.for_delivery())
             except TransitError as error:
                 raise type(error)(f"{where}: {error}") from None
             publication = Publication(environment_name, platform.sequence, platform.type, platform.protocol, target)
