@@ -105,7 +105,8 @@ def _export(
     if not outcome.exported:
         context.log.info(f"{kind} {subject}: {outcome.reason}: no new export, nothing materialized")
         return
-    context.log.info(f"{kind} {subject}: new export {outcome.main.uri} ({outcome.reason})")
+    saved = outcome.main.uri if outcome.main is not None else "of pass-through data sets only"
+    context.log.info(f"{kind} {subject}: new export {saved} ({outcome.reason})")
     yield MaterializeResult(metadata=_export_metadata(outcome))
 
 

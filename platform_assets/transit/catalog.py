@@ -15,6 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from platform_assets.transit.errors import CatalogError
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+# Data formats saved and published unchanged (Tartare's ntfs, osm_file and poly_file,
+# tartare/core/constants.py): no GTFS reading, no preprocess, no merge.
+PASS_THROUGH_FORMATS = ("ntfs", "osm_file", "poly_file")
+FORMAT_ALIASES = {"osm": "osm_file", "poly": "poly_file"}
+# A platform's input_data_source_ids entry naming the coverage's merged GTFS export.
+COVERAGE_EXPORT_INPUT = "export"
 ENVIRONMENT_NAMES = ("integration", "preproduction", "production")
 
 
@@ -62,9 +68,20 @@ class License(_Model):
 class DataSource(_Model):
     id: str = Field(pattern=ID_PATTERN)
     name: str = ""
-    data_format: Literal["gtfs", "direction_config", "ruspell_config", "ruspell_bano", "code_table"] = "gtfs"
+    data_format: Literal[
+        "gtfs", "direction_config", "ruspell_config", "ruspell_bano", "code_table", "ntfs", "osm_file", "poly_file"
+    ] = "gtfs"
     input: Input
     license: License = License()
+
+    @field_validator("data_format", mode="before")
+    @classmethod
+    def _alias(cls, value: Any) -> Any:
+        return FORMAT_ALIASES.get(value, value) if isinstance(value, str) else value
+
+    @property
+    def passes_through(self) -> bool:
+        return self.data_format in PASS_THROUGH_FORMATS
 
 
 class PreprocessSpec(_Model):
@@ -91,8 +108,14 @@ class Contributor(_Model):
             for source_id in preprocess.data_source_ids:
                 if source_id not in ids:
                     raise ValueError(f"preprocess {preprocess.type} names unknown data source {source_id!r}")
-        if not any(source.data_format == "gtfs" for source in self.data_sources):
-            raise ValueError("needs at least one data source with data_format 'gtfs'")
+        if not self.gtfs_sources:
+            if not self.pass_through_sources:
+                raise ValueError(
+                    "needs at least one data source with data_format 'gtfs' (or passed through: "
+                    f"{', '.join(PASS_THROUGH_FORMATS)})"
+                )
+            if self.preprocesses:
+                raise ValueError("preprocesses need a 'gtfs' data source: this contributor has none")
         return self
 
     def source(self, source_id: str) -> DataSource:
@@ -104,6 +127,10 @@ class Contributor(_Model):
     @property
     def gtfs_sources(self) -> list[DataSource]:
         return [source for source in self.data_sources if source.data_format == "gtfs"]
+
+    @property
+    def pass_through_sources(self) -> list[DataSource]:
+        return [source for source in self.data_sources if source.passes_through]
 
 
 class PlatformAuthent(_Model):
@@ -160,6 +187,12 @@ class Platform(_Model):
     protocol: Literal["http", "https", "ftp", "s3", "file"]
     url: str
     options: PlatformOptions = PlatformOptions()
+    input_data_source_ids: list[str] | None = Field(
+        default=None,
+        description="What this platform publishes (Tartare's name): 'export' (the coverage's GTFS) and/or "
+        "'<contributor>/<source>' pass-through sources. Unset: navitia gets the export plus osm_file and "
+        "poly_file sources, ods the export plus ntfs sources, stop_area the export's stops.",
+    )
 
     @model_validator(mode="after")
     def _options_fit_the_protocol(self) -> Platform:
@@ -221,7 +254,41 @@ class Catalog(_Model):
             for contributor_id in coverage.contributors:
                 if contributor_id not in contributor_ids:
                     raise ValueError(f"coverage {coverage.id!r} names unknown contributor {contributor_id!r}")
+            self._check_pass_through(coverage)
         return self
+
+    def _check_pass_through(self, coverage: Coverage) -> None:
+        """One source per pass-through format in a coverage (Tartare: one osm and one poly per coverage,
+        one data source per format in an ODS publication); platforms name only sources it has."""
+        by_format: dict[str, list[str]] = {}
+        for contributor_id in coverage.contributors:
+            for source in self.contributor(contributor_id).pass_through_sources:
+                by_format.setdefault(source.data_format, []).append(f"{contributor_id}/{source.id}")
+        for data_format, names in by_format.items():
+            if len(names) > 1:
+                raise ValueError(f"coverage {coverage.id!r}: {len(names)} {data_format} sources ({', '.join(names)}), at most one")
+        known = {COVERAGE_EXPORT_INPUT, *(name for names in by_format.values() for name in names)}
+        for environment_name, environment in coverage.environments.items():
+            for platform in environment.publication_platforms:
+                for name in platform.input_data_source_ids or []:
+                    if name not in known:
+                        raise ValueError(
+                            f"coverage {coverage.id!r} {environment_name} platform {platform.sequence}: "
+                            f"input_data_source_ids: {name!r} is not one of {sorted(known)}"
+                        )
+                if platform.type == "stop_area" and (platform.input_data_source_ids or [COVERAGE_EXPORT_INPUT]) != [
+                    COVERAGE_EXPORT_INPUT
+                ]:
+                    raise ValueError(
+                        f"coverage {coverage.id!r} {environment_name} platform {platform.sequence}: "
+                        "a stop_area platform publishes only the export's stops"
+                    )
+
+    def pass_through_source(self, name: str) -> tuple[Contributor, DataSource]:
+        """The contributor and source named `<contributor>/<source>`."""
+        contributor_id, _, source_id = name.partition("/")
+        contributor = self.contributor(contributor_id)
+        return contributor, contributor.source(source_id)
 
     def contributor(self, contributor_id: str) -> Contributor:
         for contributor in self.contributors:
