@@ -38,6 +38,7 @@ from platform_assets.transit.service import (
     ExportOutcome,
     export_contributor,
     export_coverage,
+    publication_history,
     publish_coverage,
 )
 
@@ -50,6 +51,13 @@ class ExportConfig(Config):
 
     force: bool = Field(default=False, description="Export even when no input changed.")
     today: str = Field(default="", description="Pin 'today' (YYYY-MM-DD) for the validity rules; empty: PLATFORM_TRANSIT_TODAY or the real date.")
+
+
+class PublicationConfig(Config):
+    """Launchpad option of a publication: a rollback republishes one of the 3 kept exports."""
+
+    version: str = Field(default="", description="Republish this kept coverage export version (a rollback); "
+                         "empty: the latest. `platform-assets transit rollback COVERAGE` lists them.")
 
 
 def _export_metadata(outcome: ExportOutcome) -> dict[str, object]:
@@ -158,20 +166,26 @@ def build_transit_assets(retry_delay: float) -> list[AssetsDefinition]:
         "the first failure stops the rest. Never retried.",
     )
     def coverage_publication(
-        context: AssetExecutionContext, object_store: ObjectStore, database: PlatformDatabase
+        context: AssetExecutionContext, config: PublicationConfig, object_store: ObjectStore, database: PlatformDatabase
     ) -> MaterializeResult:
         coverage_id = context.partition_key
         with _one_line_failure(), tempfile.TemporaryDirectory(prefix=f"transit-publish-{coverage_id}-") as workdir:
             _check_hold(context, database)
             latest, publications = publish_coverage(
-                object_store, current_catalog(), coverage_id, Path(workdir), url_replacements(), log=context.log.info
+                object_store, current_catalog(), coverage_id, Path(workdir), url_replacements(), log=context.log.info,
+                version=config.version or None,
             )
         export_uri = object_store.uri(latest["keys"][0])
+        rollback = bool(publication_history(object_store, coverage_id)[-1]["rollback"])
+        if rollback:
+            context.log.info(f"coverage {coverage_id}: rollback, export {latest['version']} republished")
         return MaterializeResult(
             metadata={
                 **file_metadata(read=[object_store.uri(key) for key in latest["keys"]]),
                 "export_uri": MetadataValue.url(export_uri),
                 "export_sha256": latest["sha256"],
+                "export_version": latest["version"],
+                "rollback": rollback,
                 "publications": MetadataValue.json(
                     [
                         {"environment": p.environment, "sequence": p.sequence, "type": p.platform_type,

@@ -172,6 +172,40 @@ def export_coverage_command(coverage_id: str, force: bool, webserver: str | None
     _launch(COVERAGE_EXPORT_JOB, "coverages", coverage_id, config, coverage_id, webserver)
 
 
+@transit_cli.command("rollback")
+@click.argument("coverage_id")
+@click.argument("version", required=False)
+@click.option("--queue", "webserver", metavar="URL", default=None,
+              help="Submit the run to the Dagster webserver at URL instead of running it in this process.")
+def rollback_command(coverage_id: str, version: str | None, webserver: str | None) -> None:
+    """Republish VERSION, one of COVERAGE_ID's kept exports, to all its platforms (recorded as a
+    publication of that version); without VERSION, list the kept exports and the last publications."""
+    from platform_assets.core.resources import build_resources
+    from platform_assets.transit.jobs import COVERAGE_PUBLICATION_JOB
+    from platform_assets.transit.runtime import current_catalog
+    from platform_assets.transit.service import kept_coverage_exports, publication_history
+
+    current_catalog().coverage(coverage_id)
+    store = build_resources()["object_store"]
+    kept = kept_coverage_exports(store, coverage_id)
+    if not kept:
+        raise TransitError(f"coverage {coverage_id!r} has no export yet")
+    if version is None:
+        published = publication_history(store, coverage_id)
+        live = published[-1]["version"] if published else ""
+        for entry in reversed(kept):
+            validity = entry.get("validity", {})
+            marks = [mark for mark, on in (("latest", entry is kept[-1]), ("published", entry["version"] == live)) if on]
+            click.echo(f"{entry['version']}  validity {validity.get('start_date')}..{validity.get('end_date')}  "
+                       f"created {entry.get('created_at', '')}{'  (' + ', '.join(marks) + ')' if marks else ''}")
+        return
+    if version not in {entry["version"] for entry in kept}:
+        choices = ", ".join(entry["version"] for entry in kept)
+        raise TransitError(f"coverage {coverage_id!r}: no kept export {version!r} (kept: {choices})")
+    config = {"ops": {"coverage_publication": {"config": {"version": version}}}}
+    _launch(COVERAGE_PUBLICATION_JOB, "coverages", coverage_id, config, coverage_id, webserver)
+
+
 @transit_cli.command("fetch-source")
 @click.argument("contributor_id")
 @click.argument("source_id")
