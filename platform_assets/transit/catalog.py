@@ -98,6 +98,11 @@ class Contributor(_Model):
     data_prefix: str = Field(pattern=ID_PATTERN)
     data_sources: list[DataSource] = Field(min_length=1)
     preprocesses: list[PreprocessSpec] = Field(default_factory=list)
+    future_versions: Literal["wait", "publish"] = Field(
+        default="wait",
+        description="A new GTFS version whose validity starts after today: 'wait' keeps it and exports it on "
+        "its start date (the version in use stays published); 'publish' exports it at once (Tartare).",
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Contributor:

@@ -170,6 +170,36 @@ def export_contributor(
                              reason="no data source changed since the last export")
 
     gtfs_ids = {source.id for source in contributor.gtfs_sources}
+    feeds_by_source: dict[str, Feed] = {}
+    for outcome in outcomes:
+        if outcome.source_id in gtfs_ids:
+            feeds_by_source[outcome.source_id] = read_feed(
+                outcome.local_path, f"{contributor.id}/{outcome.source_id}/{outcome.file_name}"
+            )
+    waiting: dict[str, str] = {}
+    if contributor.future_versions == "wait" and last is not None:
+        # Beyond Tartare (which exports at once): a new version starting after today is kept as a data
+        # set, while the export goes on with the version in use; it goes live on its start date.
+        for outcome in outcomes:
+            live_sha = last.get("sources", {}).get(outcome.source_id)
+            if outcome.source_id not in gtfs_ids or live_sha in (None, outcome.sha256):
+                continue
+            starts = feed_validity_period(feeds_by_source[outcome.source_id]).start_date
+            if starts <= today:
+                continue
+            live = _kept_data_set(store, contributor.id, outcome.source_id, live_sha, workdir / "live")
+            if live is None:
+                log(f"source {outcome.source_id}: new version starts {starts}, but the version in use is gone: exported now")
+                continue
+            waiting[outcome.source_id] = starts.isoformat()
+            current[outcome.source_id] = live_sha
+            feeds_by_source[outcome.source_id] = read_feed(live, f"{contributor.id}/{outcome.source_id}/{live.name}")
+            log(f"source {outcome.source_id}: new version (sha256 {outcome.sha256[:12]}) starts on {starts}: "
+                "kept, it replaces the version in use on that date")
+        if waiting and not force and last.get("sources") == current:
+            when = ", ".join(f"{source} on {start}" for source, start in sorted(waiting.items()))
+            return ExportOutcome(False, contributor.id, outcomes, written=written, deleted=deleted,
+                                 reason=f"new version waiting for its start date ({when}); the version in use stays")
     pass_through = _pass_through_entries(store, contributor)
     reason = "forced" if force else "a data source changed" if last else "first export"
     if not gtfs_ids:
@@ -184,13 +214,8 @@ def export_contributor(
         return ExportOutcome(True, contributor.id, outcomes, written=written, deleted=deleted + deleted_exports,
                              read=[o.uri for o in outcomes], reason=reason)
 
-    feeds: list[tuple[str, Feed]] = []
-    periods: list[ValidityPeriod] = []
-    for outcome in outcomes:
-        if outcome.source_id in gtfs_ids:
-            feed = read_feed(outcome.local_path, f"{contributor.id}/{outcome.source_id}/{outcome.file_name}")
-            periods.append(feed_validity_period(feed))
-            feeds.append(("", feed))
+    feeds = [("", feed) for feed in feeds_by_source.values()]
+    periods = [feed_validity_period(feed) for feed in feeds_by_source.values()]
     config_files = {o.source_id: o.local_path for o in outcomes if o.source_id not in gtfs_ids and o.source_id not in pass_through}
     feed = feeds[0][1] if len(feeds) == 1 else merge_feeds(feeds, contributor.id)
     for warning in feed.warnings:
@@ -213,6 +238,15 @@ def export_contributor(
         True, contributor.id, outcomes, main=main, written=written, deleted=deleted + deleted_exports,
         read=[o.uri for o in outcomes], validity=validity, counts=counts, warnings=feed.warnings, reason=reason,
     )
+
+
+def _kept_data_set(store: Store, contributor_id: str, source_id: str, sha256: str, folder: Path) -> Path | None:
+    """The kept data set of a source with this sha256, downloaded into `folder` (None when deleted)."""
+    versions = read_state(store, state_key("data_sources", contributor_id, source_id)).get("versions", [])
+    for version in versions:
+        if version["sha256"] == sha256:
+            return Path(store.download(version["keys"][0], folder / source_id / version["file_name"]))
+    return None
 
 
 def _pass_through_entries(store: Store, contributor: Contributor) -> dict[str, dict[str, str]]:
