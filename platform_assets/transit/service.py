@@ -494,6 +494,29 @@ def kept_coverage_exports(store: Store, coverage_id: str) -> list[dict[str, Any]
     return read_state(store, state_key("coverage_exports", coverage_id)).get("versions", [])
 
 
+def stored_file(
+    store: Store, subject: str, *, coverage: bool = False, source: str | None = None, version: str | None = None
+) -> tuple[str, str, str]:
+    """(object key, file name, version) of a kept file: a data set of `subject`'s `source`, a coverage
+    export (`coverage`), or a contributor export; the latest unless `version` names a kept one."""
+    if source is not None:
+        kind, what = state_key("data_sources", subject, source), f"contributor {subject!r} source {source!r}"
+    elif coverage:
+        kind, what = state_key("coverage_exports", subject), f"coverage {subject!r}"
+    else:
+        kind, what = state_key("contributor_exports", subject), f"contributor {subject!r}"
+    versions = read_state(store, kind).get("versions", [])
+    if not versions:
+        raise TransitError(f"{what} has no {'data set' if source is not None else 'export'} yet")
+    chosen = versions[-1] if version is None else next((v for v in versions if v["version"] == version), None)
+    if chosen is None:
+        raise TransitError(f"{what}: no kept version {version!r} (kept: {', '.join(v['version'] for v in versions)})")
+    if not chosen["keys"]:
+        raise TransitError(f"{what}: export {chosen['version']} has only pass-through data sets: use --source")
+    object_key = chosen["keys"][0]
+    return object_key, chosen.get("file_name") or object_key.rsplit("/", 1)[-1], chosen["version"]
+
+
 def _ods_info(coverage: Coverage, validity: ValidityPeriod, updated: datetime) -> OdsInfo:
     ods = _ods_spec(coverage)
     description = (ods.description if ods else "") or coverage.name

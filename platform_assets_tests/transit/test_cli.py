@@ -149,3 +149,28 @@ def test_rollback_republishes_a_kept_export_and_records_it(cli_world: TransitWor
     missing = invoke("rollback", "south", "19990101T000000000000Z")
     assert missing.exit_code == 2
     assert missing.stderr.strip().startswith("error: coverage 'south': no kept export '19990101T000000000000Z' (kept: ")
+
+
+def test_update_now_then_get_any_kept_file(cli_world: TransitWorld, shared_data: Path) -> None:
+    """Tartare's manual actions: the automatic update now; any file of a data set or an export."""
+    updated = invoke("update-now")
+    assert updated.exit_code == 0, updated.output
+    for line in ("contributor_export[alpha]: file://", "contributor_export[beta]: file://",
+                 "contributor_export[gamma]: file://", "coverage_export[north]: file://",
+                 "coverage_export[south]: file://", "coverage_publication[south]"):
+        assert line in updated.stdout
+    again = invoke("update-now")
+    assert again.exit_code == 0 and again.stdout.count("nothing changed, no new materialization") == 5
+
+    out = cli_world.data_dir / "got"
+    rules = invoke("get-file", "beta", "--source", "rules", "-o", str(out))
+    assert rules.exit_code == 0, rules.output
+    assert out.read_bytes() == (shared_data / "gtfs/preprocesses/ruspell/config-fr_idf.yml").read_bytes()
+    assert invoke("get-file", "beta", "--source", "gtfs", "-o", str(out)).exit_code == 0
+    assert out.read_bytes() == (shared_data / "gtfs/preprocesses/ruspell/gtfs.zip").read_bytes()
+    member = invoke("get-file", "south", "stops.txt", "--coverage")
+    assert member.exit_code == 0 and "B:StopArea:8711611" in member.stdout
+    whole = invoke("get-file", "south", "--coverage", "-o", str(out))
+    assert whole.exit_code == 0 and out.read_bytes()[:2] == b"PK"
+    wrong = invoke("get-file", "beta", "stops.txt", "--version", "nope")
+    assert wrong.exit_code == 2 and wrong.stderr.startswith("error: contributor 'beta': no kept version 'nope' (kept: ")
