@@ -5,6 +5,7 @@ from dagster import Definitions
 from platform_assets.quality.reports import build_quality_report
 from platform_assets.transit.assets import build_transit_assets, contributors_partitions, coverages_partitions
 from platform_assets.transit.checks import contributor_export_checks, coverage_export_checks
+from platform_assets.transit.expiry_checks import coverage_contributor_expiry
 from platform_assets.transit.jobs import build_transit_jobs
 from platform_assets.transit.runtime import retry_delay_seconds
 from platform_assets.transit.schedules import transit_automatic_update
@@ -21,7 +22,7 @@ def build_transit_definitions(retry_delay: float) -> Definitions:
     ]
     return Definitions(
         assets=[*assets, *reports],
-        asset_checks=[contributor_export_checks, coverage_export_checks],
+        asset_checks=[contributor_export_checks, coverage_export_checks, coverage_contributor_expiry],
         jobs=build_transit_jobs(assets),
         schedules=[transit_automatic_update],
         sensors=transit_sensors(),

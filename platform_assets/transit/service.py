@@ -229,8 +229,8 @@ def export_contributor(
     counts = feed_counts(feed)
     versions.append(
         {"version": version, "keys": [export_key], "sha256": main.sha256, "sources": current,
-         "pass_through": pass_through, "validity": _period_json(validity), "counts": counts,
-         "created_at": datetime.now(UTC).isoformat()}
+         "pass_through": pass_through, "validity": _period_json(validity),
+         "feed_validity": _period_json(union(periods)), "counts": counts, "created_at": datetime.now(UTC).isoformat()}
     )
     kept, deleted_exports = apply_retention(store, versions)
     write_state(store, key, {"versions": kept})
