@@ -83,6 +83,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "PLATFORM_TRANSIT_RETRY_DELAY", "180", "Seconds before the one retry of a failed fetch/export step."
     ),
     SettingSpec(
+        "PLATFORM_TRANSIT_MAX_RUNTIME",
+        "14400",
+        "Seconds a transit run may take before run monitoring cancels it as stuck and it is reported "
+        "as failed (Tartare: 4 hours).",
+    ),
+    SettingSpec(
         "PLATFORM_TRANSIT_TODAY",
         "",
         "Pin 'today' (YYYY-MM-DD) for the validity-period rules, e.g. to replay archived feeds; empty: the real date.",
