@@ -37,6 +37,7 @@ from platform_assets.transit.service import (
     ExportOutcome,
     export_contributor,
     export_coverage,
+    publication_history,
     publish_coverage,
 )
 from platform_assets.transit.store import advisory_state_lock
@@ -50,6 +51,13 @@ class ExportConfig(Config):
 
     force: bool = Field(default=False, description="Export even when no input changed.")
     today: str = Field(default="", description="Pin 'today' (YYYY-MM-DD) for the validity rules; empty: PLATFORM_TRANSIT_TODAY or the real date.")
+
+
+class PublicationConfig(Config):
+    """Launchpad option of a publication: a rollback republishes one of the 3 kept exports."""
+
+    version: str = Field(default="", description="Republish this kept coverage export version (a rollback); "
+                         "empty: the latest. `platform-assets transit rollback COVERAGE` lists them.")
 
 
 def _export_metadata(outcome: ExportOutcome) -> dict[str, object]:
@@ -111,7 +119,8 @@ def _export(
     if not outcome.exported:
         context.log.info(f"{kind} {subject}: {outcome.reason}: no new export, nothing materialized")
         return
-    context.log.info(f"{kind} {subject}: new export {outcome.main.uri} ({outcome.reason})")
+    saved = outcome.main.uri if outcome.main is not None else "of pass-through data sets only"
+    context.log.info(f"{kind} {subject}: new export {saved} ({outcome.reason})")
     yield MaterializeResult(metadata=_export_metadata(outcome))
 
 
@@ -170,6 +179,7 @@ def coverage_export(
 )
 def coverage_publication(
     context: AssetExecutionContext,
+    config: PublicationConfig,
     object_store: ObjectStore,
     database: PlatformDatabase,
     transit: TransitSettings,
@@ -180,14 +190,19 @@ def coverage_publication(
         refuse_if_held(context, database)
         latest, publications = publish_coverage(
             object_store, transit.load_catalog(), coverage_id, Path(workdir), url_replacements(platform.data_path),
-            log=context.log.info, limits=transit.limits(),
+            log=context.log.info, limits=transit.limits(), version=config.version or None,
         )
     export_uri = object_store.uri(latest["keys"][0])
+    rollback = bool(publication_history(object_store, coverage_id)[-1]["rollback"])
+    if rollback:
+        context.log.info(f"coverage {coverage_id}: rollback, export {latest['version']} republished")
     return MaterializeResult(
         metadata={
             **file_metadata(read=[object_store.uri(key) for key in latest["keys"]]),
             "export_uri": MetadataValue.url(export_uri),
             "export_sha256": latest["sha256"],
+            "export_version": latest["version"],
+            "rollback": rollback,
             "publications": MetadataValue.json(
                 [
                     {"environment": p.environment, "sequence": p.sequence, "type": p.platform_type,

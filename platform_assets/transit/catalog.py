@@ -15,6 +15,12 @@ from platform_assets.lib.yamlfile import YamlError, parse_yaml
 from platform_assets.transit.errors import CatalogError
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+# Data formats saved and published unchanged (Tartare's ntfs, osm_file and poly_file,
+# tartare/core/constants.py): no GTFS reading, no preprocess, no merge.
+PASS_THROUGH_FORMATS = ("ntfs", "osm_file", "poly_file")
+FORMAT_ALIASES = {"osm": "osm_file", "poly": "poly_file"}
+# A platform's input_data_source_ids entry naming the coverage's merged GTFS export.
+COVERAGE_EXPORT_INPUT = "export"
 ENVIRONMENT_NAMES = ("integration", "preproduction", "production")
 
 
@@ -62,9 +68,20 @@ class License(_Model):
 class DataSource(_Model):
     id: str = Field(pattern=ID_PATTERN)
     name: str = ""
-    data_format: Literal["gtfs", "direction_config", "ruspell_config", "ruspell_bano", "code_table"] = "gtfs"
+    data_format: Literal[
+        "gtfs", "direction_config", "ruspell_config", "ruspell_bano", "code_table", "ntfs", "osm_file", "poly_file"
+    ] = "gtfs"
     input: Input
     license: License = License()
+
+    @field_validator("data_format", mode="before")
+    @classmethod
+    def _alias(cls, value: Any) -> Any:
+        return FORMAT_ALIASES.get(value, value) if isinstance(value, str) else value
+
+    @property
+    def passes_through(self) -> bool:
+        return self.data_format in PASS_THROUGH_FORMATS
 
 
 class PreprocessSpec(_Model):
@@ -81,6 +98,11 @@ class Contributor(_Model):
     data_prefix: str = Field(pattern=ID_PATTERN)
     data_sources: list[DataSource] = Field(min_length=1)
     preprocesses: list[PreprocessSpec] = Field(default_factory=list)
+    future_versions: Literal["wait", "publish"] = Field(
+        default="wait",
+        description="A new GTFS version whose validity starts after today: 'wait' keeps it and exports it on "
+        "its start date (the version in use stays published); 'publish' exports it at once (Tartare).",
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Contributor:
@@ -91,8 +113,14 @@ class Contributor(_Model):
             for source_id in preprocess.data_source_ids:
                 if source_id not in ids:
                     raise ValueError(f"preprocess {preprocess.type} names unknown data source {source_id!r}")
-        if not any(source.data_format == "gtfs" for source in self.data_sources):
-            raise ValueError("needs at least one data source with data_format 'gtfs'")
+        if not self.gtfs_sources:
+            if not self.pass_through_sources:
+                raise ValueError(
+                    "needs at least one data source with data_format 'gtfs' (or passed through: "
+                    f"{', '.join(PASS_THROUGH_FORMATS)})"
+                )
+            if self.preprocesses:
+                raise ValueError("preprocesses need a 'gtfs' data source: this contributor has none")
         return self
 
     def source(self, source_id: str) -> DataSource:
@@ -105,13 +133,82 @@ class Contributor(_Model):
     def gtfs_sources(self) -> list[DataSource]:
         return [source for source in self.data_sources if source.data_format == "gtfs"]
 
+    @property
+    def pass_through_sources(self) -> list[DataSource]:
+        return [source for source in self.data_sources if source.passes_through]
+
+
+class PlatformAuthent(_Model):
+    """Tartare's spelling of a platform's credentials (`options.authent`, tartare/core/models.py)."""
+
+    username: str
+    password: str = ""
+
+
+class PlatformOptions(_Model):
+    """Every option a publication platform may have; which protocol uses which is in OPTIONS_BY_PROTOCOL.
+
+    An unknown key (`user` for `username`) is a catalog error, never a silent anonymous upload.
+    """
+
+    username: str = ""
+    password: str = ""
+    password_env: str = Field(default="", description="Read the password from this environment variable.")
+    authent: PlatformAuthent | None = Field(default=None, description="Tartare's form of username/password.")
+    directory: str = Field(default="", description="FTP: folder to upload into (Tartare), below the URL's path.")
+    field: str = Field(default="", description="HTTP: multipart field name of the file (default 'file').")
+    endpoint_url: str = Field(default="", description="S3: endpoint of an S3-compatible store.")
+    region: str = Field(default="", description="S3: region (default us-east-1).")
+    download_url: str = Field(default="", description="ODS: the portal's download link put in the metadata.")
+
+    def credentials(self) -> tuple[str, str]:
+        """(username, password): `authent` first (Tartare), then username/password(_env)."""
+        if self.authent is not None:
+            return self.authent.username, self.authent.password
+        password = os.environ.get(self.password_env, "") if self.password_env else self.password
+        return self.username, password
+
+    def for_delivery(self) -> dict[str, str]:
+        """The plain options publish.deliver reads (credentials resolved, empty ones left out)."""
+        username, password = self.credentials()
+        values = {"username": username, "password": password, "directory": self.directory, "field": self.field,
+                  "endpoint_url": self.endpoint_url, "region": self.region}
+        return {key: value for key, value in values.items() if value}
+
+
+_CREDENTIALS = {"username", "password", "password_env", "authent"}
+OPTIONS_BY_PROTOCOL: dict[str, set[str]] = {
+    "http": _CREDENTIALS | {"field", "download_url"},
+    "https": _CREDENTIALS | {"field", "download_url"},
+    "ftp": _CREDENTIALS | {"directory", "download_url"},
+    "s3": {"endpoint_url", "region", "download_url"},
+    "file": {"download_url"},
+}
+
 
 class Platform(_Model):
     sequence: int = 0
     type: Literal["navitia", "ods", "stop_area"]
     protocol: Literal["http", "https", "ftp", "s3", "file"]
     url: str
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: PlatformOptions = PlatformOptions()
+    input_data_source_ids: list[str] | None = Field(
+        default=None,
+        description="What this platform publishes (Tartare's name): 'export' (the coverage's GTFS) and/or "
+        "'<contributor>/<source>' pass-through sources. Unset: navitia gets the export plus osm_file and "
+        "poly_file sources, ods the export plus ntfs sources, stop_area the export's stops.",
+    )
+
+    @model_validator(mode="after")
+    def _options_fit_the_protocol(self) -> Platform:
+        allowed = OPTIONS_BY_PROTOCOL[self.protocol]
+        for key in sorted(self.options.model_fields_set - allowed):
+            raise ValueError(
+                f"options.{key}: not an option of protocol {self.protocol!r} (its options: {', '.join(sorted(allowed))})"
+            )
+        if self.options.download_url and self.type != "ods":
+            raise ValueError(f"options.download_url: only ods platforms announce a download link, not {self.type!r}")
+        return self
 
 
 class Environment(_Model):
@@ -162,7 +259,41 @@ class Catalog(_Model):
             for contributor_id in coverage.contributors:
                 if contributor_id not in contributor_ids:
                     raise ValueError(f"coverage {coverage.id!r} names unknown contributor {contributor_id!r}")
+            self._check_pass_through(coverage)
         return self
+
+    def _check_pass_through(self, coverage: Coverage) -> None:
+        """One source per pass-through format in a coverage (Tartare: one osm and one poly per coverage,
+        one data source per format in an ODS publication); platforms name only sources it has."""
+        by_format: dict[str, list[str]] = {}
+        for contributor_id in coverage.contributors:
+            for source in self.contributor(contributor_id).pass_through_sources:
+                by_format.setdefault(source.data_format, []).append(f"{contributor_id}/{source.id}")
+        for data_format, names in by_format.items():
+            if len(names) > 1:
+                raise ValueError(f"coverage {coverage.id!r}: {len(names)} {data_format} sources ({', '.join(names)}), at most one")
+        known = {COVERAGE_EXPORT_INPUT, *(name for names in by_format.values() for name in names)}
+        for environment_name, environment in coverage.environments.items():
+            for platform in environment.publication_platforms:
+                for name in platform.input_data_source_ids or []:
+                    if name not in known:
+                        raise ValueError(
+                            f"coverage {coverage.id!r} {environment_name} platform {platform.sequence}: "
+                            f"input_data_source_ids: {name!r} is not one of {sorted(known)}"
+                        )
+                if platform.type == "stop_area" and (platform.input_data_source_ids or [COVERAGE_EXPORT_INPUT]) != [
+                    COVERAGE_EXPORT_INPUT
+                ]:
+                    raise ValueError(
+                        f"coverage {coverage.id!r} {environment_name} platform {platform.sequence}: "
+                        "a stop_area platform publishes only the export's stops"
+                    )
+
+    def pass_through_source(self, name: str) -> tuple[Contributor, DataSource]:
+        """The contributor and source named `<contributor>/<source>`."""
+        contributor_id, _, source_id = name.partition("/")
+        contributor = self.contributor(contributor_id)
+        return contributor, contributor.source(source_id)
 
     def contributor(self, contributor_id: str) -> Contributor:
         for contributor in self.contributors:

@@ -129,6 +129,39 @@ def export_coverage_command(coverage_id: str, force: bool, webserver: str | None
     _launch(COVERAGE_EXPORT_JOB, "coverages", coverage_id, config, coverage_id, webserver)
 
 
+@transit_cli.command("rollback")
+@click.argument("coverage_id")
+@click.argument("version", required=False)
+@click.option("--queue", "webserver", metavar="URL", default=None,
+              help="Submit the run to the Dagster webserver at URL instead of running it in this process.")
+def rollback_command(coverage_id: str, version: str | None, webserver: str | None) -> None:
+    """Republish VERSION, one of COVERAGE_ID's kept exports, to all its platforms (recorded as a
+    publication of that version); without VERSION, list the kept exports and the last publications."""
+    from platform_assets.core.resources import object_store
+    from platform_assets.transit.jobs import COVERAGE_PUBLICATION_JOB
+    from platform_assets.transit.service import kept_coverage_exports, publication_history
+
+    _transit_settings().load_catalog().coverage(coverage_id)
+    store = object_store(resolve=True)
+    kept = kept_coverage_exports(store, coverage_id)
+    if not kept:
+        raise TransitError(f"coverage {coverage_id!r} has no export yet")
+    if version is None:
+        published = publication_history(store, coverage_id)
+        live = published[-1]["version"] if published else ""
+        for entry in reversed(kept):
+            validity = entry.get("validity", {})
+            marks = [mark for mark, on in (("latest", entry is kept[-1]), ("published", entry["version"] == live)) if on]
+            click.echo(f"{entry['version']}  validity {validity.get('start_date')}..{validity.get('end_date')}  "
+                       f"created {entry.get('created_at', '')}{'  (' + ', '.join(marks) + ')' if marks else ''}")
+        return
+    if version not in {entry["version"] for entry in kept}:
+        choices = ", ".join(entry["version"] for entry in kept)
+        raise TransitError(f"coverage {coverage_id!r}: no kept export {version!r} (kept: {choices})")
+    config = {"ops": {"coverage_publication": {"config": {"version": version}}}}
+    _launch(COVERAGE_PUBLICATION_JOB, "coverages", coverage_id, config, coverage_id, webserver)
+
+
 @transit_cli.command("fetch-source")
 @click.argument("contributor_id")
 @click.argument("source_id")
@@ -153,24 +186,64 @@ def fetch_source_command(contributor_id: str, source_id: str, location: str | No
 
 
 @transit_cli.command("get-file")
-@click.argument("contributor_id")
-@click.argument("file_name")
+@click.argument("subject")
+@click.argument("file_name", required=False)
+@click.option("--coverage", is_flag=True, help="SUBJECT is a coverage: read its export.")
+@click.option("--source", default=None, help="Read a data set of this source of contributor SUBJECT instead of its export.")
+@click.option("--version", default=None, help="One of the kept versions (default: the latest).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
-def get_file_command(contributor_id: str, file_name: str, output: Path | None) -> None:
-    """Get FILE_NAME (e.g. stops.txt) from CONTRIBUTOR_ID's latest export."""
+def get_file_command(
+    subject: str, file_name: str | None, coverage: bool, source: str | None, version: str | None, output: Path | None
+) -> None:
+    """Get FILE_NAME (e.g. stops.txt) from the latest export of contributor SUBJECT; or, without
+    FILE_NAME, the whole file. --coverage, --source and --version pick another kept file."""
     from platform_assets.core.resources import object_store
     from platform_assets.lib.gtfs.reader import read_member
-    from platform_assets.transit.service import latest_contributor_export
+    from platform_assets.transit.service import stored_file
 
+    if coverage and source:
+        raise TransitError("--coverage and --source exclude each other")
     store = object_store(resolve=True)
-    latest = latest_contributor_export(store, contributor_id)
-    if latest is None:
-        raise TransitError(f"contributor {contributor_id!r} has no export yet")
+    key, stored_name, found = stored_file(store, subject, coverage=coverage, source=source, version=version)
     with tempfile.TemporaryDirectory(prefix="transit-get-") as workdir:
-        local = store.download(latest["keys"][0], Path(workdir) / f"{contributor_id}.zip")
-        data = read_member(local, file_name)
+        local = Path(store.download(key, Path(workdir) / stored_name))
+        data = read_member(local, file_name) if file_name else local.read_bytes()
+    name = file_name or stored_name
     if output is None:
-        click.echo(data.decode("utf-8", errors="replace"), nl=False)
+        if file_name:
+            click.echo(data.decode("utf-8", errors="replace"), nl=False)
+        else:
+            click.get_binary_stream("stdout").write(data)
     else:
         output.write_bytes(data)
-        click.echo(f"{file_name} of {contributor_id} export {latest['version']} written to {output}")
+        click.echo(f"{name} of {subject}{f' source {source}' if source else ''} version {found} written to {output}")
+
+
+@transit_cli.command("update-now")
+@click.option("--queue", "webserver", metavar="URL", default=None,
+              help="Submit the contributor runs to the Dagster webserver at URL (its sensor then exports "
+              "and publishes the coverages) instead of running everything in this process.")
+def update_now_command(webserver: str | None) -> None:
+    """Tartare's "automatic update" now: export every contributor whose sources changed, then export
+    and publish every coverage holding a new contributor export. Failures are listed at the end."""
+    from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB
+
+    catalog = _transit_settings().load_catalog()
+    failed: list[str] = []
+    for contributor in catalog.contributors:
+        config = {"ops": {"contributor_export": {"config": {"force": False}}}}
+        try:
+            _launch(CONTRIBUTOR_EXPORT_JOB, "contributors", contributor.id, config, contributor.id, webserver)
+        except TransitError as error:
+            click.echo(f"error: {error}", err=True)
+            failed.append(f"contributor {contributor.id}")
+    if webserver is None:
+        for coverage in catalog.coverages:
+            config = {"ops": {"coverage_export": {"config": {"force": False}}}}
+            try:
+                _launch(COVERAGE_EXPORT_JOB, "coverages", coverage.id, config, coverage.id)
+            except TransitError as error:
+                click.echo(f"error: {error}", err=True)
+                failed.append(f"coverage {coverage.id}")
+    if failed:
+        raise TransitError(f"update-now: {len(failed)} failed: {', '.join(failed)}")

@@ -11,6 +11,7 @@ from dagster import Definitions
 
 from platform_assets.core.settings import configure
 from platform_assets.transit.assets import contributor_export, coverage_export, coverage_publication
+from platform_assets.transit.expiry_checks import coverage_contributor_expiry
 from platform_assets.transit.jobs import build_transit_jobs
 from platform_assets.transit.resources import TransitSettings
 from platform_assets.transit.schedules import transit_automatic_update
@@ -27,10 +28,12 @@ def transit_definitions(env: Mapping[str, str] | None = None, *, with_resources:
     """The transit definitions; its jobs retry an outage once after PLATFORM_TRANSIT_RETRY_DELAY.
     `with_resources=False`: without transit's resources, for callers that bind their own."""
     resources = transit_resources(env)
-    retry_delay = configure(TransitSettings, env, resolve=True).retry_delay_seconds()
+    settings = configure(TransitSettings, env, resolve=True)
+    retry_delay = settings.retry_delay_seconds()
     return Definitions(
         assets=[contributor_export, coverage_export, coverage_publication],
-        jobs=build_transit_jobs(retry_delay),
+        asset_checks=[coverage_contributor_expiry],
+        jobs=build_transit_jobs(retry_delay, settings.max_runtime),
         schedules=[transit_automatic_update],
         sensors=transit_sensors(),
         resources=resources if with_resources else {},

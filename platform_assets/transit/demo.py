@@ -20,11 +20,16 @@ def _sync_partitions(instance: DagsterInstance, name: str, wanted: list[str]) ->
 def _checks_line(result: ExecuteInProcessResult, asset: str, partition: str) -> list[str]:
     """The GTFS asset checks the run evaluated on `asset` (a family fails when a member check fails)."""
     evaluations = [e for e in result.get_asset_check_evaluations() if e.asset_key.to_user_string() == asset]
-    if not evaluations:
-        return []
-    failing = [e.check_name for e in evaluations if not e.passed]
-    verdict = "all pass" if not failing else f"failing: {', '.join(failing)}"
-    return [f"transit:   GTFS checks on {asset}[{partition}]: {len(evaluations)} families, {verdict}"]
+    expiry = [e for e in evaluations if e.check_name == "contributor_expiry"]
+    evaluations = [e for e in evaluations if e.check_name != "contributor_expiry"]
+    lines: list[str] = []
+    if evaluations:
+        failing = [e.check_name for e in evaluations if not e.passed]
+        verdict = "all pass" if not failing else f"failing: {', '.join(failing)}"
+        lines.append(f"transit:   GTFS checks on {asset}[{partition}]: {len(evaluations)} families, {verdict}")
+    for evaluation in expiry:
+        lines.append(f"transit:   contributor expiry on {asset}[{partition}]: {evaluation.description}")
+    return lines
 
 
 def run_demo(instance: DagsterInstance, defs: Definitions) -> list[str]:

@@ -28,16 +28,21 @@ def _publication_config(coverages: PartitionsDefinition) -> PartitionedConfig:
     )
 
 
-def build_transit_jobs(retry_delay: float) -> list[UnresolvedAssetJobDefinition]:
+MAX_RUNTIME_TAG = "dagster/max_runtime"  # honoured by the instance's run monitoring
+
+
+def build_transit_jobs(retry_delay: float, max_runtime_seconds: int = 4 * 3600) -> list[UnresolvedAssetJobDefinition]:
     """The transit jobs. Fetch and export steps are retried once after `retry_delay` seconds
     (PLATFORM_TRANSIT_RETRY_DELAY) when their failure may pass (an outage: see
     `assets._one_line_failure`); the publication step is never retried (a partial publication is
-    not repeated blindly)."""
+    not repeated blindly). Stuck runs (Tartare cancels jobs over 4 h): run monitoring fails a run
+    past `max_runtime_seconds` (PLATFORM_TRANSIT_MAX_RUNTIME), and the failure sensor emails it."""
     retry = RetryPolicy(max_retries=1, delay=retry_delay, backoff=Backoff.LINEAR)
+    max_runtime = {MAX_RUNTIME_TAG: str(max_runtime_seconds)}
     return [
         define_asset_job(
             CONTRIBUTOR_EXPORT_JOB,
-            tags={ACTION_TAG: "contributor_export"},
+            tags={ACTION_TAG: "contributor_export", **max_runtime},
             selection=AssetSelection.assets("contributor_export"),
             op_retry_policy=retry,
             description="Fetch a contributor's data sources and export it when one changed "
@@ -45,7 +50,7 @@ def build_transit_jobs(retry_delay: float) -> list[UnresolvedAssetJobDefinition]
         ),
         define_asset_job(
             COVERAGE_EXPORT_JOB,
-            tags={ACTION_TAG: "coverage_export"},
+            tags={ACTION_TAG: "coverage_export", **max_runtime},
             config=_publication_config(coverages_partitions),
             selection=AssetSelection.assets("coverage_export", "coverage_publication"),
             op_retry_policy=retry,
@@ -54,7 +59,7 @@ def build_transit_jobs(retry_delay: float) -> list[UnresolvedAssetJobDefinition]
         ),
         define_asset_job(
             COVERAGE_PUBLICATION_JOB,
-            tags={ACTION_TAG: "coverage_publication"},
+            tags={ACTION_TAG: "coverage_publication", **max_runtime},
             config=_publication_config(coverages_partitions),
             selection=AssetSelection.assets("coverage_publication"),
             description="Publish a coverage's latest export again (manual action).",

@@ -47,10 +47,13 @@ class Preprocess(BaseModel):
 
 
 class ComputeDirections(Preprocess):
-    """Set trips' direction_id from a direction_config JSON: route_id -> ordered stop ids.
+    """Set trips' direction_id from a direction_config JSON: route_id -> ordered reference stop ids.
 
-    A trip whose first and last configured stops appear in the configured order gets 0, in the
-    reverse order 1; trips of routes not configured (or with fewer than two known stops) keep theirs.
+    Tartare's rule (tartare/processes/contributor/compute_directions.py): keep the reference stops the
+    trip visits (in reference order); over each consecutive pair (a, b), count it forward when the
+    trip (ordered by stop_sequence) first visits b after it first visits a. Fewer than half forward
+    gives 1 (return), otherwise 0, so a loop or a detour does not flip a trip. Trips of routes not
+    configured, or visiting fewer than two reference stops, keep their direction_id.
     """
 
     name: ClassVar[str] = "ComputeDirections"
@@ -63,7 +66,9 @@ class ComputeDirections(Preprocess):
             raise PreprocessError(f"{self.name}: {config_path.name}: invalid direction config: {error}") from None
         if not isinstance(config, dict):
             raise PreprocessError(f"{self.name}: {config_path.name}: expected an object route_id -> [stop ids]")
-        ranks = {route: {stop: rank for rank, stop in enumerate(stops)} for route, stops in config.items()}
+        for route_id, stops in config.items():
+            if not isinstance(stops, list) or not all(isinstance(stop, str) for stop in stops):
+                raise PreprocessError(f"{self.name}: {config_path.name}: route {route_id!r}: expected a list of stop ids")
         trips = feed.require("trips.txt")
         stop_times = feed.require("stop_times.txt")
         trip_col, stop_col, seq_col = (
@@ -81,47 +86,75 @@ class ComputeDirections(Preprocess):
         route_col, id_col = trips.column("route_id"), trips.column("trip_id")
         direction_col = trips.ensure_column("direction_id")
         for row in trips.rows:
-            route_ranks = ranks.get(row[route_col])
-            if route_ranks is None:
+            reference = config.get(row[route_col])
+            if reference is None:
                 continue
-            ordered = [stop for _seq, stop in sorted(stops_of_trip.get(row[id_col], []))]
-            known = [route_ranks[stop] for stop in ordered if stop in route_ranks]
-            if len(known) >= 2 and known[0] != known[-1]:
-                row[direction_col] = "0" if known[0] < known[-1] else "1"
-            elif known and not row[direction_col]:
-                row[direction_col] = "0"
+            visited = [stop for _sequence, stop in sorted(stops_of_trip.get(row[id_col], []))]
+            direction = self.direction(reference, visited)
+            if direction is None:
+                context.log(f"{self.name}: trip {row[id_col]!r} of route {row[route_col]!r} visits fewer than two "
+                            "reference stops, direction_id left unchanged")
+            else:
+                row[direction_col] = direction
         return feed
+
+    @staticmethod
+    def direction(reference: list[str], visited: list[str]) -> str | None:
+        """'0' or '1' by majority of consecutive reference pairs kept in order; None under two known stops."""
+        first_visit: dict[str, int] = {}
+        for position, stop in enumerate(visited):
+            first_visit.setdefault(stop, position)
+        known = [stop for stop in reference if stop in first_visit]
+        if len(known) < 2:
+            return None
+        pairs = len(known) - 1
+        forward = sum(1 for a, b in zip(known, known[1:], strict=False) if first_visit[b] > first_visit[a])
+        return "1" if forward < pairs / 2 else "0"
 
 
 class GtfsAgencyFile(Preprocess):
-    """Create agency.txt from params when absent or empty, or fill its missing fields; several agencies fail."""
+    """agency.txt from the catalog's params, per Tartare (tartare/processes/contributor/gtfs_agency_file.py
+    and GtfsAgencyFileProcessParameters.apply_to_file_dict in tartare/core/models.py).
+
+    Each agency field is the param when given, else the file's value, else (agency_url, agency_timezone
+    only) navitia's default. More than one agency, or no agency_id in the params nor in the file, is an
+    error. Beyond Tartare: columns of the file that are not agency params are kept, and routes with an
+    empty agency_id get the agency's (merged coverages need them).
+    """
 
     name: ClassVar[str] = "GtfsAgencyFile"
-    agency_id: str = "1"
+    agency_id: str = ""
     agency_name: str = ""
-    agency_url: str = "https://www.navitia.io/"
-    agency_timezone: str = "Europe/Paris"
+    agency_url: str = ""
+    agency_timezone: str = ""
     agency_lang: str = ""
     agency_phone: str = ""
     agency_email: str = ""
+    agency_fare_url: str = ""
+
+    DEFAULTS: ClassVar[dict[str, str]] = {"agency_url": "https://www.navitia.io/", "agency_timezone": "Europe/Paris"}
 
     def apply(self, feed: Feed, context: PreprocessContext) -> Feed:
-        values = self.model_dump(exclude={"data_source_ids"})
+        params = self.model_dump(exclude={"data_source_ids"})
         agency = feed.table("agency.txt")
-        if agency is None or not agency.rows:
-            header = [key for key, value in values.items() if value or key in ("agency_id", "agency_name", "agency_url", "agency_timezone")]
-            feed.tables["agency.txt"] = Table("agency.txt", header, [[values[key] for key in header]])
-            context.log(f"{self.name}: agency.txt created for agency {self.agency_id!r}")
-            agency_id = self.agency_id
-        else:
+        file_values: dict[str, str] = {}
+        extra_columns: list[str] = []
+        if agency is not None and agency.rows:
             if len(agency.rows) > 1:
-                raise PreprocessError(f"{self.name}: agency.txt has {len(agency.rows)} agencies, expected one")
-            row = agency.rows[0]
-            for key, value in values.items():
-                index = agency.ensure_column(key)
-                if not row[index].strip() and value:
-                    row[index] = value
-            agency_id = row[agency.column("agency_id")]
+                raise PreprocessError(f"{self.name}: {feed.name}: agency.txt has {len(agency.rows)} agencies, expected one")
+            file_values = dict(zip(agency.header, agency.rows[0], strict=True))
+            extra_columns = [column for column in agency.header if column not in params]
+        if not params["agency_id"] and not file_values.get("agency_id", "").strip():
+            raise PreprocessError(
+                f"{self.name}: {feed.name}: no agency_id in agency.txt nor in the params: give params.agency_id"
+            )
+        values = {
+            key: param or file_values.get(key, "") or self.DEFAULTS.get(key, "") for key, param in params.items()
+        }
+        header = [*params, *extra_columns]
+        feed.tables["agency.txt"] = Table("agency.txt", header, [[values.get(k, file_values.get(k, "")) for k in header]])
+        agency_id = values["agency_id"]
+        context.log(f"{self.name}: agency.txt written for agency {agency_id!r}")
         routes = feed.table("routes.txt")
         if routes is not None:
             index = routes.ensure_column("agency_id")
@@ -132,27 +165,38 @@ class GtfsAgencyFile(Preprocess):
 
 
 class HeadsignShortName(Preprocess):
-    """Navitia shows trip_short_name as the train number: empty the headsigns, and for rail routes
-    (route_type 2) whose short name is a number, use the headsign as the short name; other numeric
-    short names are emptied."""
+    """Navitia shows trip_short_name as the train number. Tartare's rule, per trip, from its route's
+    route_type (tartare/processes/contributor/headsign_short_name.py): metro (1) gets an empty
+    trip_short_name; rail (2) whose route_id starts with `800:TER` gets its trip_headsign as short
+    name; every other trip keeps its own; then trip_headsign is emptied for every trip.
+    routes.txt, trips.txt or one of the columns missing is an error naming the file."""
 
     name: ClassVar[str] = "HeadsignShortName"
+    METRO: ClassVar[str] = "1"
+    RAIL: ClassVar[str] = "2"
+    TER_PREFIX: ClassVar[str] = "800:TER"
 
     def apply(self, feed: Feed, context: PreprocessContext) -> Feed:
-        trips = feed.require("trips.txt")
-        routes = feed.table("routes.txt")
-        if routes is None:
-            raise PreprocessError(f"{self.name}: {feed.name}: routes.txt is missing")
-        route_types = dict(zip(routes.values("route_id"), routes.values("route_type"), strict=True))
-        route_col, headsign_col = trips.column("route_id"), trips.ensure_column("trip_headsign")
-        short_col = trips.ensure_column("trip_short_name")
+        for required in ("routes.txt", "trips.txt"):
+            if feed.table(required) is None:
+                raise PreprocessError(f"{self.name}: {feed.name}: {required} is missing")
+        routes, trips = feed.require("routes.txt"), feed.require("trips.txt")
+        for table, columns in ((routes, ("route_id", "route_type")), (trips, ("route_id", "trip_short_name", "trip_headsign"))):
+            for column in columns:
+                if not table.has(column):
+                    raise PreprocessError(f'{self.name}: error in file "{table.name}": column "{column}" missing')
+        route_types: dict[str, str] = {}
+        for route_id, route_type in zip(routes.values("route_id"), routes.values("route_type"), strict=True):
+            route_types.setdefault(route_id, route_type.strip())  # the first row of a route_id decides
+        route_col, headsign_col, short_col = (
+            trips.column("route_id"), trips.column("trip_headsign"), trips.column("trip_short_name")
+        )
         for row in trips.rows:
             route_type = route_types.get(row[route_col])
-            if route_type is None:
-                raise PreprocessError(f"{self.name}: trips.txt: route {row[route_col]!r} not in routes.txt")
-            short_name = row[short_col].strip()
-            if short_name.isdigit():
-                row[short_col] = row[headsign_col] if route_type.strip() == "2" else ""
+            if route_type == self.METRO:
+                row[short_col] = ""
+            elif route_type == self.RAIL and row[route_col].startswith(self.TER_PREFIX):
+                row[short_col] = row[headsign_col]
             row[headsign_col] = ""
         return feed
 

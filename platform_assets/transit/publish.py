@@ -10,10 +10,11 @@ from __future__ import annotations
 import csv
 import ftplib
 import io
+import posixpath
 import shutil
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -25,18 +26,22 @@ from platform_assets.lib.gtfs.validity import ValidityPeriod
 from platform_assets.transit.errors import PublicationError
 from platform_assets.transit.limits import Deadline, DeadlineExceeded, TransferLimits
 
+# Tartare's ComputeODS (tartare/processes/coverage/compute_ods.py) writes its metadata with
+# tartare/helper.py dic_to_memory_csv: a csv.DictWriter whose columns are *sorted* alphabetically,
+# ',' separated, '\n' line ends, dates as YYYYMMDD, one row per published format.
 ODS_COLUMNS = (
-    "ID",
     "Description",
-    "Format",
     "Download",
-    "Validity start",
-    "Validity end",
+    "Format",
+    "ID",
     "Licence",
     "License link",
     "Size",
     "Update date",
+    "Validity end date",
+    "Validity start date",
 )
+ODS_DATE_FORMAT = "%Y%m%d"
 
 
 @dataclass(frozen=True)
@@ -49,33 +54,48 @@ class OdsInfo:
     updated: datetime
 
 
-def build_ods_archive(export_zip: Path, info: OdsInfo, destination: Path, download_url: str = "") -> Path:
-    """The ODS archive: `<coverage>.txt` metadata (`;`-separated, one row per input) and the inputs."""
-    inputs = {"GTFS": export_zip}
+def ods_metadata(inputs: dict[str, Path], info: OdsInfo, download_url: str = "") -> bytes:
+    """`<coverage>.txt`: one row per format; `Download` is the member name unless a portal URL is given."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(ODS_COLUMNS)
+    writer = csv.DictWriter(buffer, fieldnames=ODS_COLUMNS, lineterminator="\n")
+    writer.writeheader()
     for data_format, path in inputs.items():
-        member = f"{info.coverage_id}_{data_format}.zip"
         writer.writerow(
-            [
-                info.coverage_id,
-                info.description or info.coverage_id,
-                data_format,
-                download_url or member,
-                info.validity.start_date.isoformat(),
-                info.validity.end_date.isoformat(),
-                info.licence_name,
-                info.licence_url,
-                path.stat().st_size,
-                info.updated.astimezone(UTC).strftime("%Y-%m-%d"),
-            ]
+            {
+                "Description": info.description,
+                "Download": download_url or ods_member_name(info.coverage_id, data_format),
+                "Format": data_format,
+                "ID": f"{info.coverage_id}-{data_format}",
+                "Licence": info.licence_name,
+                "License link": info.licence_url,
+                "Size": path.stat().st_size,
+                "Update date": info.updated.strftime(ODS_DATE_FORMAT),
+                "Validity end date": info.validity.end_date.strftime(ODS_DATE_FORMAT),
+                "Validity start date": info.validity.start_date.strftime(ODS_DATE_FORMAT),
+            }
         )
+    return buffer.getvalue().encode("utf-8")
+
+
+def ods_member_name(coverage_id: str, data_format: str) -> str:
+    return f"{coverage_id}_{data_format}.zip"
+
+
+def build_ods_archive(
+    inputs: dict[str, Path] | Path, info: OdsInfo, destination: Path, download_url: str = ""
+) -> Path:
+    """The ODS archive: `<coverage>.txt` metadata and one `<coverage>_<FORMAT>.zip` per input.
+
+    `inputs` maps an upper-case format (GTFS, NTFS...) to its file; a bare path is the GTFS export.
+    """
+    if isinstance(inputs, Path):
+        inputs = {"GTFS": inputs}
+    metadata = ods_metadata(inputs, info, download_url)
     destination.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"{info.coverage_id}.txt", buffer.getvalue().encode("utf-8"))
+        archive.writestr(f"{info.coverage_id}.txt", metadata)
         for data_format, path in inputs.items():
-            archive.write(path, f"{info.coverage_id}_{data_format}.zip")
+            archive.write(path, ods_member_name(info.coverage_id, data_format))
     return destination
 
 
@@ -180,7 +200,8 @@ def _deliver_http(url: str, file: Path, remote_name: str, options: dict[str, Any
 
 def _deliver_ftp(url: str, file: Path, remote_name: str, options: dict[str, Any], limits: TransferLimits) -> str:
     parts = urlsplit(url)
-    directory = unquote(parts.path) or "/"
+    # Tartare's FtpProtocol changes to `options.directory`; here it is taken below the URL's own path.
+    directory = posixpath.join(unquote(parts.path) or "/", options.get("directory", "")).rstrip("/") or "/"
     where = f"ftp://{parts.hostname}:{parts.port or 21}{directory.rstrip('/')}/{remote_name}"
     client = ftplib.FTP(timeout=limits.connect_timeout)
     deadline = limits.clock()

@@ -30,6 +30,13 @@ class TransitSettings(ConfigurableResource):
         "Pin 'today' (YYYY-MM-DD) for the validity rules, e.g. to replay archived feeds; empty: the real date.",
     )
 
+    max_runtime: int = setting(
+        "PLATFORM_TRANSIT_MAX_RUNTIME",
+        "14400",
+        "Seconds a transit run may take before run monitoring cancels it as stuck and it is reported as failed "
+        "(Tartare: 4 hours).",
+        minimum=1,
+    )
     # Limits on what a source or a publication may cost (README "Limits").
     connect_timeout: str = setting(
         "PLATFORM_TRANSIT_CONNECT_TIMEOUT", "30", "Seconds to connect to a data source or publication server."

@@ -13,7 +13,7 @@ from typing import Any
 from platform_assets.lib.gtfs.reader import Feed, check_zip_file, feed_counts, read_feed, write_feed
 from platform_assets.lib.gtfs.validity import ValidityPeriod, effective_period, feed_validity_period, union
 from platform_assets.transit import store as layout
-from platform_assets.transit.catalog import Catalog, Contributor, Coverage, DataSource
+from platform_assets.transit.catalog import COVERAGE_EXPORT_INPUT, Catalog, Contributor, Coverage, DataSource
 from platform_assets.transit.errors import FeedError, FetchError, TransitError
 from platform_assets.transit.fetch import fetch
 from platform_assets.transit.limits import TransitLimits
@@ -30,6 +30,7 @@ from platform_assets.transit.store import (
 )
 
 Log = Callable[[str], None]
+PUBLICATION_HISTORY = 20  # publications remembered per coverage
 
 
 def _no_log(_message: str) -> None:
@@ -206,14 +207,50 @@ def export_contributor(
                              reason="no data source changed since the last export")
 
     gtfs_ids = {source.id for source in contributor.gtfs_sources}
-    feeds: list[tuple[str, Feed]] = []
-    periods: list[ValidityPeriod] = []
+    feeds_by_source: dict[str, Feed] = {}
     for outcome in outcomes:
         if outcome.source_id in gtfs_ids:
-            feed = read_feed(outcome.local_path, f"{contributor.id}/{outcome.source_id}/{outcome.file_name}", limits.archive)
-            periods.append(feed_validity_period(feed))
-            feeds.append(("", feed))
-    config_files = {o.source_id: o.local_path for o in outcomes if o.source_id not in gtfs_ids}
+            feeds_by_source[outcome.source_id] = read_feed(
+                outcome.local_path, f"{contributor.id}/{outcome.source_id}/{outcome.file_name}", limits.archive
+            )
+    waiting: dict[str, str] = {}
+    if contributor.future_versions == "wait" and last is not None:
+        # Beyond Tartare (which exports at once): a new version starting after today is kept as a data
+        # set, while the export goes on with the version in use; it goes live on its start date.
+        for outcome in outcomes:
+            live_sha = last.get("sources", {}).get(outcome.source_id)
+            if outcome.source_id not in gtfs_ids or live_sha in (None, outcome.sha256):
+                continue
+            starts = feed_validity_period(feeds_by_source[outcome.source_id]).start_date
+            if starts <= today:
+                continue
+            live = _kept_data_set(store, contributor.id, outcome.source_id, live_sha, workdir / "live")
+            if live is None:
+                log(f"source {outcome.source_id}: new version starts {starts}, but the version in use is gone: exported now")
+                continue
+            waiting[outcome.source_id] = starts.isoformat()
+            current[outcome.source_id] = live_sha
+            feeds_by_source[outcome.source_id] = read_feed(live, f"{contributor.id}/{outcome.source_id}/{live.name}", limits.archive)
+            log(f"source {outcome.source_id}: new version (sha256 {outcome.sha256[:12]}) starts on {starts}: "
+                "kept, it replaces the version in use on that date")
+        if waiting and not force and last.get("sources") == current:
+            when = ", ".join(f"{source} on {start}" for source, start in sorted(waiting.items()))
+            return ExportOutcome(False, contributor.id, outcomes, written=written, deleted=deleted,
+                                 reason=f"new version waiting for its start date ({when}); the version in use stays")
+    pass_through = _pass_through_entries(store, contributor)
+    reason = "forced" if force else "a data source changed" if last else "first export"
+    if not gtfs_ids:
+        # Only pass-through sources (osm_file, poly_file, ntfs): no GTFS export, the data sets are the export.
+        entry = {"version": layout.stamp(), "keys": [], "sha256": "", "sources": current, "pass_through": pass_through,
+                 "counts": {}, "created_at": datetime.now(UTC).isoformat()}
+        deleted_exports = update_state(store, key, lambda state: _add_version(store, state, entry), lock)
+        log(f"contributor {contributor.id}: pass-through data sets {sorted(pass_through)} recorded")
+        return ExportOutcome(True, contributor.id, outcomes, written=written, deleted=deleted + deleted_exports,
+                             read=[o.uri for o in outcomes], reason=reason)
+
+    feeds = [("", feed) for feed in feeds_by_source.values()]
+    periods = [feed_validity_period(feed) for feed in feeds_by_source.values()]
+    config_files = {o.source_id: o.local_path for o in outcomes if o.source_id not in gtfs_ids and o.source_id not in pass_through}
     feed = feeds[0][1] if len(feeds) == 1 else merge_feeds(feeds, contributor.id)
     for warning in feed.warnings:
         log(f"warning: {warning}")
@@ -225,13 +262,33 @@ def export_contributor(
     main = store.put_file(export_key, path, "application/zip")
     counts = feed_counts(feed)
     entry = {"version": version, "keys": [export_key], "sha256": main.sha256, "sources": current,
-             "validity": _period_json(validity), "counts": counts, "created_at": datetime.now(UTC).isoformat()}
+             "pass_through": pass_through, "validity": _period_json(validity),
+             "feed_validity": _period_json(union(periods)), "counts": counts, "created_at": datetime.now(UTC).isoformat()}
     deleted_exports = update_state(store, key, lambda state: _add_version(store, state, entry), lock)
     return ExportOutcome(
         True, contributor.id, outcomes, main=main, written=written, deleted=deleted + deleted_exports,
-        read=[o.uri for o in outcomes], validity=validity, counts=counts, warnings=feed.warnings,
-        reason="forced" if force else "a data source changed" if last else "first export",
+        read=[o.uri for o in outcomes], validity=validity, counts=counts, warnings=feed.warnings, reason=reason,
     )
+
+
+def _kept_data_set(store: Store, contributor_id: str, source_id: str, sha256: str, folder: Path) -> Path | None:
+    """The kept data set of a source with this sha256, downloaded into `folder` (None when deleted)."""
+    versions = read_state(store, state_key("data_sources", contributor_id, source_id)).get("versions", [])
+    for version in versions:
+        if version["sha256"] == sha256:
+            return Path(store.download(version["keys"][0], folder / source_id / version["file_name"]))
+    return None
+
+
+def _pass_through_entries(store: Store, contributor: Contributor) -> dict[str, dict[str, str]]:
+    """source id -> the current data set (key, file name, data format) of each pass-through source."""
+    entries: dict[str, dict[str, str]] = {}
+    for source in contributor.pass_through_sources:
+        versions = read_state(store, state_key("data_sources", contributor.id, source.id)).get("versions", [])
+        if versions:
+            entries[source.id] = {"key": versions[-1]["keys"][0], "file_name": versions[-1]["file_name"],
+                                  "data_format": source.data_format}
+    return entries
 
 
 def latest_contributor_export(store: Store, contributor_id: str) -> dict[str, Any] | None:
@@ -268,7 +325,18 @@ def export_coverage(
         inputs[contributor_id] = latest
     if not inputs:
         raise TransitError(f"coverage {coverage.id!r}: none of its contributors {coverage.contributors} has an export")
-    input_keys = {cid: latest["keys"][0] for cid, latest in inputs.items()}
+    gtfs_inputs = {cid: latest for cid, latest in inputs.items() if latest["keys"]}
+    if not gtfs_inputs:
+        raise TransitError(f"coverage {coverage.id!r}: none of its contributors {coverage.contributors} has a GTFS export")
+    # A contributor is identified by its GTFS export, or by its pass-through data sets when it has no GTFS.
+    input_keys = {
+        cid: latest["keys"][0] if latest["keys"] else ",".join(sorted(e["key"] for e in latest.get("pass_through", {}).values()))
+        for cid, latest in inputs.items()
+    }
+    pass_through = [
+        {"name": f"{cid}/{source_id}", **entry}
+        for cid, latest in inputs.items() for source_id, entry in sorted(latest.get("pass_through", {}).items())
+    ]
     key = state_key("coverage_exports", coverage.id)
     state = read_state(store, key)
     versions: list[dict[str, Any]] = state.get("versions", [])
@@ -277,11 +345,11 @@ def export_coverage(
         return ExportOutcome(False, coverage.id, inputs=input_keys, reason="no contributor produced a new export")
 
     validity = effective_period(
-        union([_period_from(latest["validity"]) for latest in inputs.values()]), today, f"coverage {coverage.id}"
+        union([_period_from(latest["validity"]) for latest in gtfs_inputs.values()]), today, f"coverage {coverage.id}"
     )
     local_inputs: list[tuple[str, Path]] = []
-    for contributor_id, export_key in input_keys.items():
-        local = Path(store.download(export_key, workdir / "inputs" / f"{contributor_id}.zip"))
+    for contributor_id, latest in gtfs_inputs.items():
+        local = Path(store.download(latest["keys"][0], workdir / "inputs" / f"{contributor_id}.zip"))
         local_inputs.append((catalog.contributor(contributor_id).data_prefix, local))
     path = workdir / "export" / f"{coverage.id}.zip"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -301,18 +369,20 @@ def export_coverage(
     keys, written = [export_key], [main]
     ods = _ods_spec(coverage)
     if ods is not None:
-        info = OdsInfo(coverage.id, ods.description or coverage.name, ods.licence_name or coverage.license.name,
-                       ods.licence_url or coverage.license.url, validity, datetime.now(UTC))
-        ods_path = build_ods_archive(path, info, workdir / "export" / f"{coverage.id}_ods.zip")
+        info = _ods_info(coverage, validity, datetime.now(UTC))
+        ods_inputs = _ods_inputs(store, path, pass_through, None, workdir / "ods-inputs")
+        ods_path = build_ods_archive(ods_inputs, info, workdir / "export" / f"{coverage.id}_ods.zip")
         ods_key = layout.coverage_export_key(coverage.id, version, "_ods")
         written.append(store.put_file(ods_key, ods_path, "application/zip"))
         keys.append(ods_key)
-    entry = {"version": version, "keys": keys, "sha256": main.sha256, "inputs": input_keys,
+    entry = {"version": version, "keys": keys, "sha256": main.sha256, "inputs": input_keys, "pass_through": pass_through,
              "validity": _period_json(validity), "counts": counts, "created_at": datetime.now(UTC).isoformat()}
+    # Under the state lock; the state's other entries (the publication history) are kept.
     deleted = update_state(store, key, lambda state: _add_version(store, state, entry), lock)
     return ExportOutcome(
         True, coverage.id, inputs=input_keys, main=main, written=written, deleted=deleted,
-        read=[store.uri(k) for k in input_keys.values()], validity=validity, counts=counts,
+        read=[store.uri(latest["keys"][0]) for latest in gtfs_inputs.values()] + [store.uri(e["key"]) for e in pass_through],
+        validity=validity, counts=counts,
         reason="forced" if force else "a contributor produced a new export" if last else "first export",
     )
 
@@ -323,6 +393,29 @@ def _add_version(store: Store, state: dict[str, Any], entry: dict[str, Any]) -> 
     kept, deleted = apply_retention(store, [*state.get("versions", []), entry])
     state["versions"] = kept
     return deleted
+
+
+def _default_inputs(platform_type: str, pass_through: list[dict[str, str]]) -> list[str]:
+    """What a platform publishes when its input_data_source_ids are not set: navitia gets the export
+    and the osm/poly files (Tartare's NavitiaPublisher), ods the export and ntfs (ComputeODS inputs)."""
+    extra = {"navitia": ("osm_file", "poly_file"), "ods": ("ntfs",)}.get(platform_type, ())
+    return [COVERAGE_EXPORT_INPUT, *(e["name"] for e in pass_through if e["data_format"] in extra)]
+
+
+def _ods_inputs(
+    store: Store, export: Path, pass_through: list[dict[str, str]], chosen: list[str] | None, folder: Path
+) -> dict[str, Path]:
+    """Upper-case format -> file, for the ODS archive (one metadata row each, as Tartare's ComputeODS)."""
+    names = chosen if chosen is not None else _default_inputs("ods", pass_through)
+    entries = {e["name"]: e for e in pass_through}
+    inputs: dict[str, Path] = {}
+    for name in names:
+        if name == COVERAGE_EXPORT_INPUT:
+            inputs["GTFS"] = export
+        else:
+            entry = entries[name]
+            inputs[entry["data_format"].upper()] = Path(store.download(entry["key"], folder / name / entry["file_name"]))
+    return inputs
 
 
 def _ods_spec(coverage: Coverage) -> ComputeODS | None:
@@ -353,46 +446,124 @@ def publish_coverage(
     log: Log = _no_log,
     on_published: Callable[[Publication], None] | None = None,
     limits: TransitLimits | None = None,
+    version: str | None = None,
 ) -> tuple[dict[str, Any], list[Publication]]:
-    """Publish the latest export to every environment (in sequence), every platform (in sequence).
+    """Publish the latest export (or the kept export `version`: a rollback) to every environment (in
+    sequence), every platform (in sequence), each platform's files in turn.
 
-    The first failure raises: the steps after it are not attempted.
+    The first failure raises: the steps after it are not attempted. A complete publication is
+    recorded in the coverage's state (`publications`: version, time, rollback or not).
     """
     coverage = catalog.coverage(coverage_id)
-    latest = latest_coverage_export(store, coverage.id)
-    if latest is None:
+    key = state_key("coverage_exports", coverage.id)
+    state = read_state(store, key)
+    versions: list[dict[str, Any]] = state.get("versions", [])
+    if not versions:
         raise TransitError(f"coverage {coverage.id!r}: no coverage export to publish yet")
-    export = Path(store.download(latest["keys"][0], workdir / "publish" / f"{coverage.id}.zip"))
-    validity = _period_from(latest["validity"])
+    if version is None:
+        chosen = versions[-1]
+    else:
+        matching = [v for v in versions if v["version"] == version]
+        if not matching:
+            kept = ", ".join(v["version"] for v in versions)
+            raise TransitError(f"coverage {coverage.id!r}: no kept export {version!r} (kept: {kept})")
+        chosen = matching[0]
+    folder = workdir / "publish"
+    export = Path(store.download(chosen["keys"][0], folder / f"{coverage.id}.zip"))
+    validity = _period_from(chosen["validity"])
+    pass_through: list[dict[str, str]] = chosen.get("pass_through", [])
+    entries = {e["name"]: e for e in pass_through}
     done: list[Publication] = []
     for environment_name, environment in coverage.ordered_environments():
         for platform in sorted(environment.publication_platforms, key=lambda p: p.sequence):
             where = f"coverage {coverage.id} {environment_name} platform {platform.sequence} ({platform.type} over {platform.protocol})"
+            files: list[tuple[Path, str]] = []
             if platform.type == "navitia":
-                file, remote_name = export, f"{coverage.id}.zip"
+                for name in platform.input_data_source_ids or _default_inputs("navitia", pass_through):
+                    if name == COVERAGE_EXPORT_INPUT:
+                        files.append((export, f"{coverage.id}.zip"))
+                    elif name in entries:
+                        entry = entries[name]
+                        local = Path(store.download(entry["key"], folder / name / entry["file_name"]))
+                        files.append((local, entry["file_name"]))  # Tartare publishes it under its own name
+                    else:
+                        log(f"{where}: {name} has no data set in export {chosen['version']}, not sent")
             elif platform.type == "ods":
-                ods_keys = [k for k in latest["keys"] if k.endswith("_ods.zip")]
-                file = workdir / "publish" / f"{coverage.id}_ods.zip"
-                download_url = str(platform.options.get("download_url", ""))
-                if ods_keys and not download_url:
+                ods_keys = [k for k in chosen["keys"] if k.endswith("_ods.zip")]
+                file = folder / f"{coverage.id}_ods.zip"
+                download_url = platform.options.download_url
+                if ods_keys and not download_url and platform.input_data_source_ids is None:
                     store.download(ods_keys[0], file)
                 else:
-                    # No archive saved at export time, or this portal announces its own download link.
-                    info = OdsInfo(coverage.id, coverage.name, coverage.license.name, coverage.license.url,
-                                   validity, datetime.fromisoformat(latest["created_at"]))
-                    build_ods_archive(export, info, file, expand_url(download_url, replacements or {}))
-                remote_name = f"{coverage.id}.zip"
+                    # No archive saved at export time, or this portal announces its own download link
+                    # or chooses its own data sources.
+                    inputs = _ods_inputs(store, export, pass_through, platform.input_data_source_ids, folder / "ods")
+                    info = _ods_info(coverage, validity, datetime.fromisoformat(chosen["created_at"]))
+                    build_ods_archive(inputs, info, file, expand_url(download_url, replacements or {}))
+                files.append((file, f"{coverage.id}.zip"))
             else:
-                file = stop_area_file(export, coverage.id, workdir / "publish")
-                remote_name = file.name
+                stops = stop_area_file(export, coverage.id, folder)
+                files.append((stops, stops.name))
             url = expand_url(platform.url, replacements or {})
-            try:
-                target = deliver(platform.protocol, url, file, remote_name, platform.options, (limits or TransitLimits()).upload)
-            except TransitError as error:
-                raise type(error)(f"{where}: {error}") from None
-            publication = Publication(environment_name, platform.sequence, platform.type, platform.protocol, target)
-            done.append(publication)
-            log(f"{where}: published to {target}")
-            if on_published:
-                on_published(publication)
-    return latest, done
+            for file, remote_name in files:
+                try:
+                    target = deliver(
+                        platform.protocol, url, file, remote_name, platform.options.for_delivery(),
+                        (limits or TransitLimits()).upload,
+                    )
+                except TransitError as error:
+                    raise type(error)(f"{where}: {error}") from None
+                publication = Publication(environment_name, platform.sequence, platform.type, platform.protocol, target)
+                done.append(publication)
+                log(f"{where}: published {remote_name} to {target}")
+                if on_published:
+                    on_published(publication)
+    rollback = chosen is not versions[-1]
+    record = {"version": chosen["version"], "published_at": datetime.now(UTC).isoformat(), "rollback": rollback,
+              "targets": [p.target for p in done]}
+
+    def add_publication(state: dict[str, Any]) -> None:  # under the lock: an export may be saved meanwhile
+        state["publications"] = [*state.get("publications", []), record][-PUBLICATION_HISTORY:]
+
+    update_state(store, key, add_publication)
+    return chosen, done
+
+
+def publication_history(store: Store, coverage_id: str) -> list[dict[str, Any]]:
+    """The coverage's recent publications, oldest first (version, published_at, rollback, targets)."""
+    return read_state(store, state_key("coverage_exports", coverage_id)).get("publications", [])
+
+
+def kept_coverage_exports(store: Store, coverage_id: str) -> list[dict[str, Any]]:
+    """The kept exports of a coverage (oldest first): what a rollback may republish."""
+    return read_state(store, state_key("coverage_exports", coverage_id)).get("versions", [])
+
+
+def stored_file(
+    store: Store, subject: str, *, coverage: bool = False, source: str | None = None, version: str | None = None
+) -> tuple[str, str, str]:
+    """(object key, file name, version) of a kept file: a data set of `subject`'s `source`, a coverage
+    export (`coverage`), or a contributor export; the latest unless `version` names a kept one."""
+    if source is not None:
+        kind, what = state_key("data_sources", subject, source), f"contributor {subject!r} source {source!r}"
+    elif coverage:
+        kind, what = state_key("coverage_exports", subject), f"coverage {subject!r}"
+    else:
+        kind, what = state_key("contributor_exports", subject), f"contributor {subject!r}"
+    versions = read_state(store, kind).get("versions", [])
+    if not versions:
+        raise TransitError(f"{what} has no {'data set' if source is not None else 'export'} yet")
+    chosen = versions[-1] if version is None else next((v for v in versions if v["version"] == version), None)
+    if chosen is None:
+        raise TransitError(f"{what}: no kept version {version!r} (kept: {', '.join(v['version'] for v in versions)})")
+    if not chosen["keys"]:
+        raise TransitError(f"{what}: export {chosen['version']} has only pass-through data sets: use --source")
+    object_key = chosen["keys"][0]
+    return object_key, chosen.get("file_name") or object_key.rsplit("/", 1)[-1], chosen["version"]
+
+
+def _ods_info(coverage: Coverage, validity: ValidityPeriod, updated: datetime) -> OdsInfo:
+    ods = _ods_spec(coverage)
+    description = (ods.description if ods else "") or coverage.name
+    return OdsInfo(coverage.id, description, (ods.licence_name if ods else "") or coverage.license.name,
+                   (ods.licence_url if ods else "") or coverage.license.url, validity, updated)

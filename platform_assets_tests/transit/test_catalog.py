@@ -66,6 +66,19 @@ def test_good_catalog_loads_with_paths_relative_to_it(tmp_path: Path) -> None:
         (lambda d: d["coverages"][0]["environments"]["production"]["publication_platforms"][0].update(protocol="gopher"),
          "coverages[0].environments.production.publication_platforms[0].protocol"),
         (lambda d: d["contributors"][0]["preprocesses"][0].update(data_source_ids=["nope"]), "unknown data source 'nope'"),
+        # Platform options are validated: a misspelt key is an error, not a silent anonymous upload.
+        (lambda d: d["coverages"][0]["environments"]["production"]["publication_platforms"][0].update(
+            options={"user": "tyr"}),
+         "coverages[0].environments.production.publication_platforms[0].options.user: Extra inputs are not permitted"),
+        (lambda d: d["coverages"][0]["environments"]["production"]["publication_platforms"][0].update(
+            options={"authent": {"user": "tyr"}}),
+         "publication_platforms[0].options.authent.username: Field required"),
+        (lambda d: d["coverages"][0]["environments"]["production"]["publication_platforms"][0].update(
+            options={"directory": "incoming"}),
+         "publication_platforms[0]: options.directory: not an option of protocol 'http'"),
+        (lambda d: d["coverages"][0]["environments"]["production"]["publication_platforms"][0].update(
+            options={"download_url": "https://x/y.zip"}),
+         "publication_platforms[0]: options.download_url: only ods platforms"),
     ],
 )
 def test_errors_name_file_and_key(tmp_path: Path, change, expected: str) -> None:  # type: ignore[no-untyped-def]

@@ -112,3 +112,68 @@ def test_queue_needs_a_webserver_that_answers(cli_world: TransitWorld) -> None:
     assert dead.exit_code == 2
     assert dead.output.startswith(f"error: {url}: could not submit transit_contributor_export [beta]: ")
     assert "Connection refused" in dead.output and len(dead.output.strip().splitlines()) == 1
+
+
+def test_rollback_republishes_a_kept_export_and_records_it(cli_world: TransitWorld, shared_data: Path) -> None:
+    import yaml
+
+    from platform_assets.transit.service import kept_coverage_exports, publication_history
+
+    store = cli_world.resources["object_store"]
+    published = cli_world.data_dir / "published/south/south.zip"
+    assert invoke("export-contributor", "beta").exit_code == 0
+    assert invoke("export-contributor", "gamma").exit_code == 0
+    assert invoke("export-coverage", "south").exit_code == 0
+    catalog = yaml.safe_load(cli_world.catalog_path.read_text(encoding="utf-8"))
+    catalog["contributors"][2]["data_sources"][0]["input"]["url"] = str(shared_data / "gtfs/history/gtfs-2.zip")
+    catalog["contributors"][2]["preprocesses"] = []  # the history feeds have no routes.txt
+    cli_world.write_catalog(catalog)
+    second_export = invoke("export-contributor", "gamma")
+    assert second_export.exit_code == 0, second_export.output
+    assert invoke("export-coverage", "south").exit_code == 0
+    first, second = kept_coverage_exports(store, "south")
+    assert published.read_bytes() == store.read_bytes(second["keys"][0])
+
+    listing = invoke("rollback", "south")
+    assert listing.exit_code == 0, listing.output
+    lines = listing.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [second["version"], first["version"]]
+    assert lines[0].endswith("(latest, published)") and "(" not in lines[1]
+
+    rolled = invoke("rollback", "south", first["version"])
+    assert rolled.exit_code == 0, rolled.output
+    assert "coverage_publication[south]" in rolled.stdout
+    assert published.read_bytes() == store.read_bytes(first["keys"][0]) != store.read_bytes(second["keys"][0])
+    last = publication_history(store, "south")[-1]
+    assert (last["version"], last["rollback"]) == (first["version"], True)
+    after = invoke("rollback", "south").stdout.splitlines()
+    assert after[0].endswith("(latest)") and after[1].endswith("(published)")
+
+    missing = invoke("rollback", "south", "19990101T000000000000Z")
+    assert missing.exit_code == 2
+    assert missing.stderr.strip().startswith("error: coverage 'south': no kept export '19990101T000000000000Z' (kept: ")
+
+
+def test_update_now_then_get_any_kept_file(cli_world: TransitWorld, shared_data: Path) -> None:
+    """Tartare's manual actions: the automatic update now; any file of a data set or an export."""
+    updated = invoke("update-now")
+    assert updated.exit_code == 0, updated.output
+    for line in ("contributor_export[alpha]: file://", "contributor_export[beta]: file://",
+                 "contributor_export[gamma]: file://", "coverage_export[north]: file://",
+                 "coverage_export[south]: file://", "coverage_publication[south]"):
+        assert line in updated.stdout
+    again = invoke("update-now")
+    assert again.exit_code == 0 and again.stdout.count("nothing changed, no new materialization") == 5
+
+    out = cli_world.data_dir / "got"
+    rules = invoke("get-file", "beta", "--source", "rules", "-o", str(out))
+    assert rules.exit_code == 0, rules.output
+    assert out.read_bytes() == (shared_data / "gtfs/preprocesses/ruspell/config-fr_idf.yml").read_bytes()
+    assert invoke("get-file", "beta", "--source", "gtfs", "-o", str(out)).exit_code == 0
+    assert out.read_bytes() == (shared_data / "gtfs/preprocesses/ruspell/gtfs.zip").read_bytes()
+    member = invoke("get-file", "south", "stops.txt", "--coverage")
+    assert member.exit_code == 0 and "B:StopArea:8711611" in member.stdout
+    whole = invoke("get-file", "south", "--coverage", "-o", str(out))
+    assert whole.exit_code == 0 and out.read_bytes()[:2] == b"PK"
+    wrong = invoke("get-file", "beta", "stops.txt", "--version", "nope")
+    assert wrong.exit_code == 2 and wrong.stderr.startswith("error: contributor 'beta': no kept version 'nope' (kept: ")

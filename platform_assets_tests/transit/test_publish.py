@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
 import io
 import zipfile
 from datetime import UTC, date, datetime
@@ -11,10 +13,14 @@ from pathlib import Path
 import boto3
 import pytest
 
+from platform_assets.core.objectstore import ObjectStore
 from platform_assets.lib.gtfs.validity import ValidityPeriod
+from platform_assets.transit.catalog import parse_catalog
 from platform_assets.transit.errors import PublicationError
 from platform_assets.transit.publish import ODS_COLUMNS, OdsInfo, build_ods_archive, deliver, stop_area_file
-from platform_assets_tests.servers import FtpServer, HttpServer, Response
+from platform_assets.transit.service import export_contributor, export_coverage, publish_coverage
+from platform_assets_tests.servers import FtpServer, HttpServer, Request, Response
+from platform_assets_tests.transit.probe import write_gtfs
 
 
 @pytest.fixture
@@ -55,12 +61,95 @@ def test_ods_archive_and_stop_area(export: Path, tmp_path: Path) -> None:
     archive = build_ods_archive(export, info, tmp_path / "fr-se.zip")
     with zipfile.ZipFile(archive) as ods:
         assert sorted(ods.namelist()) == ["fr-se.txt", "fr-se_GTFS.zip"]
-        rows = list(csv.reader(io.StringIO(ods.read("fr-se.txt").decode()), delimiter=";"))
+        rows = list(csv.reader(io.StringIO(ods.read("fr-se.txt").decode())))
         assert ods.read("fr-se_GTFS.zip") == export.read_bytes()
     assert tuple(rows[0]) == ODS_COLUMNS
     record = dict(zip(rows[0], rows[1], strict=True))
-    assert record["Validity start"] == "2026-01-01" and record["Validity end"] == "2026-06-30"
+    assert record["Validity start date"] == "20260101" and record["Validity end date"] == "20260630"
     assert record["Format"] == "GTFS" and record["Size"] == str(export.stat().st_size)
-    assert record["Licence"] == "ODbL" and record["Update date"] == "2026-11-02"
+    assert record["Licence"] == "ODbL" and record["Update date"] == "20261102"
     stops = stop_area_file(export, "fr-se", tmp_path)
     assert stops.name == "fr-se_stops.txt" and stops.read_bytes().startswith(b"stop_id")
+
+
+def multipart_file(request: Request) -> tuple[str | None, bytes]:
+    """The (file name, bytes) of the one file of a multipart/form-data POST, parsed by the stdlib."""
+    head = f"Content-Type: {request.headers['Content-Type']}\r\n\r\n".encode()
+    message = email.message_from_bytes(head + request.body, policy=email.policy.HTTP)
+    part = next(iter(message.iter_parts()))  # type: ignore[attr-defined]
+    return part.get_filename(), part.get_payload(decode=True)
+
+
+def test_ods_metadata_received_over_ftp_and_http_is_tartares_csv(
+    ftp: FtpServer, http_server: HttpServer, tmp_path: Path
+) -> None:
+    """Tartare's compute_ods.py + helper.dic_to_memory_csv: sorted columns, ',', '\\n', YYYYMMDD,
+    ID `<coverage>-<FORMAT>`, Download the member name; checked on what the servers received."""
+    http_server.route("POST", "/ods/upload", Response(200, b"ok"))
+    (ftp.root / "ods").mkdir()
+    feed = write_gtfs(tmp_path / "probe.zip")  # calendar 20260101..20260630
+    catalog = parse_catalog(
+        {
+            "contributors": [{"id": "probe", "data_prefix": "P",
+                              "data_sources": [{"id": "gtfs", "input": {"type": "url", "url": str(feed)}}]}],
+            "coverages": [{
+                "id": "demo-west", "contributors": ["probe"],
+                "license": {"name": "ODbL", "url": "https://opendatacommons.org/licenses/odbl/"},
+                "preprocesses": [{"type": "ComputeODS", "params": {"description": "Demo West, probe"}}],
+                "environments": {"production": {"publication_platforms": [
+                    {"sequence": 0, "type": "ods", "protocol": "ftp", "url": f"{ftp.url}/ods"},
+                    {"sequence": 1, "type": "ods", "protocol": "http", "url": f"{http_server.base_url}/ods/upload"},
+                ]}},
+            }],
+        },
+        "test",
+    )
+    store = ObjectStore(kind="local", local_dir=str(tmp_path / "objects"))
+    days = {datetime.now(UTC).strftime("%Y%m%d")}
+    export_contributor(store, catalog, "probe", tmp_path / "w", date(2026, 1, 10))
+    export_coverage(store, catalog, "demo-west", tmp_path / "w", date(2026, 1, 10))
+    publish_coverage(store, catalog, "demo-west", tmp_path / "w")
+    days.add(datetime.now(UTC).strftime("%Y%m%d"))
+
+    http_name, http_bytes = multipart_file(http_server.requests[-1])
+    assert http_name == "demo-west.zip"
+    for received in ((ftp.root / "ods/demo-west.zip").read_bytes(), http_bytes):
+        with zipfile.ZipFile(io.BytesIO(received)) as ods:
+            assert sorted(ods.namelist()) == ["demo-west.txt", "demo-west_GTFS.zip"]
+            size = len(ods.read("demo-west_GTFS.zip"))
+            metadata = ods.read("demo-west.txt")
+        expected = {
+            (
+                "Description,Download,Format,ID,Licence,License link,Size,Update date,"
+                "Validity end date,Validity start date\n"
+                f'"Demo West, probe",demo-west_GTFS.zip,GTFS,demo-west-GTFS,ODbL,'
+                f"https://opendatacommons.org/licenses/odbl/,{size},{day},20260630,20260101\n"
+            ).encode()
+            for day in days
+        }
+        assert metadata in expected
+
+
+def test_ftp_platform_honours_options_directory_and_tartares_authent(ftp: FtpServer, tmp_path: Path) -> None:
+    """Tartare's FtpProtocol: `options.directory` is the folder uploaded into; `options.authent` logs in."""
+    (ftp.root / "incoming/navitia").mkdir(parents=True)
+    feed = write_gtfs(tmp_path / "probe.zip")
+    host = f"ftp://{ftp.host}:{ftp.port}"  # no credentials in the URL: they come from options.authent
+    catalog = parse_catalog(
+        {
+            "contributors": [{"id": "probe", "data_prefix": "P",
+                              "data_sources": [{"id": "gtfs", "input": {"type": "url", "url": str(feed)}}]}],
+            "coverages": [{"id": "cov", "contributors": ["probe"], "environments": {"production": {
+                "publication_platforms": [{"type": "navitia", "protocol": "ftp", "url": host, "options": {
+                    "directory": "incoming/navitia", "authent": {"username": ftp.user, "password": ftp.password}}}]}}}],
+        },
+        "test",
+    )
+    store = ObjectStore(kind="local", local_dir=str(tmp_path / "objects"))
+    export_contributor(store, catalog, "probe", tmp_path / "w", date(2026, 1, 10))
+    export_coverage(store, catalog, "cov", tmp_path / "w", date(2026, 1, 10))
+    _latest, done = publish_coverage(store, catalog, "cov", tmp_path / "w")
+    assert done[0].target == f"{host}/incoming/navitia/cov.zip"
+    exported = store.read_bytes(_latest["keys"][0])
+    assert (ftp.root / "incoming/navitia/cov.zip").read_bytes() == exported
+    assert not (ftp.root / "cov.zip").exists()

@@ -69,6 +69,17 @@ def test_union_and_one_year_cut() -> None:
         effective_period(a, date(2017, 7, 1), "coverage c")
 
 
+def test_a_long_period_is_cut_but_never_announced_past_its_own_end(shared_data: Path) -> None:
+    """Tartare's ValidityPeriod.to_valid: end = min(start + 364 days, end)."""
+    long = validity_period_of_file(shared_data / "gtfs/validity/gtfs_with_feed_info_more_than_one_year.zip")
+    assert long == ValidityPeriod(date(2016, 4, 11), date(2018, 12, 31))
+    # today 2018-06-01: start = max(2016-04-11, 2018-05-25) = 2018-05-25; 2018-05-25 + 364 days is
+    # 2019-05-24, after the data's end, so the end stays 2018-12-31.
+    assert effective_period(long, date(2018, 6, 1), "c") == ValidityPeriod(date(2018, 5, 25), date(2018, 12, 31))
+    # today 2017-01-01: start 2016-12-25, + 364 days = 2017-12-24, before the data's end: cut there.
+    assert effective_period(long, date(2017, 1, 1), "c") == ValidityPeriod(date(2016, 12, 25), date(2017, 12, 24))
+
+
 def test_cli_prints_the_feeds_own_period(shared_data: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(

@@ -60,7 +60,7 @@ def test_exports_publish_detect_changes_and_keep_three_versions(
     with zipfile.ZipFile(ftp.root / "ods/north.zip") as ods:
         assert sorted(ods.namelist()) == ["north.txt", "north_GTFS.zip"]
         metadata = ods.read("north.txt").decode()
-        assert "north;north;GTFS;https://opendata.example.org/north.zip;" in metadata
+        assert "\n,https://opendata.example.org/north.zip,GTFS,north-GTFS,,," in metadata
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
     stops = s3.get_object(Bucket=s3_bucket, Key="stop_areas/north_stops.txt")["Body"].read().decode()
     assert "B:StopArea:8711611,Gare de Chelles Gournay" in stops  # prefixed and ruspell-ed

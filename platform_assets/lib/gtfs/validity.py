@@ -6,8 +6,9 @@ start_date to max end_date, widened by calendar_dates type 1 dates and trimmed d
 type 2 dates on its edges. A feed yielding no date at all, neither calendar file, missing date
 columns or unparsable dates are errors.
 
-Several feeds: the union (min start, max end); a period over 365 days is cut to 364 days from
-max(start, today - 7 days); a period entirely in the past is an error.
+Several feeds: the union (min start, max end); a period over 365 days starts at
+max(start, today - 7 days) and ends at min(that start + 364 days, end); a period entirely in the
+past is an error.
 """
 
 from __future__ import annotations
@@ -125,12 +126,14 @@ def union(periods: list[ValidityPeriod]) -> ValidityPeriod:
 
 
 def effective_period(period: ValidityPeriod, today: date, what: str) -> ValidityPeriod:
-    """The period an export announces: an error when over, cut to 364 days when over 365."""
+    """The period an export announces: an error when over; over 365 days, Tartare's
+    ValidityPeriod.to_valid (tartare/core/models.py): start = max(start, today - 7 days),
+    end = min(start + 364 days, end), so the announced end never passes the data's own end."""
     if period.end_date < today:
         raise ValidityPeriodError(
             f"{what}: validity period {period.start_date}..{period.end_date} is entirely in the past"
         )
     if (period.end_date - period.start_date).days > 365:
         start = max(period.start_date, today - timedelta(days=7))
-        return ValidityPeriod(start, start + timedelta(days=364))
+        return ValidityPeriod(start, min(start + timedelta(days=364), period.end_date))
     return period

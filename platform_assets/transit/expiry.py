@@ -1,0 +1,48 @@
+"""Expiry of each contributor's own feed in a coverage (beyond Tartare, asked for in transit data
+issue trackers): a coverage's merged period hides one contributor whose timetable ends soon."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from platform_assets.transit.catalog import Catalog
+from platform_assets.transit.store import Store, read_state, state_key
+
+WARN_DAYS = 30
+ERROR_DAYS = 7
+Level = Literal["ok", "warn", "error"]
+
+
+@dataclass(frozen=True)
+class ContributorExpiry:
+    contributor_id: str
+    end_date: date
+    days_left: int
+    level: Level
+
+    def describe(self) -> str:
+        if self.days_left < 0:
+            return f"{self.contributor_id} ended on {self.end_date} ({-self.days_left} days ago)"
+        return f"{self.contributor_id} ends on {self.end_date} ({self.days_left} days left)"
+
+
+def coverage_expiries(
+    store: Store, catalog: Catalog, coverage_id: str, today: date, warn_days: int = WARN_DAYS, error_days: int = ERROR_DAYS
+) -> list[ContributorExpiry]:
+    """Each contributor of the coverage with a GTFS export: its feed's own end date (before the
+    365-day cut), days left from `today`, and `error` within `error_days`, `warn` within `warn_days`.
+    Worst first."""
+    expiries: list[ContributorExpiry] = []
+    for contributor_id in catalog.coverage(coverage_id).contributors:
+        versions = read_state(store, state_key("contributor_exports", contributor_id)).get("versions", [])
+        latest = versions[-1] if versions else None
+        if latest is None or not latest.get("keys"):
+            continue  # no export yet, or pass-through data only: no timetable to expire
+        period = latest.get("feed_validity") or latest["validity"]
+        end = date.fromisoformat(period["end_date"])
+        days_left = (end - today).days
+        level: Level = "error" if days_left <= error_days else "warn" if days_left <= warn_days else "ok"
+        expiries.append(ContributorExpiry(contributor_id, end, days_left, level))
+    return sorted(expiries, key=lambda e: (e.days_left, e.contributor_id))

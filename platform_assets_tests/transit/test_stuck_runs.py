@@ -1,0 +1,45 @@
+"""Stuck runs: every transit job carries `dagster/max_runtime` from PLATFORM_TRANSIT_MAX_RUNTIME
+(Tartare: 4 h), and the instance's run monitoring fails a run that passes it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pytest
+from dagster import DagsterRunStatus, Definitions, instance_for_test
+from dagster._core.events import DagsterEvent, DagsterEventType
+from dagster._daemon.monitoring.run_monitoring import check_run_timeout
+
+from platform_assets.core.defs import core_definitions
+from platform_assets.transit.defs import transit_definitions
+from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB, COVERAGE_PUBLICATION_JOB
+
+
+def test_transit_jobs_carry_the_max_runtime_and_a_stuck_run_is_failed(
+    platform_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def transit_defs() -> Definitions:
+        return Definitions.merge(transit_definitions(), core_definitions())
+
+    defs = transit_defs()
+    for name in (CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB, COVERAGE_PUBLICATION_JOB):
+        assert defs.resolve_job_def(name).tags["dagster/max_runtime"] == "14400"  # 4 hours
+
+    monkeypatch.setenv("PLATFORM_TRANSIT_MAX_RUNTIME", "1")
+    job = transit_defs().resolve_job_def(CONTRIBUTOR_EXPORT_JOB)
+    with instance_for_test() as instance:
+        run = instance.create_run_for_job(job, tags=dict(job.tags), status=DagsterRunStatus.STARTED)
+        instance.report_dagster_event(DagsterEvent(DagsterEventType.RUN_START.value, job_name=job.name), run.run_id)
+        time.sleep(1.5)
+        record = instance.get_run_records()[0]
+        check_run_timeout(instance, record, logging.getLogger("test"), 0)
+        failed = instance.get_run_by_id(run.run_id)
+        assert failed is not None and failed.status == DagsterRunStatus.FAILURE
+        messages = [entry.dagster_event.message or "" for entry in instance.all_logs(run.run_id) if entry.dagster_event]
+        assert any("maximum runtime of 1 seconds" in m for m in messages), messages
+
+    monkeypatch.setenv("PLATFORM_TRANSIT_MAX_RUNTIME", "four hours")
+    with pytest.raises(Exception, match="PLATFORM_TRANSIT_MAX_RUNTIME"):
+        build_transit_definitions(retry_delay=0)
