@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetCheckSeverity
 
-from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.objectstore import LocalObjectStore
 from platform_assets.transit.catalog import parse_catalog
 from platform_assets.transit.expiry import ContributorExpiry, coverage_expiries
 from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB
@@ -32,7 +32,7 @@ def test_one_contributor_expiring_is_named_though_the_coverage_goes_on(tmp_path:
         ],
         "coverages": [{"id": "both", "contributors": ["soon", "later"]}, {"id": "solo", "contributors": ["long"]}],
     }, "test")
-    store = ObjectStore(kind="local", local_dir=str(tmp_path / "objects"))
+    store = LocalObjectStore(local_dir=str(tmp_path / "objects"))
     today = date(2025, 12, 20)
     for contributor in ("soon", "later", "long"):
         export_contributor(store, catalog, contributor, tmp_path / contributor, today)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.objectstore import LocalObjectStore
 from platform_assets.transit.catalog import parse_catalog
 from platform_assets.transit.service import export_contributor, latest_contributor_export
 from platform_assets_tests.transit.probe import write_gtfs
@@ -24,7 +24,7 @@ def test_next_season_waits_for_its_start_date(tmp_path: Path, future_versions: s
     catalog = parse_catalog({"contributors": [{
         "id": "probe", "data_prefix": "P", "future_versions": future_versions,
         "data_sources": [{"id": "gtfs", "input": {"type": "url", "url": str(served)}}]}]}, "test")
-    store = ObjectStore(kind="local", local_dir=str(tmp_path / "objects"))
+    store = LocalObjectStore(local_dir=str(tmp_path / "objects"))
 
     first = export_contributor(store, catalog, "probe", tmp_path / "w1", date(2026, 3, 1))
     assert first.exported and first.validity is not None and first.validity.end_date == date(2026, 6, 30)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.objectstore import LocalObjectStore
 from platform_assets.transit.catalog import parse_catalog
 from platform_assets.transit.errors import CatalogError
 from platform_assets.transit.service import export_contributor, export_coverage, publish_coverage
@@ -56,7 +56,7 @@ def test_pass_through_sources_reach_navitia_and_ods_and_platforms_choose_their_s
          "input_data_source_ids": ["export"]},
     ]
     catalog = parse_catalog(catalog_data(tmp_path, platforms), "test")
-    store = ObjectStore(kind="local", local_dir=str(tmp_path / "objects"))
+    store = LocalObjectStore(local_dir=str(tmp_path / "objects"))
     today = date(2026, 1, 10)
     assert export_contributor(store, catalog, "probe", tmp_path / "w1", today).exported
     geo = export_contributor(store, catalog, "geo", tmp_path / "w2", today)

@@ -13,7 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.objectstore import LocalObjectStore
 from platform_assets.lib.gtfs.validity import ValidityPeriod
 from platform_assets.transit.catalog import parse_catalog
 from platform_assets.transit.errors import PublicationError
@@ -104,7 +104,7 @@ def test_ods_metadata_received_over_ftp_and_http_is_tartares_csv(
         },
         "test",
     )
-    store = ObjectStore(kind="local", local_dir=str(tmp_path / "objects"))
+    store = LocalObjectStore(local_dir=str(tmp_path / "objects"))
     days = {datetime.now(UTC).strftime("%Y%m%d")}
     export_contributor(store, catalog, "probe", tmp_path / "w", date(2026, 1, 10))
     export_coverage(store, catalog, "demo-west", tmp_path / "w", date(2026, 1, 10))
@@ -145,7 +145,7 @@ def test_ftp_platform_honours_options_directory_and_tartares_authent(ftp: FtpSer
         },
         "test",
     )
-    store = ObjectStore(kind="local", local_dir=str(tmp_path / "objects"))
+    store = LocalObjectStore(local_dir=str(tmp_path / "objects"))
     export_contributor(store, catalog, "probe", tmp_path / "w", date(2026, 1, 10))
     export_coverage(store, catalog, "cov", tmp_path / "w", date(2026, 1, 10))
     _latest, done = publish_coverage(store, catalog, "cov", tmp_path / "w")

@@ -42,4 +42,4 @@ def test_transit_jobs_carry_the_max_runtime_and_a_stuck_run_is_failed(
 
     monkeypatch.setenv("PLATFORM_TRANSIT_MAX_RUNTIME", "four hours")
     with pytest.raises(Exception, match="PLATFORM_TRANSIT_MAX_RUNTIME"):
-        build_transit_definitions(retry_delay=0)
+        transit_definitions()
