@@ -37,9 +37,12 @@ def check_command(folder: Path, previous: Path | None, worst: int) -> None:
     from platform_assets.quality.ocds.loader import load_folder
     from platform_assets.quality.ocds.registry import ocds_checks
 
-    items = list(load_folder(folder))
-    old = batched(load_folder(previous), 2000) if previous else None
+    errors: list[str] = []
+    items = list(load_folder(folder, errors))
+    old = batched(load_folder(previous, errors), 2000) if previous else None
     results = run_checks(ocds_checks(), batched(items, 2000), old)
+    for line in errors:
+        click.echo(f"left out: {line}", err=True)
     click.echo(report_markdown(results, f"Quality of {folder} ({len(items)} compiled releases)", worst))
 
 

@@ -14,9 +14,11 @@ import pytest
 from platform_assets.lib.quality.batch import batched
 from platform_assets.lib.quality.result import CheckResult, Outcome
 from platform_assets.lib.quality.runner import run_checks
+from platform_assets.quality.ocds.compile import compile_releases
 from platform_assets.quality.ocds.errors import OcdsSourceError, QualityError
 from platform_assets.quality.ocds.filters import DatasetFilter
 from platform_assets.quality.ocds.loader import list_datasets, load_folder
+from platform_assets.quality.ocds.reader import DepthScanner
 from platform_assets.quality.ocds.registry import ocds_checks
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -70,14 +72,40 @@ def test_releases_compile_by_date_last_value_wins(tmp_path: Path, shared_data: P
     assert compiled["id"] == "ocds-213czf-000-00001-2011-01-10T09:30:00Z"
     assert compiled["tender"]["status"] == "complete"
     assert compiled["tender"]["title"] == "Planned cycle lane improvements"
-    # ocdskit's compiled release of the same CDMX releases matches ours field by field
-    # (ocdskit drops one empty array, implementation.documents, that we keep).
+    # ocdskit (ocdsmerge) compiled the same CDMX releases: ours is identical, field by field.
     cdmx = folder_with(tmp_path, shared_data, "ocdskit_release-package-1-2_CDMX.json", folder_name="cdmx")
     ours = next(load_folder(cdmx))
     reference = json.loads((shared_data / "ocds" / "ocdskit_compiled-release-1_CDMX.json").read_text())
-    for contract in ours["contracts"]:
-        contract["implementation"].pop("documents")
     assert ours == reference
+
+
+def test_compile_follows_ocdsmerge_rules_on_hand_made_releases() -> None:
+    """What the hand-written compile got wrong: nulls and empty objects kept, arrays of objects
+    without id replaced instead of appended."""
+    first = {
+        "ocid": "ocds-213czf-1", "id": "1", "date": "2020-01-01T00:00:00Z", "tag": ["tender"],
+        "buyer": {"id": "B", "name": "Council"},
+        "tender": {"id": "T", "title": "Roads", "value": {}, "tenderers": [{"name": "A"}], "items": [{"id": "1", "quantity": 2}]},
+    }
+    second = {
+        "ocid": "ocds-213czf-1", "id": "2", "date": "2020-02-01T00:00:00Z", "tag": ["tenderUpdate"],
+        "buyer": {"id": None},
+        "tender": {"title": None, "tenderers": [{"name": "C"}], "items": [{"id": "2", "quantity": 5}, {"id": "1", "quantity": 3}]},
+    }
+    # Given out of date order: merged by date all the same.
+    compiled = compile_releases([second, first])
+    assert compiled == {
+        "ocid": "ocds-213czf-1",
+        "id": "ocds-213czf-1-2020-02-01T00:00:00Z",
+        "date": "2020-02-01T00:00:00Z",
+        "tag": ["compiled"],
+        "buyer": {"name": "Council"},  # the null removed buyer.id
+        # title removed by its null, the empty value object dropped, tenderers (no id) appended,
+        # items merged by id (item 1 updated in place, item 2 added after it).
+        "tender": {"id": "T", "tenderers": [{"name": "A"}, {"name": "C"}], "items": [{"id": "1", "quantity": 3}, {"id": "2", "quantity": 5}]},
+    }
+    # number_of_tenderers sees both tenderers (the hand-written compile kept only "C").
+    assert len(compiled["tender"]["tenderers"]) == 2
 
 
 def test_unusable_sources_fail_with_one_line(tmp_path: Path) -> None:
@@ -86,13 +114,65 @@ def test_unusable_sources_fail_with_one_line(tmp_path: Path) -> None:
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "a.json").write_text('{"releases": [')
-    with pytest.raises(OcdsSourceError, match=r"a.json: not JSON at line 1"):
+    with pytest.raises(OcdsSourceError, match=r"broken/a.json: not JSON: parse error: premature EOF$"):
         list(load_folder(broken))
     (broken / "a.json").unlink()
     (broken / "b.json.gz").write_bytes(b"not gzip")
     with pytest.raises(OcdsSourceError, match="b.json.gz: cannot read"):
         list(load_folder(broken))
     assert list_datasets(tmp_path) == ["broken"]
+
+
+def test_deeply_nested_file_is_refused_by_name_and_the_other_files_are_checked(tmp_path: Path, shared_data: Path) -> None:
+    """Issue 18 item 5: 100k levels of nesting gave a RecursionError traceback."""
+    folder = folder_with(tmp_path, shared_data, "pelican-backend_compiled-release.json")
+    depth = 100_000
+    (folder / "deep.json").write_bytes(b'{"releases": [{"ocid": "ocds-213czf-deep", "x": ' + b"[" * depth + b"]" * depth + b"}]}")
+    # A file that breaks half-way: its first release must not be kept either.
+    (folder / "half.json").write_text('{"version": "1.1", "releases": [{"ocid": "ocds-213czf-half", "date": "2020-01-01"}, {"ocid": ')
+    errors: list[str] = []
+    items = list(load_folder(folder, errors))
+    assert [item["ocid"] for item in items] == ["ocds-213czf-000-00001"]
+    assert len(errors) == 2
+    deep_error, half_error = sorted(errors)
+    assert deep_error == f"{folder / 'deep.json'}: JSON nested deeper than 128 levels: not OCDS data"
+    assert half_error.startswith(f"{folder / 'half.json'}: not JSON: ") and "\n" not in half_error
+    # Only bad files: the folder fails with the first file's line.
+    (folder / "pelican-backend_compiled-release.json").unlink()
+    with pytest.raises(OcdsSourceError, match=r"deep.json: JSON nested deeper than 128 levels: not OCDS data \(and 1 more files\)$"):
+        list(load_folder(folder))
+
+
+def test_nesting_depth_scanner_against_json_on_random_documents() -> None:
+    """The numpy depth scan (strings, escapes, chunk boundaries) agrees with Python's json."""
+    import random
+
+    rng = random.Random(5)
+
+    def depth_of(value: Any) -> int:
+        if isinstance(value, dict | list):
+            children = value.values() if isinstance(value, dict) else value
+            return 1 + max((depth_of(child) for child in children), default=0)
+        return 0
+
+    def document(level: int) -> Any:
+        roll = rng.random()
+        if level > 7 or roll < 0.3:
+            return rng.choice(['a\\"[{', "\\\\", '}]"\\\\\\"', "x", 3, None])
+        if roll < 0.65:
+            return [document(level + 1) for _ in range(rng.randrange(3))]
+        return {rng.choice(["k[", '\\"{', "z"]) + str(i): document(level + 1) for i in range(rng.randrange(3))}
+
+    for _ in range(300):
+        value = document(0)
+        data = json.dumps(value).encode()
+        scanner = DepthScanner()
+        cuts = sorted(rng.sample(range(len(data) + 1), min(4, len(data) + 1)))
+        previous = 0
+        for cut in [*cuts, len(data)]:
+            scanner.feed(data[previous:cut])
+            previous = cut
+        assert (scanner.deepest, scanner.depth, scanner.in_string) == (depth_of(value), 0, False), data
 
 
 def test_filtered_dataset(tmp_path: Path, shared_data: Path) -> None:
