@@ -52,7 +52,7 @@ def test_dataset_checks_and_report(ocds_source: Path, resources: dict[str, Any],
     assert set(evaluations) == {"field_coverage", "field_quality", "coherent", "consistent", "reference", "dataset", "time_based"}
     quality = evaluations["field_quality"]
     assert not quality.passed and quality.severity == AssetCheckSeverity.WARN
-    assert "| date.date_range | ❌ | 0 | 1 | 0 | 0.0% |" in quality.metadata["members"].value
+    assert "| date.date_time | ❌ | 0 | 1 | 0 | 0.0% |" in quality.metadata["members"].value
     assert quality.metadata["examples"].value.startswith("| outcome |")
     report = next(e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey("ocds_dataset_quality_report"))
     metadata = report.materialization.metadata
@@ -104,7 +104,7 @@ def test_blocking_checks_fail_with_error_and_stop_the_report(
     from platform_assets.quality.dagster_checks import CheckPolicy
     from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX
 
-    blocking = build_ocds_checks("ocds_dataset", DATASET_PREFIX, CheckPolicy(blocking={"date.date_range"}))
+    blocking = build_ocds_checks("ocds_dataset", DATASET_PREFIX, CheckPolicy(blocking={"date.date_time"}))
     specs = {spec.name: spec for spec in blocking.check_specs}
     assert specs["field_quality"].blocking and not specs["coherent"].blocking
     instance.add_dynamic_partitions(ocds_datasets.name, ["bad"])
