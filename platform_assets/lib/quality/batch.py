@@ -123,8 +123,13 @@ class ItemBatch:
                         if isinstance(element, dict):
                             owners.append(owner)
                             found.append(element)
-            reached = set(owners)
-            orphans = [position for position in range(len(self.items)) if position not in reached]
+            if not owners:  # the common case for optional paths: every item is an orphan
+                orphans = list(range(len(self.items)))
+            elif len(set(owners)) == len(self.items):
+                orphans = []
+            else:
+                reached = set(owners)
+                orphans = [position for position in range(len(self.items)) if position not in reached]
         else:
             owners, found, orphans = list(range(len(self.items))), [i if isinstance(i, dict) else {} for i in self.items], []
         self._parents[parent] = (owners, found, orphans)
@@ -162,7 +167,7 @@ class ItemBatch:
             return cached
         *parent, key = path.split(".")
         owners, objects, orphans = self.parents(tuple(parent))
-        values = [obj.get(key, MISSING) for obj in objects]
+        values = [obj.get(key, MISSING) for obj in objects] if objects else []
         misfit_owners, misfit_values = self.misfits(tuple(parent))
         occurrences = FieldOccurrences(
             path, np.asarray(owners, dtype=np.int64), values, np.asarray(orphans, dtype=np.int64),

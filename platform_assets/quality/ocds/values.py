@@ -127,26 +127,73 @@ ORGANIZATION_REFERENCES = {
 }
 
 
-def located(node: Any, path: str, where: str = "") -> list[Located]:
-    """Every value at the dotted `path` with its location; arrays along the way are walked, and a
-    final array gives one entry per element (as Pelican's get_values)."""
-    key, _, rest = path.partition(".")
-    if not isinstance(node, dict) or key not in node:
-        return []
-    value = node[key]
-    here = f"{where}.{key}" if where else key
-    if not rest:
-        if isinstance(value, list):
-            return [(f"{here}[{index}]", element) for index, element in enumerate(value)]
-        return [(here, value)]
-    if isinstance(value, dict):
-        return located(value, rest, here)
-    if isinstance(value, list):
+@lru_cache(maxsize=4096)
+def _steps(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
+def _walk(node: Any, steps: tuple[str, ...]) -> tuple[Located, ...]:
+    current: list[Located] = [("", node)]
+    last = len(steps) - 1
+    for position, key in enumerate(steps):
         found: list[Located] = []
-        for index, element in enumerate(value):
-            found += located(element, rest, f"{here}[{index}]")
+        for here, value in current:
+            if not isinstance(value, dict) or key not in value:
+                continue
+            child = value[key]
+            where = f"{here}.{key}" if here else key
+            if isinstance(child, list):
+                found.extend((f"{where}[{index}]", element) for index, element in enumerate(child))
+            elif position == last or isinstance(child, dict):
+                found.append((where, child))
+        if not found:
+            return ()
+        current = found
+    return tuple(current)
+
+
+class _LocatedCache:
+    """The compiled release checks ask for the same paths of the same item many times (parties,
+    contracts, dates): answers are kept for the last `size` objects. Each entry holds the object
+    itself, so its id cannot be reused by another object while the entry lives."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.entries: dict[int, tuple[Any, dict[str, tuple[Located, ...]]]] = {}
+
+    def get(self, node: Any, path: str) -> tuple[Located, ...]:
+        entry = self.entries.get(id(node))
+        if entry is None or entry[0] is not node:
+            if len(self.entries) >= self.size:
+                del self.entries[next(iter(self.entries))]  # the oldest
+            entry = (node, {})
+            self.entries[id(node)] = entry
+        answers = entry[1]
+        found = answers.get(path)
+        if found is None:
+            found = answers[path] = _walk(node, _steps(path))
         return found
-    return []
+
+
+_located_cache = _LocatedCache()
+
+
+def located(node: Any, path: str) -> tuple[Located, ...]:
+    """Every value at the dotted `path` with its location ("awards[0].date"); arrays along the way
+    are walked, and a final array gives one entry per element (as Pelican's get_values)."""
+    if not isinstance(node, dict):
+        return ()
+    steps = _steps(path)
+    if steps[0] not in node:  # absent: cheaper to say so than to cache
+        return ()
+    if len(steps) == 1 and not isinstance(node[steps[0]], list):
+        return ((path, node[steps[0]]),)
+    return _located_cache.get(node, path)
+
+
+def located_within(node: Any, path: str) -> tuple[Located, ...]:
+    """`located` inside a part of an item (not cached: parts are many and each is asked once)."""
+    return _walk(node, _steps(path)) if isinstance(node, dict) else ()
 
 
 def day_of(value: Any) -> date | None:

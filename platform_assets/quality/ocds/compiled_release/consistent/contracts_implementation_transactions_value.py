@@ -10,7 +10,14 @@ from typing import Any
 from platform_assets.lib.quality.check import ItemOutcome
 from platform_assets.lib.quality.item.coherence import coherence
 from platform_assets.lib.quality.result import NOT_APPLICABLE
-from platform_assets.quality.ocds.values import as_float, comparable, counted_outcome, dig, located
+from platform_assets.quality.ocds.values import (
+    as_float,
+    comparable,
+    counted_outcome,
+    dig,
+    located,
+    located_within,
+)
 
 
 def test(item: dict[str, Any]) -> ItemOutcome:
@@ -19,7 +26,7 @@ def test(item: dict[str, Any]) -> ItemOutcome:
         return NOT_APPLICABLE, {"reason": "no contract is set"}
     applied, failed = 0, []
     for where, contract in contracts:
-        transactions = [value for _w, value in located(contract, "implementation.transactions")]
+        transactions = [value for _w, value in located_within(contract, "implementation.transactions")]
         if not transactions:
             continue
         values = [contract, *transactions]
