@@ -7,16 +7,17 @@ release schema: nulls remove fields, arrays of objects with `id` merge by id, ot
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-import pandas as pd
 from ocdsmerge.exceptions import OCDSMergeError
 from ocdsmerge.merge import CompiledRelease
 from ocdsmerge.rules import get_merge_rules
 
 from platform_assets.quality.ocds.errors import OcdsSourceError
 from platform_assets.quality.ocds.registers import RELEASE_SCHEMA, RELEASE_SCHEMA_1_0
+from platform_assets.quality.ocds.values import date_of
 
 
 @cache
@@ -26,12 +27,14 @@ def merge_rules(version: str = "1.1") -> dict[tuple[str, ...], str]:
     return get_merge_rules(str(RELEASE_SCHEMA_1_0 if version == "1.0" else RELEASE_SCHEMA))
 
 
-def _date_key(release: dict[str, Any]) -> tuple[int, pd.Timestamp]:
-    date = release.get("date")
-    parsed = pd.to_datetime(date, errors="coerce", utc=True, format="ISO8601") if isinstance(date, str) else pd.NaT
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _date_key(release: dict[str, Any]) -> tuple[int, datetime]:
+    parsed = date_of(release.get("date"))
     # Undated or badly dated releases first (ocdsmerge would refuse to sort them): any dated release
     # overrides them. Ties keep file order (sorted is stable), as ocdsmerge's own sort does.
-    return (0, pd.Timestamp(0, tz="UTC")) if pd.isna(parsed) else (1, parsed)
+    return (0, _EPOCH) if parsed is None else (1, parsed)
 
 
 def compile_releases(releases: Iterable[dict[str, Any]], version: str = "1.1") -> dict[str, Any]:

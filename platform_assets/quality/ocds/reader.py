@@ -28,8 +28,8 @@ CHUNK = 1024 * 1024
 # OCDS releases nest about ten levels (package > releases > contracts > implementation >
 # transactions > payer > identifier); extensions add a few. Far deeper is hostile input.
 MAX_DEPTH = 128
-_OPEN, _CLOSE = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
 _QUOTE, _BACKSLASH = ord('"'), ord("\\")
+_OPEN_ARRAY, _OPEN_OBJECT, _CLOSE_ARRAY, _CLOSE_OBJECT = (ord(c) for c in "[{]}")
 
 
 def open_bytes(path: Path) -> IO[bytes]:
@@ -50,24 +50,26 @@ class DepthScanner:
         if not len(data):
             return
         # A character is escaped when the backslash run just before it has an odd length.
-        run = np.zeros(len(data), np.int64)
+        quotes = data == _QUOTE
         positions = np.flatnonzero(data == _BACKSLASH)
-        if len(positions):
-            starts = np.r_[True, np.diff(positions) != 1]
-            first = positions[starts][np.cumsum(starts) - 1]
-            run[positions] = positions - first + 1
-            if positions[0] == 0:
-                run[positions[first == 0]] += self.run
-        before = np.r_[self.run, run[:-1]]
-        self.run = int(run[-1])
-        quotes = (data == _QUOTE) & (before % 2 == 0)
+        if len(positions) or self.run:
+            run = np.zeros(len(data), np.int64)
+            if len(positions):
+                starts = np.r_[True, np.diff(positions) != 1]
+                first = positions[starts][np.cumsum(starts) - 1]
+                run[positions] = positions - first + 1
+                if positions[0] == 0:
+                    run[positions[first == 0]] += self.run
+            before = np.r_[self.run, run[:-1]]
+            self.run = int(run[-1])
+            quotes &= before % 2 == 0
         # Inside a string between an opening and a closing quote (the state carries across chunks).
-        toggles = np.cumsum(quotes) + (1 if self.in_string else 0)
-        inside = (toggles % 2 == 1) & ~quotes
-        self.in_string = bool(toggles[-1] % 2 == 1)
-        steps = np.isin(data, _OPEN).astype(np.int64) - np.isin(data, _CLOSE).astype(np.int64)
-        steps[inside] = 0
-        depth = np.cumsum(steps) + self.depth
+        toggles = np.cumsum(quotes, dtype=np.int32) + (1 if self.in_string else 0)
+        outside = ((toggles & 1) == 0) | quotes
+        self.in_string = bool(toggles[-1] & 1)
+        opens = ((data == _OPEN_ARRAY) | (data == _OPEN_OBJECT)) & outside
+        closes = ((data == _CLOSE_ARRAY) | (data == _CLOSE_OBJECT)) & outside
+        depth = np.cumsum(opens.view(np.int8) - closes.view(np.int8), dtype=np.int32) + self.depth
         self.deepest = max(self.deepest, int(depth.max()))
         self.depth = int(depth[-1])
 
