@@ -524,3 +524,24 @@ def test_checks_survive_any_value_in_any_place(worked: dict[str, Any]) -> None:
         mutants.append(mutant)
     results = check_all(mutants)
     assert len(results) == len(ocds_checks(now=NOW)) and all(r.applicable + r.not_applicable > 0 or r.level == "time" for r in results.values())
+
+
+def test_indexed_paths_agree_with_a_plain_walk(worked: dict[str, Any]) -> None:
+    """The compiled release checks read paths from a one-pass index of each item; a plain walk
+    (path step by step) must give the same located values, in the same order, on odd shapes too."""
+    import copy
+    import random
+
+    from platform_assets.quality.ocds.field_checks import coverage_paths
+    from platform_assets.quality.ocds.values import located, located_within
+
+    rng = random.Random(11)
+    items = [worked]
+    for _ in range(20):
+        mutant = copy.deepcopy(worked)
+        for key in rng.sample(sorted(mutant), 3):
+            mutant[key] = rng.choice(["x", [1, {"a": 2}], {"id": 1}, None, [[{"date": "x"}]]])
+        items.append(mutant)
+    for item in items:
+        for path in coverage_paths():
+            assert list(located(item, path)) == list(located_within(item, path)), path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -152,42 +153,58 @@ def _walk(node: Any, steps: tuple[str, ...]) -> tuple[Located, ...]:
     return tuple(current)
 
 
+def _index(node: dict[str, Any]) -> dict[str, list[Located]]:
+    """Every dotted path of an object (array indexes left out) -> its located values, in one
+    iterative walk: what `_walk` gives for each path, for all paths at once."""
+    index: dict[str, list[Located]] = {}
+    # Breadth first, so that each path's values come in document order.
+    stack: deque[tuple[str, str, dict[str, Any]]] = deque([("", "", node)])
+    while stack:
+        path, where, current = stack.popleft()
+        for key, child in current.items():
+            child_path = f"{path}.{key}" if path else key
+            child_where = f"{where}.{key}" if where else key
+            found = index.setdefault(child_path, [])
+            if isinstance(child, list):
+                for position, element in enumerate(child):
+                    element_where = f"{child_where}[{position}]"
+                    found.append((element_where, element))
+                    if isinstance(element, dict):
+                        stack.append((child_path, element_where, element))
+            else:
+                found.append((child_where, child))
+                if isinstance(child, dict):
+                    stack.append((child_path, child_where, child))
+    return index
+
+
 class _LocatedCache:
-    """The compiled release checks ask for the same paths of the same item many times (parties,
-    contracts, dates): answers are kept for the last `size` objects. Each entry holds the object
-    itself, so its id cannot be reused by another object while the entry lives."""
+    """The compiled release checks ask for many paths of the same item: each item is indexed once
+    (all its paths) and kept for the last `size` items. Each entry holds the item itself, so its id
+    cannot be reused by another object while the entry lives."""
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self.entries: dict[int, tuple[Any, dict[str, tuple[Located, ...]]]] = {}
+        self.entries: dict[int, tuple[Any, dict[str, list[Located]]]] = {}
 
-    def get(self, node: Any, path: str) -> tuple[Located, ...]:
+    def get(self, node: dict[str, Any], path: str) -> tuple[Located, ...] | list[Located]:
         entry = self.entries.get(id(node))
         if entry is None or entry[0] is not node:
             if len(self.entries) >= self.size:
                 del self.entries[next(iter(self.entries))]  # the oldest
-            entry = (node, {})
+            entry = (node, _index(node))
             self.entries[id(node)] = entry
-        answers = entry[1]
-        found = answers.get(path)
-        if found is None:
-            found = answers[path] = _walk(node, _steps(path))
-        return found
+        return entry[1].get(path, ())
 
 
 _located_cache = _LocatedCache()
 
 
-def located(node: Any, path: str) -> tuple[Located, ...]:
+def located(node: Any, path: str) -> tuple[Located, ...] | list[Located]:
     """Every value at the dotted `path` with its location ("awards[0].date"); arrays along the way
     are walked, and a final array gives one entry per element (as Pelican's get_values)."""
     if not isinstance(node, dict):
         return ()
-    steps = _steps(path)
-    if steps[0] not in node:  # absent: cheaper to say so than to cache
-        return ()
-    if len(steps) == 1 and not isinstance(node[steps[0]], list):
-        return ((path, node[steps[0]]),)
     return _located_cache.get(node, path)
 
 
