@@ -91,9 +91,12 @@ def _load_dataset(
     dataset = context.partition_key
     root = Path(config.source_root) if config.source_root else ocds_source.path
     source = f"table {config.source_table}" if config.source_table else str(root / dataset)
-    items = source_items(root, dataset, database.engine, config.source_table, config.source_column)
+    left_out: list[str] = []  # files (or ocids) that could not be read; the others are checked
+    items = source_items(root, dataset, database.engine, config.source_table, config.source_column, left_out)
     outcome = write_dataset(object_store, dataset, items, DATASET_PREFIX, config.ancestor, source)
     manifest = outcome.manifest
+    for line in left_out:
+        context.log.warning(f"left out: {line}")
     if manifest.items == 0:
         context.log.warning(f"dataset {dataset!r} has no compiled release")
     context.log.info(f"{dataset}: {manifest.items} compiled releases -> {outcome.stored.uri} (changed: {outcome.changed})")
@@ -106,6 +109,7 @@ def _load_dataset(
             "source": source,
             "changed": outcome.changed,
             "compared_with": manifest.ancestor or manifest.previous_key or "nothing (first version)",
+            "left_out": "\n".join(left_out) or "nothing",
         },
         data_version=DataVersion(manifest.sha256),
     )

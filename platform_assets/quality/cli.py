@@ -41,10 +41,31 @@ def check_command(folder: Path, previous: Path | None, worst: int) -> None:
     from platform_assets.quality.ocds.loader import load_folder
     from platform_assets.quality.ocds.registry import ocds_checks
 
-    items = list(load_folder(folder))
-    old = batched(load_folder(previous), 2000) if previous else None
+    errors: list[str] = []
+    items = list(load_folder(folder, errors))
+    old = batched(load_folder(previous, errors), 2000) if previous else None
     results = run_checks(ocds_checks(), batched(items, 2000), old)
+    for line in errors:
+        click.echo(f"left out: {line}", err=True)
     click.echo(report_markdown(results, f"Quality of {folder} ({len(items)} compiled releases)", worst))
+
+
+@quality_cli.command("refresh-registers")
+@click.option("--register", "names", type=click.Choice(["org-id", "ocid-prefix"]), multiple=True,
+              help="Which register to refresh (default: both).")
+@click.option("--url", help="Download from this URL instead of the register's public address (one register only).")
+@click.option("--target", type=click.Path(path_type=Path), help="Write here instead of the shipped package data file.")
+def refresh_registers_command(names: tuple[str, ...], url: str | None, target: Path | None) -> None:
+    """Refresh the org-id.guide identifier schemes and the registered OCID prefixes the OCDS checks
+    use (shipped as package data); the old copy stays when a download fails."""
+    from platform_assets.quality.ocds.registers import REGISTERS, refresh_register
+
+    chosen = names or tuple(REGISTERS)
+    if (url or target) and len(chosen) != 1:
+        raise QualityError("--url and --target need exactly one --register")
+    for name in chosen:
+        count = refresh_register(name, url, target)
+        click.echo(f"{name}: {count} codes written to {target or REGISTERS[name][0]}")
 
 
 @quality_cli.command("report")

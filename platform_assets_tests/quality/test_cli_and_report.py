@@ -18,6 +18,7 @@ from platform_assets.lib.quality.report import (
     write_xlsx,
 )
 from platform_assets.lib.quality.result import CheckResult, Level, Outcome
+from platform_assets_tests.servers import HttpServer, Response
 
 RESULTS = [
     CheckResult("a.exists", Level.FIELD, passed=10),
@@ -56,9 +57,9 @@ def test_cli_check_datasets_and_report(tmp_path: Path, shared_data: Path, platfo
     runner = CliRunner()
     listed = runner.invoke(platform_cli, ["quality", "datasets"])
     assert listed.exit_code == 0 and listed.output.split() == ["worked"]
-    checked = runner.invoke(platform_cli, ["quality", "check", str(folder), "--worst", "5"])
+    checked = runner.invoke(platform_cli, ["quality", "check", str(folder), "--worst", "2000"])
     assert checked.exit_code == 0, checked.output
-    assert "(1 compiled releases)" in checked.output and "consistent.tender_value" in checked.output
+    assert "(1 compiled releases)" in checked.output and "❌ consistent.tender_value |" in checked.output
     missing = runner.invoke(platform_cli, ["quality", "check", str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "no such dataset folder" in missing.output
     no_run = runner.invoke(platform_cli, ["quality", "report", "worked"])
@@ -109,3 +110,30 @@ def test_cli_check_against_a_previous_folder(tmp_path: Path, shared_data: Path, 
     assert result.exit_code == 0, result.output
     # The previous dataset's only ocid is not in the current one: persistence 0 of 1.
     assert "| ❌ time.ocid_persistence | time | 0 | 1 | 0 | 0.0% |" in result.output
+
+
+def test_cli_refresh_registers_from_a_local_server(tmp_path: Path, http_server: HttpServer, platform_env: Path) -> None:
+    """The register is downloaded, written whole, and read by the identifier_scheme check; a bad
+    download leaves the old copy and says why in one line."""
+    from platform_assets.quality.ocds import registers
+
+    target = tmp_path / "schemes.csv"
+    target.write_text("code,name\nOLD-1,old\n")
+    http_server.route("GET", "/download.csv", Response(200, b"code,name,deprecated\nXX-B,B,false\nXX-A,A,false\n"))
+    http_server.route("GET", "/broken.csv", Response(200, b"<html>maintenance</html>"))
+    http_server.route("GET", "/gone.csv", Response(503, b""))
+    runner = CliRunner()
+    url = f"{http_server.base_url}/download.csv"
+    done = runner.invoke(platform_cli, ["quality", "refresh-registers", "--register", "org-id", "--url", url, "--target", str(target)])
+    assert done.exit_code == 0, done.output
+    assert done.output.strip() == f"org-id: 2 codes written to {target}"
+    assert target.read_text().splitlines() == ["code,name,deprecated", "XX-A,A,false", "XX-B,B,false"]
+    for path, reason in (("/broken.csv", "not a register CSV with a 'code' column"), ("/gone.csv", "cannot download the org-id register: HTTPError")):
+        failed = runner.invoke(platform_cli, ["quality", "refresh-registers", "--register", "org-id", "--url", http_server.base_url + path, "--target", str(target)])
+        assert failed.exit_code == 2 and reason in failed.output and len(failed.output.strip().splitlines()) == 1
+        assert target.read_text().splitlines()[1] == "XX-A,A,false"
+    both = runner.invoke(platform_cli, ["quality", "refresh-registers", "--url", url])
+    assert both.exit_code == 2 and "--url and --target need exactly one --register" in both.output
+    # The shipped register holds the org-id.guide codes: 823 lists, GB-COH among them, GB-LAC not.
+    assert len(registers.identifier_schemes()) == 823 and "GB-COH" in registers.identifier_schemes()
+    assert "GB-LAC" not in registers.identifier_schemes()

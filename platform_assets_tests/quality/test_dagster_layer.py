@@ -57,7 +57,7 @@ def test_dataset_checks_and_report(ocds_source: Path, resources: dict[str, Any],
     assert set(evaluations) == {"field_coverage", "field_quality", "coherent", "consistent", "reference", "dataset", "time_based"}
     quality = evaluations["field_quality"]
     assert not quality.passed and quality.severity == AssetCheckSeverity.WARN
-    assert "| date.date_range | ❌ | 0 | 1 | 0 | 0.0% |" in quality.metadata["members"].value
+    assert "| date.date_time | ❌ | 0 | 1 | 0 | 0.0% |" in quality.metadata["members"].value
     assert quality.metadata["examples"].value.startswith("| outcome |")
     report = next(e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey("ocds_dataset_quality_report"))
     metadata = report.materialization.metadata
@@ -109,7 +109,7 @@ def test_blocking_checks_fail_with_error_and_stop_the_report(
     from platform_assets.quality.dagster_checks import CheckPolicy
     from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX
 
-    blocking = build_ocds_checks("ocds_dataset", DATASET_PREFIX, CheckPolicy(blocking={"date.date_range"}))
+    blocking = build_ocds_checks("ocds_dataset", DATASET_PREFIX, CheckPolicy(blocking={"date.date_time"}))
     specs = {spec.name: spec for spec in blocking.check_specs}
     assert specs["field_quality"].blocking and not specs["coherent"].blocking
     instance.add_dynamic_partitions(ocds_datasets.name, ["bad"])
@@ -231,12 +231,22 @@ def test_ancestor_dataset_and_last_good_version_kept(
     assert "| time.ocid_persistence | ❌ | 0 | 1 | 0 | 0.0% |" in members
 
     before = read_manifest(resources["object_store"], "worked")
+    # A broken file is left out by name; the dataset's other file is still read (issue 18 item 5),
+    # so the stored version is the same as before.
     (ocds_source / "worked" / "zz-broken.json").write_text('{"releases": [{"ocid": ')
+    again = materialize([ocds_dataset], instance=instance, resources=resources, partition_key="worked")
+    metadata = again.asset_materializations_for_node("ocds_dataset")[0].metadata
+    assert metadata["left_out"].value == f"{ocds_source / 'worked' / 'zz-broken.json'}: not JSON: parse error: premature EOF"
+    assert metadata["changed"].value is False and metadata["compiled_releases"].value == 1
+    kept = read_manifest(resources["object_store"], "worked")
+    assert kept is not None and kept.sha256 == before.sha256
+    # Only broken files: the run fails and the last good version stays.
+    (ocds_source / "worked" / "pelican-backend_compiled-release.json").unlink()
     failed = materialize([ocds_dataset], instance=instance, resources=resources, partition_key="worked", raise_on_error=False)
     assert not failed.success
     error = next(e for e in failed.all_events if e.event_type_value == "STEP_FAILURE").event_specific_data.error.to_string()
-    assert "zz-broken.json: not JSON at line 1" in error
-    assert read_manifest(resources["object_store"], "worked") == before  # the last good version stays
+    assert "zz-broken.json: not JSON: parse error" in error
+    assert read_manifest(resources["object_store"], "worked") == kept
 
 
 def test_other_systems_declare_checks_with_the_adapter(shared_data: Path, resources: dict[str, Any], instance: DagsterInstance) -> None:

@@ -7,7 +7,7 @@ Both answer `field(path)`: every occurrence of the field's parent object with th
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,10 @@ class FieldOccurrences:
     owners: np.ndarray
     values: list[Any]
     orphans: np.ndarray
+    # Items whose parent is there but is not an object (a string `buyer`): owner positions and the
+    # parent values. Only JSON items have them; coverage checks may count them as failures.
+    misfit_owners: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    misfit_values: list[Any] = field(default_factory=list)
 
     def present(self) -> np.ndarray:
         if not hasattr(self, "_present"):
@@ -90,6 +94,7 @@ class ItemBatch:
         self.offset = offset
         self._fields: dict[str, FieldOccurrences] = {}
         self._parents: dict[tuple[str, ...], tuple[list[int], list[dict[str, Any]], list[int]]] = {}
+        self._misfits: dict[tuple[str, ...], tuple[list[int], list[Any]]] = {}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -118,12 +123,43 @@ class ItemBatch:
                         if isinstance(element, dict):
                             owners.append(owner)
                             found.append(element)
-            reached = set(owners)
-            orphans = [position for position in range(len(self.items)) if position not in reached]
+            if not owners:  # the common case for optional paths: every item is an orphan
+                orphans = list(range(len(self.items)))
+            elif len(set(owners)) == len(self.items):
+                orphans = []
+            else:
+                reached = set(owners)
+                orphans = [position for position in range(len(self.items)) if position not in reached]
         else:
             owners, found, orphans = list(range(len(self.items))), [i if isinstance(i, dict) else {} for i in self.items], []
         self._parents[parent] = (owners, found, orphans)
         return owners, found, orphans
+
+    def misfits(self, parent: tuple[str, ...]) -> tuple[list[int], list[Any]]:
+        """(owner positions, values) where the last step of `parent` holds something other than an
+        object: a text, number, null, or a non-object element of an array."""
+        cached = self._misfits.get(parent)
+        if cached is not None:
+            return cached
+        owners: list[int] = []
+        values: list[Any] = []
+        if parent:
+            owners_above, objects_above, _orphans = self.parents(parent[:-1])
+            key = parent[-1]
+            for owner, obj in zip(owners_above, objects_above, strict=True):
+                if key not in obj:
+                    continue
+                child = obj[key]
+                if isinstance(child, list):
+                    for element in child:
+                        if not isinstance(element, dict):
+                            owners.append(owner)
+                            values.append(element)
+                elif not isinstance(child, dict):
+                    owners.append(owner)
+                    values.append(child)
+        self._misfits[parent] = (owners, values)
+        return owners, values
 
     def field(self, path: str) -> FieldOccurrences:
         cached = self._fields.get(path)
@@ -131,8 +167,12 @@ class ItemBatch:
             return cached
         *parent, key = path.split(".")
         owners, objects, orphans = self.parents(tuple(parent))
-        values = [obj.get(key, MISSING) for obj in objects]
-        occurrences = FieldOccurrences(path, np.asarray(owners, dtype=np.int64), values, np.asarray(orphans, dtype=np.int64))
+        values = [obj.get(key, MISSING) for obj in objects] if objects else []
+        misfit_owners, misfit_values = self.misfits(tuple(parent))
+        occurrences = FieldOccurrences(
+            path, np.asarray(owners, dtype=np.int64), values, np.asarray(orphans, dtype=np.int64),
+            np.asarray(misfit_owners, dtype=np.int64), misfit_values,
+        )
         self._fields[path] = occurrences
         return occurrences
 

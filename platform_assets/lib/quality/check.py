@@ -73,11 +73,14 @@ ValueTest = Callable[[pd.Series], np.ndarray]
 
 @dataclass(frozen=True)
 class FieldCheck(Check):
-    """`kind` exists / non_empty (coverage) or quality (`test` on each non-empty value, vectorised)."""
+    """`kind` exists / non_empty (coverage) or quality (`test` on each non-empty value, vectorised).
+    With `parent_must_be_object`, a coverage check fails where the parent is there but is not an
+    object (Pelican: "parent is a str, not an object") instead of leaving it out."""
 
     path: str = ""
     kind: str = "quality"
     test: ValueTest | None = None
+    parent_must_be_object: bool = False
 
     def evaluator(self, seed: int = 0) -> Evaluator:
         return _FieldEvaluator(self, Tally(self.name, seed))
@@ -92,10 +95,23 @@ class _FieldEvaluator(Evaluator):
         check = self.check
         occurrences = batch.field(check.path)
         orphans = occurrences.orphans
+        strict = check.parent_must_be_object and check.kind in ("exists", "non_empty")
+        if strict and len(occurrences.misfit_owners) and len(orphans):
+            orphans = orphans[~np.isin(orphans, occurrences.misfit_owners)]  # they fail below instead
         if len(orphans):
             self.tally.add(
                 np.full(len(orphans), NOT_APPLICABLE, dtype=np.int8),
                 lambda i: {"item": batch.item_id(int(orphans[i])), "path": check.path, "reason": "no parent object"},
+            )
+        misfits = occurrences.misfit_owners
+        if strict and len(misfits):
+            misfit_values = occurrences.misfit_values
+            self.tally.add(
+                np.full(len(misfits), FAILED, dtype=np.int8),
+                lambda i: {
+                    "item": batch.item_id(int(misfits[i])), "path": check.path, "value": short(misfit_values[i]),
+                    "reason": f"parent is a {type(misfit_values[i]).__name__}, not an object",
+                },
             )
         values = occurrences.values
         if not values:

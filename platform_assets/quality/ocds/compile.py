@@ -1,58 +1,51 @@
-"""Compiling releases into one compiled release per ocid (OCDS merge: by date, last value wins).
-
-Objects merge key by key; arrays of objects that all carry an `id` merge element by element on
-that id; any other array or value is replaced by the newer one; a null removes the field.
+"""Compiling releases into one compiled release per ocid with `ocdsmerge`, the reference library
+the OCDS tools (Kingfisher Process, ocdskit) use, and the merge rules of the shipped OCDS 1.1
+release schema: nulls remove fields, arrays of objects with `id` merge by id, other arrays
+(tenderers, suppliers) follow the schema's rules, `tag` becomes ["compiled"].
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-import pandas as pd
+from ocdsmerge.exceptions import OCDSMergeError
+from ocdsmerge.merge import CompiledRelease
+from ocdsmerge.rules import get_merge_rules
+
+from platform_assets.quality.ocds.errors import OcdsSourceError
+from platform_assets.quality.ocds.registers import RELEASE_SCHEMA, RELEASE_SCHEMA_1_0
+from platform_assets.quality.ocds.values import date_of
 
 
-def _identified(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(e, dict) and "id" in e for e in value)
+@cache
+def merge_rules(version: str = "1.1") -> dict[tuple[str, ...], str]:
+    """The merge rules of the shipped release schema of `version` (read from the file, never from
+    the web). OCDS 1.0 (a package without `version`) replaces tenderers and suppliers wholesale."""
+    return get_merge_rules(str(RELEASE_SCHEMA_1_0 if version == "1.0" else RELEASE_SCHEMA))
 
 
-def merge_value(old: Any, new: Any) -> Any:
-    if isinstance(old, dict) and isinstance(new, dict):
-        merged = dict(old)
-        for key, value in new.items():
-            if value is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = merge_value(merged.get(key), value)
-        return merged
-    if _identified(old) and _identified(new):
-        by_id = {str(element["id"]): element for element in old}
-        order = [str(element["id"]) for element in old]
-        for element in new:
-            key = str(element["id"])
-            if key not in by_id:
-                order.append(key)
-            by_id[key] = merge_value(by_id.get(key), element)
-        return [by_id[key] for key in order]
-    return copy.deepcopy(new)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _date_key(release: dict[str, Any]) -> tuple[int, pd.Timestamp]:
-    date = release.get("date")
-    parsed = pd.to_datetime(date, errors="coerce", utc=True, format="ISO8601") if isinstance(date, str) else pd.NaT
-    # Undated or badly dated releases first: any dated release overrides them.
-    return (0, pd.Timestamp(0, tz="UTC")) if pd.isna(parsed) else (1, parsed)
+def _date_key(release: dict[str, Any]) -> tuple[int, datetime]:
+    parsed = date_of(release.get("date"))
+    # Undated or badly dated releases first (ocdsmerge would refuse to sort them): any dated release
+    # overrides them. Ties keep file order (sorted is stable), as ocdsmerge's own sort does.
+    return (0, _EPOCH) if parsed is None else (1, parsed)
 
 
-def compile_releases(releases: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """One compiled release from the releases of one ocid (sorted by date, stable for ties)."""
+def compile_releases(releases: Iterable[dict[str, Any]], version: str = "1.1") -> dict[str, Any]:
+    """One compiled release from the releases of one ocid, merged in date order by ocdsmerge with
+    the merge rules of OCDS `version` (the version of the packages the releases came in)."""
     ordered = sorted(releases, key=_date_key)
-    compiled: dict[str, Any] = {}
-    for release in ordered:
-        compiled = merge_value(compiled, {key: value for key, value in release.items() if key not in ("id", "tag")})
-    ocid = compiled.get("ocid", "")
-    date = compiled.get("date", "")
-    compiled["id"] = f"{ocid}-{date}"
-    compiled["tag"] = ["compiled"]
-    return compiled
+    compiled = CompiledRelease(merge_rules=merge_rules(version))
+    try:
+        for release in ordered:
+            compiled.append(release)
+        return compiled.asdict()
+    except OCDSMergeError as error:
+        ocid = next((str(r.get("ocid")) for r in ordered if r.get("ocid")), "?")
+        raise OcdsSourceError(f"ocid {ocid}: releases cannot be merged: {error}") from error

@@ -1,12 +1,14 @@
 """Reading OCDS data: release packages, record packages, bare (compiled) releases, JSON arrays of
-them, concatenated JSON documents, `.gz` files, UTF-8 or Latin-1 text; or a PostgreSQL table of
-compiled releases. Releases are compiled per ocid.
+them, concatenated JSON documents or JSON lines, `.gz` files, UTF-8 or Latin-1 text; or a
+PostgreSQL table of compiled releases. Files are streamed (`reader.py`) into a disk spool and the
+releases compiled per ocid with ocdsmerge, so memory stays bounded whatever the files' size.
+A file that cannot be read is left out with a one-line error naming it; the others are checked.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
+import logging
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -16,46 +18,10 @@ from typing import Any
 
 from platform_assets.quality.ocds.compile import compile_releases
 from platform_assets.quality.ocds.errors import OcdsSourceError
+from platform_assets.quality.ocds.reader import MAX_DEPTH, FileItems
 
 SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
-
-
-def decode(data: bytes, name: str) -> str:
-    """UTF-8 (with or without BOM); Latin-1 when the bytes are not UTF-8 (old exports)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def documents(text: str, name: str) -> Iterator[Any]:
-    """Every JSON document in `text`: one, or several concatenated (one per line or back to back)."""
-    decoder = json.JSONDecoder()
-    position, length = 0, len(text)
-    found = False
-    while True:
-        while position < length and text[position].isspace():
-            position += 1
-        if position >= length:
-            break
-        try:
-            document, position = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as error:
-            raise OcdsSourceError(f"{name}: not JSON at line {error.lineno} column {error.colno}: {error.msg}") from error
-        found = True
-        yield document
-    if not found:
-        raise OcdsSourceError(f"{name}: the file holds no JSON document")
-
-
-def read_file(path: Path) -> bytes:
-    try:
-        if path.name.endswith(".gz"):
-            with gzip.open(path, "rb") as stream:
-                return stream.read()
-        return path.read_bytes()
-    except (OSError, EOFError) as error:
-        raise OcdsSourceError(f"{path}: cannot read: {error}") from error
+logger = logging.getLogger(__name__)
 
 
 class Collected:
@@ -67,10 +33,17 @@ class Collected:
     def __init__(self) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="ocds-spool-")
         self._db = sqlite3.connect(Path(self._folder.name) / "spool.db")
-        self._db.execute("CREATE TABLE spool (seq INTEGER PRIMARY KEY, ocid TEXT NOT NULL, compiled INTEGER NOT NULL, data TEXT NOT NULL)")
-        self._pending: list[tuple[str, int, str]] = []
+        self._db.execute(
+            "CREATE TABLE spool (seq INTEGER PRIMARY KEY, file INTEGER NOT NULL, ocid TEXT NOT NULL, compiled INTEGER NOT NULL, data TEXT NOT NULL)"
+        )
+        # The OCDS version of each file's packages (releases merge by their version's rules).
+        self._db.execute("CREATE TABLE versions (file INTEGER PRIMARY KEY, version TEXT NOT NULL)")
+        self._pending: list[tuple[int, str, int, str]] = []
+        self._file = 0
         self.skipped = 0
         self.files: list[str] = []
+        # One line per file left out, naming it (the dataset's other files are still checked).
+        self.errors: list[str] = []
 
     def __enter__(self) -> Collected:
         return self
@@ -83,14 +56,39 @@ class Collected:
         self._folder.cleanup()
 
     def _put(self, ocid: str, compiled: bool, data: dict[str, Any]) -> None:
-        self._pending.append((ocid, int(compiled), json.dumps(data, ensure_ascii=False)))
+        self._pending.append((self._file, ocid, int(compiled), json.dumps(data, ensure_ascii=False)))
         if len(self._pending) >= self.FLUSH_EVERY:
             self._flush()
 
     def _flush(self) -> None:
         if self._pending:
-            self._db.executemany("INSERT INTO spool (ocid, compiled, data) VALUES (?, ?, ?)", self._pending)
+            self._db.executemany("INSERT INTO spool (file, ocid, compiled, data) VALUES (?, ?, ?, ?)", self._pending)
             self._pending.clear()
+
+    def add_file(self, path: Path, max_depth: int = MAX_DEPTH) -> bool:
+        """Spool every release of one file; on a bad file, its releases are dropped and the error kept."""
+        self._file += 1
+        try:
+            items = FileItems(path, max_depth)
+            if items.version is not None:
+                self._db.execute("INSERT INTO versions (file, version) VALUES (?, ?)", (self._file, items.version))
+            for kind, item in items:
+                if kind == "release":
+                    self.add_release(item)
+                elif kind == "record":
+                    self.add_record(item)
+                else:
+                    self.add_document(item)
+        except (OcdsSourceError, RecursionError) as error:
+            message = str(error) if isinstance(error, OcdsSourceError) else f"{path}: JSON nested too deeply: not OCDS data"
+            self._pending = [row for row in self._pending if row[0] != self._file]
+            self._db.execute("DELETE FROM spool WHERE file = ?", (self._file,))
+            self._db.execute("DELETE FROM versions WHERE file = ?", (self._file,))
+            self.errors.append(message)
+            logger.warning("left out: %s", message)
+            return False
+        self.files.append(str(path))
+        return True
 
     def add_document(self, document: Any) -> None:
         if isinstance(document, list):
@@ -137,14 +135,23 @@ class Collected:
         """Compiled releases sorted by ocid; a given compiled release (the last one) wins over compiling."""
         self._flush()
         self._db.execute("CREATE INDEX IF NOT EXISTS spool_ocid ON spool (ocid, seq)")
-        rows = self._db.execute("SELECT ocid, compiled, data FROM spool ORDER BY ocid, seq")
+        rows = self._db.execute(
+            "SELECT ocid, compiled, data, version FROM spool LEFT JOIN versions USING (file) ORDER BY ocid, seq"
+        )
         for _ocid, group in groupby(rows, key=lambda row: row[0]):
             entries = list(group)
-            given = [data for _o, compiled, data in entries if compiled]
+            given = [data for _o, compiled, data, _v in entries if compiled]
             if given:
                 yield json.loads(given[-1])
-            else:
-                yield compile_releases(json.loads(data) for _o, _c, data in entries)
+                continue
+            try:
+                # 1.0 rules only when every release came in a 1.0 package (bare releases: 1.1).
+                version = "1.0" if all(v == "1.0" for *_rest, v in entries) else "1.1"
+                compiled = compile_releases([json.loads(data) for _o, _c, data, _v in entries], version)
+            except OcdsSourceError as error:
+                self.errors.append(str(error))  # this ocid is left out; the others are checked
+                continue
+            yield compiled
 
 
 def dataset_files(folder: Path) -> list[Path]:
@@ -156,26 +163,30 @@ def dataset_files(folder: Path) -> list[Path]:
     return files
 
 
-def collect_folder(folder: Path) -> Collected:
-    """Every file of the folder read and spooled (the caller closes the result)."""
+def collect_folder(folder: Path, max_depth: int = MAX_DEPTH) -> Collected:
+    """Every file of the folder streamed and spooled (the caller closes the result). Bad files are
+    left out with their error in `errors`; when no file could be read, that is an error."""
     collected = Collected()
     try:
         for path in dataset_files(folder):
-            text = decode(read_file(path), str(path))
-            for document in documents(text, str(path)):
-                collected.add_document(document)
-            collected.files.append(str(path))
+            collected.add_file(path, max_depth)
+        if not collected.files and collected.errors:
+            more = f" (and {len(collected.errors) - 1} more files)" if len(collected.errors) > 1 else ""
+            raise OcdsSourceError(f"{collected.errors[0]}{more}")
     except BaseException:
         collected.close()
         raise
     return collected
 
 
-def load_folder(folder: Path) -> Iterator[dict[str, Any]]:
+def load_folder(folder: Path, errors: list[str] | None = None) -> Iterator[dict[str, Any]]:
     """Compiled releases of every file in `folder` (releases compiled by ocid across files).
-    Every file is read before the first release comes out, so a bad file fails before any write."""
+    Every file is read before the first release comes out; the lines naming files left out are
+    appended to `errors` when given."""
     with collect_folder(folder) as collected:
         yield from collected.compiled_releases()
+        if errors is not None:
+            errors.extend(collected.errors)
 
 
 def list_datasets(root: Path) -> list[str]:

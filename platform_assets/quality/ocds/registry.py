@@ -6,18 +6,28 @@ from datetime import datetime
 
 from platform_assets.lib.quality.check import Check
 from platform_assets.quality.ocds.compiled_release.coherent import (
+    amendments_dates,
     awards_status,
     contracts_status,
     dates,
+    documents_dates,
+    milestone_status,
+    milestones_dates,
     period,
-    procurement_method,
+    procurement_method_vs_number_of_tenderers,
+    release_date,
     tender_status,
     value_realistic,
 )
 from platform_assets.quality.ocds.compiled_release.consistent import (
+    awards_total,
+    contracts_implementation_transactions_value,
     contracts_value,
     number_of_tenderers,
+    org_ref_name,
     parties_roles,
+    period_duration_in_days,
+    roles,
     tender_value,
 )
 from platform_assets.quality.ocds.compiled_release.reference import contract_in_awards, parties
@@ -33,11 +43,19 @@ from platform_assets.quality.ocds.time_based import ocid_persistence, phase_stab
 
 
 def compiled_release_checks() -> list[Check]:
-    coherent = [dates.check, period.check, tender_status.check, awards_status.check, contracts_status.check,
-                procurement_method.check, value_realistic.check]
-    consistent = [number_of_tenderers.check, tender_value.check, contracts_value.check, parties_roles.check]
+    """Pelican's compiled release checks, in the order of pelican-backend
+    `contracting_process/resource_level/definitions.py`, then this project's extra one."""
+    consistent = [
+        number_of_tenderers.check, tender_value.check, contracts_value.check, parties_roles.check, *roles.checks,
+        contracts_implementation_transactions_value.check, period_duration_in_days.check, *org_ref_name.checks,
+    ]
     reference = [*parties.checks, contract_in_awards.check]
-    return [*coherent, *consistent, *reference]
+    coherent = [
+        amendments_dates.check, awards_status.check, contracts_status.check, dates.check, documents_dates.check,
+        milestone_status.check, milestones_dates.check, period.check, procurement_method_vs_number_of_tenderers.check,
+        release_date.check, tender_status.check, value_realistic.check,
+    ]
+    return [*consistent, *reference, *coherent, awards_total.check]
 
 
 def dataset_checks(minimum_items: int | None = None) -> list[Check]:

@@ -30,15 +30,18 @@ from platform_assets.quality.ocds.registry import ocds_checks
 BATCH_SIZE = 2000
 
 
-def source_items(root: Path, dataset: str, engine: Engine | None = None, table: str = "", column: str = "data") -> Iterator[dict[str, Any]]:
-    """Compiled releases of `dataset`: from the folder `root/dataset`, or from a database table."""
+def source_items(
+    root: Path, dataset: str, engine: Engine | None = None, table: str = "", column: str = "data", errors: list[str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Compiled releases of `dataset`: from the folder `root/dataset`, or from a database table.
+    Lines naming the files (or ocids) left out are appended to `errors` once the items are read."""
     if table:
         if engine is None:
             raise OcdsSourceError(f"table {table!r}: no database to read it from")
         return load_table(engine, table, column)
     if "/" in dataset or dataset.startswith("."):
         raise OcdsSourceError(f"dataset name {dataset!r} must be a plain folder name under {root}")
-    return load_folder(root / dataset)
+    return load_folder(root / dataset, errors)
 
 
 def comparison_key(store: Store, manifest: Manifest) -> str | None:

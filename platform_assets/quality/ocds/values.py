@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
 import pandas as pd
+
+from platform_assets.lib.quality.check import ItemOutcome
+from platform_assets.lib.quality.result import FAILED, NOT_APPLICABLE, PASSED
 
 PHASES = ("planning", "tender", "awards", "contracts", "implementation")
 
@@ -108,3 +112,208 @@ def award_total(item: dict[str, Any]) -> tuple[float | None, str | None]:
     if not found or len(currencies) != 1:
         return None, None
     return total, currencies.pop()
+
+
+# -- Pelican-style helpers (pelican-backend `pelican/util/getter.py`, `pelican/util/checks.py`) ---
+Located = tuple[str, Any]  # (path with indexes, e.g. "awards[0].date", value)
+
+# Organization references by the name Pelican gives them -> (path, the party role they stand for).
+ORGANIZATION_REFERENCES = {
+    "supplier": ("awards.suppliers", "supplier"),
+    "tenderer": ("tender.tenderers", "tenderer"),
+    "buyer": ("buyer", "buyer"),
+    "procuring_entity": ("tender.procuringEntity", "procuringEntity"),
+    "payer": ("contracts.implementation.transactions.payer", "payer"),
+    "payee": ("contracts.implementation.transactions.payee", "payee"),
+}
+
+
+@lru_cache(maxsize=4096)
+def _steps(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
+def _walk(node: Any, steps: tuple[str, ...]) -> tuple[Located, ...]:
+    current: list[Located] = [("", node)]
+    last = len(steps) - 1
+    for position, key in enumerate(steps):
+        found: list[Located] = []
+        for here, value in current:
+            if not isinstance(value, dict) or key not in value:
+                continue
+            child = value[key]
+            where = f"{here}.{key}" if here else key
+            if isinstance(child, list):
+                found.extend((f"{where}[{index}]", element) for index, element in enumerate(child))
+            elif position == last or isinstance(child, dict):
+                found.append((where, child))
+        if not found:
+            return ()
+        current = found
+    return tuple(current)
+
+
+def _index(node: dict[str, Any]) -> dict[str, list[Located]]:
+    """Every dotted path of an object (array indexes left out) -> its located values, in one
+    iterative walk: what `_walk` gives for each path, for all paths at once."""
+    index: dict[str, list[Located]] = {}
+    # Breadth first, so that each path's values come in document order.
+    stack: deque[tuple[str, str, dict[str, Any]]] = deque([("", "", node)])
+    while stack:
+        path, where, current = stack.popleft()
+        for key, child in current.items():
+            child_path = f"{path}.{key}" if path else key
+            child_where = f"{where}.{key}" if where else key
+            found = index.setdefault(child_path, [])
+            if isinstance(child, list):
+                for position, element in enumerate(child):
+                    element_where = f"{child_where}[{position}]"
+                    found.append((element_where, element))
+                    if isinstance(element, dict):
+                        stack.append((child_path, element_where, element))
+            else:
+                found.append((child_where, child))
+                if isinstance(child, dict):
+                    stack.append((child_path, child_where, child))
+    return index
+
+
+class _LocatedCache:
+    """The compiled release checks ask for many paths of the same item: each item is indexed once
+    (all its paths) and kept for the last `size` items. Each entry holds the item itself, so its id
+    cannot be reused by another object while the entry lives."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.entries: dict[int, tuple[Any, dict[str, list[Located]]]] = {}
+
+    def get(self, node: dict[str, Any], path: str) -> tuple[Located, ...] | list[Located]:
+        entry = self.entries.get(id(node))
+        if entry is None or entry[0] is not node:
+            if len(self.entries) >= self.size:
+                del self.entries[next(iter(self.entries))]  # the oldest
+            entry = (node, _index(node))
+            self.entries[id(node)] = entry
+        return entry[1].get(path, ())
+
+
+_located_cache = _LocatedCache()
+
+
+def located(node: Any, path: str) -> tuple[Located, ...] | list[Located]:
+    """Every value at the dotted `path` with its location ("awards[0].date"); arrays along the way
+    are walked, and a final array gives one entry per element (as Pelican's get_values)."""
+    if not isinstance(node, dict):
+        return ()
+    return _located_cache.get(node, path)
+
+
+def located_within(node: Any, path: str) -> tuple[Located, ...]:
+    """`located` inside a part of an item (not cached: parts are many and each is asked once)."""
+    return _walk(node, _steps(path)) if isinstance(node, dict) else ()
+
+
+def day_of(value: Any) -> date | None:
+    """The calendar date of an ISO 8601 text (its first 10 characters, as Pelican's parse_date)."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def hashable_id(value: Any) -> Any:
+    """An id as a dictionary key (objects and arrays, which are never valid ids, by their text)."""
+    return value if isinstance(value, str | int | float | bool) or value is None else repr(value)
+
+
+def has(node: Any, key: str) -> bool:
+    return isinstance(node, dict) and key in node
+
+
+def as_float(value: Any) -> float | None:
+    """A number as Pelican reads one (float(value)): numeric text counts, None and objects do not."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float | str):
+        try:
+            result = float(value)
+        except ValueError:
+            return None
+        return result if result == result else None
+    return None
+
+
+def first_of_array(location: str) -> str:
+    """"contracts[0].dateSigned" -> "contracts[0]": pairs are compared inside one array element."""
+    return location.split(".", 1)[0]
+
+
+def dates_outcome(pairs: list[tuple[Located, Located]]) -> ItemOutcome:
+    """Every pair (first, second) must have first <= second, by calendar date; unparseable dates
+    are skipped (pelican `coherent_dates_check`)."""
+    if not pairs:
+        return NOT_APPLICABLE, {"reason": "no pairs of dates are set"}
+    applied = 0
+    failed: list[dict[str, Any]] = []
+    for (first_path, first_value), (second_path, second_value) in pairs:
+        first, second = day_of(first_value), day_of(second_value)
+        if first is None or second is None:
+            continue
+        applied += 1
+        if first > second:
+            failed.append({"path_1": first_path, "value_1": first_value, "path_2": second_path, "value_2": second_value})
+    if not applied:
+        return NOT_APPLICABLE, {"reason": "no pairs of dates are parseable"}
+    if failed:
+        return FAILED, {"pairs": applied, "failed": len(failed), "failed_paths": failed[:5]}
+    return PASSED, {"pairs": applied}
+
+
+def pairs_between(item: dict[str, Any], rules: tuple[tuple[str, str, bool], ...]) -> list[tuple[Located, Located]]:
+    """Date pairs for (first path, second path, same array element only) rules."""
+    pairs: list[tuple[Located, Located]] = []
+    for first_path, second_path, same_element in rules:
+        firsts, seconds = located(item, first_path), located(item, second_path)
+        pairs += [
+            (first, second)
+            for first in firsts
+            for second in seconds
+            if not same_element or first_of_array(first[0]) == first_of_array(second[0])
+        ]
+    return pairs
+
+
+def counted_outcome(applied: int, passed: int, failed: list[Any], reason: str) -> ItemOutcome:
+    """PASSED when every application passed (pelican `complete_result_resource`)."""
+    if not applied:
+        return NOT_APPLICABLE, {"reason": reason}
+    if passed == applied:
+        return PASSED, {"applied": applied}
+    return FAILED, {"applied": applied, "passed": passed, "failed_paths": failed[:5]}
+
+
+# Units of currency per US dollar, rounded reference rates: Pelican converts with the day's rate
+# of the release date; fixed rates are enough to compare magnitudes (unknown currencies: skipped).
+PER_USD = {
+    "USD": 1.0, "EUR": 0.92, "GBP": 0.79, "CAD": 1.36, "MXN": 17.0, "PYG": 7300.0, "COP": 4000.0,
+    "CLP": 900.0, "PEN": 3.7, "BRL": 5.0, "ARS": 350.0, "UAH": 37.0, "KES": 150.0, "NGN": 800.0,
+    "INR": 83.0, "AUD": 1.5, "CHF": 0.9, "JPY": 150.0, "CNY": 7.2, "ZAR": 18.5, "PHP": 56.0,
+}
+
+
+def to_usd(amount_value: float, currency: Any) -> float | None:
+    rate = PER_USD.get(currency) if isinstance(currency, str) else None
+    return None if rate is None else amount_value / rate
+
+
+def comparable(amounts: list[tuple[float, Any]]) -> list[float] | None:
+    """Amounts in one currency as they are, in several converted to USD; None when one cannot be."""
+    currencies = {hashable_id(currency) for _amount, currency in amounts}
+    if None in currencies:
+        return None
+    if len(currencies) == 1:
+        return [value for value, _currency in amounts]
+    converted = [to_usd(value, currency) for value, currency in amounts]
+    return None if any(value is None for value in converted) else [value for value in converted if value is not None]

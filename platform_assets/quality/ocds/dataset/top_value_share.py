@@ -7,8 +7,7 @@ from typing import Any
 
 from platform_assets.lib.quality.dataset.distribution import TopShare
 from platform_assets.lib.quality.result import Level
-from platform_assets.quality.ocds.compiled_release.coherent.value_realistic import PER_USD
-from platform_assets.quality.ocds.values import award_total
+from platform_assets.quality.ocds.values import PER_USD, award_total
 
 
 def awarded_usd(item: dict[str, Any]) -> float | None:

@@ -1,9 +1,8 @@
-"""coherent.dates: tender -> award -> contract -> transaction dates are in that order.
-
-Pairs compared (each only when both dates exist): tender period start <= award date;
-award date <= date signed of the contracts implementing it (by awardID);
-contract date signed <= its transactions' dates. Fails on the first pair out of order.
-"""
+"""coherent.dates: the contracting process timeline is in order, by calendar date
+(pelican-backend `contracting_process/resource_level/coherent/dates.py`):
+tender end <= tender contract period start, award dates and contract signatures;
+award dates, contract signatures and transaction dates <= the release date;
+a contract's signature <= its transactions; an award's date <= the signature of its contracts."""
 
 from __future__ import annotations
 
@@ -11,39 +10,29 @@ from typing import Any
 
 from platform_assets.lib.quality.check import ItemOutcome
 from platform_assets.lib.quality.item.coherence import coherence
-from platform_assets.lib.quality.result import FAILED, NOT_APPLICABLE, PASSED
-from platform_assets.quality.ocds.values import date_of, dig, obj, objects, transactions
+from platform_assets.quality.ocds.values import dates_outcome, has, located, pairs_between
 
-
-def pairs(item: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
-    found = []
-    tender_start = date_of(dig(item, "tender.tenderPeriod.startDate"))
-    awards = objects(item.get("awards"))
-    award_dates = {str(award.get("id")): date_of(award.get("date")) for award in awards}
-    for award in awards:
-        if tender_start is not None and award_dates[str(award.get("id"))] is not None:
-            found.append(("tender.tenderPeriod.startDate", f"awards[{award.get('id')}].date", tender_start, award_dates[str(award.get("id"))]))
-    for contract in objects(item.get("contracts")):
-        signed = date_of(contract.get("dateSigned"))
-        award_date = award_dates.get(str(contract.get("awardID")))
-        if signed is not None and award_date is not None:
-            found.append((f"awards[{contract.get('awardID')}].date", f"contracts[{contract.get('id')}].dateSigned", award_date, signed))
-    for contract, transaction in transactions(item):
-        signed = date_of(contract.get("dateSigned"))
-        paid = date_of(obj(transaction).get("date"))
-        if signed is not None and paid is not None:
-            found.append((f"contracts[{contract.get('id')}].dateSigned", f"transactions[{transaction.get('id')}].date", signed, paid))
-    return found
+RULES = (
+    ("tender.tenderPeriod.endDate", "tender.contractPeriod.startDate", False),
+    ("tender.tenderPeriod.endDate", "awards.date", False),
+    ("tender.tenderPeriod.endDate", "contracts.dateSigned", False),
+    ("awards.date", "date", False),
+    ("contracts.dateSigned", "date", False),
+    ("contracts.implementation.transactions.date", "date", False),
+    ("contracts.dateSigned", "contracts.implementation.transactions.date", True),
+)
 
 
 def test(item: dict[str, Any]) -> ItemOutcome:
-    compared = pairs(item)
-    if not compared:
-        return NOT_APPLICABLE, {"reason": "no pair of dates to compare"}
-    for first, second, before, after in compared:
-        if before > after:
-            return FAILED, {"before": first, "after": second, "dates": [before.isoformat(), after.isoformat()]}
-    return PASSED, {"pairs": len(compared)}
+    pairs = pairs_between(item, RULES)
+    awards = [(where, award) for where, award in located(item, "awards") if has(award, "date") and has(award, "id")]
+    for contract_where, contract in located(item, "contracts"):
+        if not (has(contract, "dateSigned") and has(contract, "awardID")):
+            continue
+        for award_where, award in awards:
+            if str(award["id"]) == str(contract["awardID"]):
+                pairs.append(((f"{award_where}.date", award["date"]), (f"{contract_where}.dateSigned", contract["dateSigned"])))
+    return dates_outcome(pairs)
 
 
-check = coherence("coherent.dates", test, "tender start <= award date <= contract signature <= transaction dates")
+check = coherence("coherent.dates", test, "tender end, awards, contract signatures, transactions and release date in order")

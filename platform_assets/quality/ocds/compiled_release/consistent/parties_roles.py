@@ -1,6 +1,7 @@
-"""consistent.parties_roles: every party referenced as buyer, procuring entity, tenderer, supplier,
-payer or payee has that role in its `parties` entry (references to unknown parties are left to
-the reference checks)."""
+"""consistent.parties_roles: every party with the role procuringEntity, tenderer, supplier, payer
+or payee is referenced by its id from the matching place (the direction party -> reference;
+pelican-backend `contracting_process/resource_level/consistent/parties_role.py`). The buyer role
+is not tested: several parties can be buyers but `buyer` names one."""
 
 from __future__ import annotations
 
@@ -8,29 +9,28 @@ from typing import Any
 
 from platform_assets.lib.quality.check import ItemOutcome
 from platform_assets.lib.quality.item.coherence import coherence
-from platform_assets.lib.quality.result import FAILED, NOT_APPLICABLE, PASSED
-from platform_assets.quality.ocds.values import dig, obj, objects, party_id, transactions
+from platform_assets.quality.ocds.values import counted_outcome, has, located
 
-
-def referenced(item: dict[str, Any]) -> list[tuple[str, str]]:
-    """(party id, role) for every reference in the release."""
-    found = [(party_id(item.get("buyer")), "buyer"), (party_id(dig(item, "tender.procuringEntity")), "procuringEntity")]
-    found += [(party_id(t), "tenderer") for t in objects(dig(item, "tender.tenderers"))]
-    found += [(party_id(s), "supplier") for a in objects(item.get("awards")) for s in objects(a.get("suppliers"))]
-    for _contract, transaction in transactions(item):
-        found += [(party_id(transaction.get("payer")), "payer"), (party_id(transaction.get("payee")), "payee")]
-    return [(identifier, role) for identifier, role in found if identifier]
+REFERENCE_IDS = {
+    "procuringEntity": "tender.procuringEntity.id",
+    "tenderer": "tender.tenderers.id",
+    "supplier": "awards.suppliers.id",
+    "payer": "contracts.implementation.transactions.payer.id",
+    "payee": "contracts.implementation.transactions.payee.id",
+}
 
 
 def test(item: dict[str, Any]) -> ItemOutcome:
-    roles = {str(p.get("id")): set(r for r in p.get("roles") or [] if isinstance(r, str)) for p in objects(item.get("parties")) if isinstance(obj(p).get("roles"), list)}
-    compared = [(identifier, role) for identifier, role in referenced(item) if identifier in roles]
-    if not compared:
-        return NOT_APPLICABLE, {"reason": "no referenced party with roles"}
-    wrong = [f"{identifier} as {role}" for identifier, role in compared if role not in roles[identifier]]
-    if wrong:
-        return FAILED, {"missing_roles": wrong[:5]}
-    return PASSED, {"references": len(compared)}
+    tested = [
+        (where, str(party["id"]), role)
+        for where, party in located(item, "parties")
+        if has(party, "id")
+        for role in (party.get("roles") if isinstance(party.get("roles"), list) else [])
+        if isinstance(role, str) and role in REFERENCE_IDS
+    ]
+    references = {role: {str(value) for _w, value in located(item, REFERENCE_IDS[role])} for _w, _i, role in tested}
+    failed = [{"path": where, "role": role, "id": identifier} for where, identifier, role in tested if identifier not in references[role]]
+    return counted_outcome(len(tested), len(tested) - len(failed), failed, "no party has an id and an applicable role")
 
 
-check = coherence("consistent.parties_roles", test, "referenced parties carry the matching role")
+check = coherence("consistent.parties_roles", test, "every party's role is backed by a reference to it")

@@ -1,20 +1,58 @@
-"""reference.<role>_in_parties: buyer, procuring entity, tenderers, suppliers, payers and payees
-name (by id) an entry of `parties` in the same compiled release."""
+"""reference.<reference>_in_parties: each organization reference has an id that matches the id of
+exactly one party, of the same JSON type (pelican-backend
+`contracting_process/resource_level/reference/parties.py`). A reference without an id, or a
+`buyer` that is a string instead of an object, fails."""
 
 from __future__ import annotations
 
-from platform_assets.lib.quality.item.references import references
+from collections import Counter
+from typing import Any
 
-REFERENCES = {
-    "buyer": "buyer.id",
-    "procuring_entity": "tender.procuringEntity.id",
-    "tenderer": "tender.tenderers.id",
-    "supplier": "awards.suppliers.id",
-    "payer": "contracts.implementation.transactions.payer.id",
-    "payee": "contracts.implementation.transactions.payee.id",
-}
+from platform_assets.lib.quality.check import ItemCheck, ItemOutcome, ItemTest
+from platform_assets.lib.quality.item.coherence import coherence
+from platform_assets.lib.quality.result import NOT_APPLICABLE
+from platform_assets.quality.ocds.values import (
+    ORGANIZATION_REFERENCES,
+    counted_outcome,
+    has,
+    hashable_id,
+    located,
+)
 
-checks = [
-    references(f"reference.{role}_in_parties", path, "parties.id", f"every {path} is the id of an entry of parties")
-    for role, path in REFERENCES.items()
+
+def reference_test(path: str) -> ItemTest:
+    def test(item: dict[str, Any]) -> ItemOutcome:
+        references = located(item, path)
+        if not references:
+            return NOT_APPLICABLE, {"reason": "no reference is set"}
+        ids = [hashable_id(value) for _w, value in located(item, "parties.id")]
+        # (value, type) so that 1 and "1" differ, as JSON types do.
+        counts = Counter((value, type(value)) for value in ids)
+        as_text = {str(value) for value in ids}
+        failed = []
+        for where, reference in references:
+            if not has(reference, "id"):
+                failed.append({"path": where, "id": None, "reason": "reference has no id"})
+                continue
+            identifier = hashable_id(reference["id"])
+            matches = counts[(identifier, type(identifier))]
+            if matches == 1:
+                continue
+            if matches > 1:
+                reason = "multiple parties match the referencing id"
+            elif not ids:
+                reason = "no party has an id"
+            elif str(identifier) in as_text:
+                reason = "id values are not the same type"
+            else:
+                reason = "no party matches the referencing id"
+            failed.append({"path": where, "id": reference["id"], "reason": reason})
+        return counted_outcome(len(references), len(references) - len(failed), failed, "")
+
+    return test
+
+
+checks: list[ItemCheck] = [
+    coherence(f"reference.{name}_in_parties", reference_test(path), f"every {path} has the id of exactly one party")
+    for name, (path, _role) in ORGANIZATION_REFERENCES.items()
 ]
