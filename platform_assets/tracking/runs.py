@@ -28,6 +28,8 @@ USER_TAGS = ("dagster/user", "user")
 ROW_COUNT_KEYS = ("dagster/row_count", "records_written", "rows")
 ROWS_READ_KEYS = ("records_read",)
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+# Root causes that mean the run was refused before doing anything, not that it failed.
+REFUSALS = frozenset({"ProcessOnHoldError", "ProcessAlreadyRunningError"})
 
 
 @dataclass(frozen=True)
@@ -123,13 +125,37 @@ class RunFailure:
     exception: str
     message: str
     step: str | None
+    # The cause chain, outermost first, and the root cause's stack (RunError.detail).
+    detail: str | None = None
 
 
-def _user_error(error: SerializableErrorInfo) -> SerializableErrorInfo:
-    # Dagster wraps user exceptions in its own errors; the cause names what really went wrong.
-    while error.cls_name and error.cls_name.startswith("Dagster") and error.cause is not None:
-        error = error.cause
-    return error
+# Dagster's wrappers around the user's exception: the step failure wrapper ("Error occurred while
+# executing op ..."), and the retry wrappers whose message is only "Exceeded max_retries of 1".
+RETRY_WRAPPERS = frozenset({"RetryRequested", "RetryRequestedFromPolicy"})
+MAX_CHAIN = 20
+MAX_DETAIL_CHARS = 20_000
+
+
+def _is_wrapper(error: SerializableErrorInfo) -> bool:
+    name = error.cls_name or ""
+    return name in RETRY_WRAPPERS or name.startswith("Dagster")
+
+
+def error_chain(error: SerializableErrorInfo) -> list[SerializableErrorInfo]:
+    """The error and its causes (explicit `from`, else the implicit context), outermost first."""
+    chain: list[SerializableErrorInfo] = []
+    current: SerializableErrorInfo | None = error
+    while current is not None and len(chain) < MAX_CHAIN:
+        chain.append(current)
+        current = current.cause or current.context
+    return chain
+
+
+def root_cause(error: SerializableErrorInfo) -> SerializableErrorInfo:
+    """The first error of the chain that is not one of Dagster's wrappers (the user's exception);
+    the innermost one when the chain holds nothing else."""
+    chain = error_chain(error)
+    return next((link for link in chain if not _is_wrapper(link)), chain[-1])
 
 
 def _error_text(error: SerializableErrorInfo) -> str:
@@ -141,8 +167,20 @@ def _error_text(error: SerializableErrorInfo) -> str:
     return f"{error.cls_name}: {message}"
 
 
+def chain_detail(error: SerializableErrorInfo) -> str:
+    """Every link of the chain on its own line (`caused by ...`), then the stacks of the links that
+    are not Dagster's wrappers (the root cause and what caused it)."""
+    chain = error_chain(error)
+    lines = [_error_text(link) if index == 0 else f"caused by {_error_text(link)}" for index, link in enumerate(chain)]
+    for link in chain:
+        if link.stack and not _is_wrapper(link):
+            lines += ["", f"stack of {link.cls_name}:", "".join(link.stack).rstrip()]
+    return "\n".join(lines)[:MAX_DETAIL_CHARS]
+
+
 def failure_of(instance: DagsterInstance, run_id: str) -> RunFailure:
-    """The first step failure of the run (else the run failure itself), from the event log."""
+    """The first step failure of the run (else the run failure itself), from the event log, as its
+    root cause (Dagster's retry and step wrappers unwrapped) with the whole chain as detail."""
     records = instance.get_records_for_run(
         run_id, of_type={DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE}
     ).records
@@ -150,11 +188,20 @@ def failure_of(instance: DagsterInstance, run_id: str) -> RunFailure:
         event = record.event_log_entry.dagster_event
         error = getattr(event.event_specific_data, "error", None) if event else None
         if error is not None:
-            error = _user_error(error)
-            return RunFailure(error.cls_name or "Error", _error_text(error), event.step_key)
+            root = root_cause(error)
+            return RunFailure(root.cls_name or "Error", _error_text(root), event.step_key, chain_detail(error))
         if event is not None and event.message:
             return RunFailure("RunFailure", event.message, event.step_key)
     return RunFailure("RunFailure", "the run failed", None)
+
+
+def _every_step_skipped(instance: DagsterInstance, run_id: str) -> bool:
+    """A successful run whose steps were all skipped (no output to work on) did not do its work."""
+    records = instance.get_records_for_run(
+        run_id, of_type={DagsterEventType.STEP_SKIPPED, DagsterEventType.STEP_SUCCESS}
+    ).records
+    kinds = {record.event_log_entry.dagster_event_type for record in records}
+    return kinds == {DagsterEventType.STEP_SKIPPED}
 
 
 def _materialization_metadata(instance: DagsterInstance, run_id: str) -> list[Mapping[str, object]]:
@@ -230,6 +277,8 @@ def track_dagster_run(
     metadata = _materialization_metadata(instance, run.run_id)
     for values in metadata:
         tracker.record_file_events(process_run.id, file_events(values))
+    if status == DagsterRunStatus.SUCCESS and _every_step_skipped(instance, run.run_id):
+        return tracker.skip_run(process_run.id, "every step of the run was skipped", ended_at=ended_at)
     if status == DagsterRunStatus.SUCCESS:
         return tracker.complete_run(
             process_run.id,
@@ -238,11 +287,14 @@ def track_dagster_run(
             ended_at=ended_at,
         )
     if status == DagsterRunStatus.CANCELED:
-        tracker.fail_run(process_run.id, "process", "the run was canceled", exception="RunCanceled", ended_at=ended_at)
-        return tracker.get_run(process_run.id)
+        # Terminated by someone, often while still queued: not a failure of the process.
+        started = record is not None and record.start_time is not None
+        return tracker.cancel_run(
+            process_run.id, "the run was canceled" + ("" if started else " before it started"), ended_at=ended_at
+        )
     failure = failure_of(instance, run.run_id)
-    if failure.exception == "ProcessOnHoldError":
-        return tracker.refuse_run(process_run.id, failure.message)
+    if failure.exception in REFUSALS:
+        return tracker.refuse_run(process_run.id, failure.message, exception=failure.exception, ended_at=ended_at)
     # Dagster's run retries (crashed run workers) tag the failed attempt before its failure event
     # is stored: the attempt is recorded, but only the retry's outcome counts toward a hold.
     tags = record.dagster_run.tags if record is not None else run.tags
@@ -255,6 +307,7 @@ def track_dagster_run(
         step=failure.step,
         ended_at=ended_at,
         counts_toward_hold=not will_retry,
+        detail=failure.detail,
     )
     return tracker.get_run(process_run.id)
 

@@ -10,12 +10,18 @@ from dagster import (
     DefaultSensorStatus,
     RunFailureSensorContext,
     RunStatusSensorContext,
+    SensorEvaluationContext,
+    SkipReason,
     run_failure_sensor,
     run_status_sensor,
+    sensor,
 )
 
+from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
+from platform_assets.core.mailer import Mailer
 from platform_assets.tracking.api import tracker_for
+from platform_assets.tracking.notices import send_hold_notices
 from platform_assets.tracking.runs import track_dagster_run
 
 SENSOR_INTERVAL_SECONDS = 30
@@ -76,3 +82,25 @@ def tracking_run_canceled(context: RunStatusSensorContext, database: PlatformDat
 
 
 tracking_sensors = [tracking_run_started, tracking_run_succeeded, tracking_run_failed, tracking_run_canceled]
+
+
+NOTICE_INTERVAL_SECONDS = 30
+
+
+@sensor(
+    name="tracking_hold_notices",
+    description="Emails the operators when a process is put on hold or released (its own message, not a "
+    "failed-run email); a notice that cannot be sent now is retried on the next tick.",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=NOTICE_INTERVAL_SECONDS,
+)
+def tracking_hold_notices(
+    context: SensorEvaluationContext, database: PlatformDatabase, mailer: Mailer, platform: PlatformInfo
+) -> SkipReason:
+    sent = send_hold_notices(tracker_for(database.url), mailer.send, platform.alert_emails, platform.deployment)
+    for line in sent.problems:
+        context.log.warning(line)
+    return SkipReason(f"{sent.sent} hold notices sent, {len(sent.problems)} waiting")
+
+
+tracking_sensors.append(tracking_hold_notices)
