@@ -251,7 +251,12 @@ def fetch_listing(
                 raise SourceUnavailableError(f"listing {url}: {declared} bytes, more than the {max_bytes} allowed")
             chunks: list[bytes] = []
             total = 0
-            for chunk in response.iter_content(chunk_size=64 * 1024):
+            while True:
+                # read1: whatever has arrived (up to 64 KiB), so a trickle cannot hold one read open
+                # past the deadline as filling a fixed-size chunk would.
+                chunk = response.raw.read1(64 * 1024, decode_content=True)
+                if not chunk:
+                    break
                 total += len(chunk)
                 if total > max_bytes:
                     raise SourceUnavailableError(f"listing {url}: more than the {max_bytes} bytes allowed")
@@ -402,6 +407,16 @@ class Crawler:
         )
 
 
+GEO_SERIES = re.compile(r"^(?:E-GEOD-|GSE)([0-9]+)$")
+
+
+def canonical_accession(accession: str) -> str:
+    """GSEN for E-GEOD-N and GSEN (ArrayExpress imported GEO series as E-GEOD-N: the anchor's
+    `get_already_ingested_warn` maps one to the other); any other accession as it is."""
+    match = GEO_SERIES.match(accession)
+    return f"GSE{match.group(1)}" if match else accession
+
+
 def flag_duplicates(datasets: dict[str, Dataset], sightings: dict[str, list[Sighting]]) -> None:
     """Add a reason to every dataset that may duplicate another (the reasons say which and why)."""
     for accession, seen in sightings.items():
@@ -415,25 +430,37 @@ def flag_duplicates(datasets: dict[str, Dataset], sightings: dict[str, list[Sigh
                     f"in {len(names)} {stage.name} sources: {', '.join(sorted(names))}"
                 )
 
-    claimed_by: dict[str, list[str]] = defaultdict(list)
+    # Every identity a dataset claims, by canonical id (E-GEOD-N and GSEN are one GEO series).
+    tracked_as: dict[str, list[str]] = defaultdict(list)
+    for accession in datasets:
+        tracked_as[canonical_accession(accession)].append(accession)
+    for same in tracked_as.values():
+        if len(same) > 1:
+            for accession in same:
+                others = ", ".join(other for other in same if other != accession)
+                datasets[accession].duplicate_reasons.append(f"same GEO series as {others}")
+
+    claimed_by: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for accession, dataset in datasets.items():
+        own = canonical_accession(accession)
         for secondary in dataset.metadata.secondary_accessions:
-            if secondary != accession:
-                claimed_by[secondary].append(accession)
-    for secondary, primaries in sorted(claimed_by.items()):
-        if len(primaries) > 1:
-            for primary in primaries:
-                others = ", ".join(other for other in primaries if other != primary)
-                datasets[primary].duplicate_reasons.append(
-                    f"secondary accession {secondary} also listed by {others}"
-                )
-        if secondary in datasets:
-            datasets[secondary].duplicate_reasons.append(
-                f"is a secondary accession of {', '.join(primaries)}"
+            if canonical_accession(secondary) != own:
+                claimed_by[canonical_accession(secondary)].append((accession, secondary))
+    for key, claims in sorted(claimed_by.items()):
+        if len(claims) > 1:
+            for primary, secondary in claims:
+                others = ", ".join(other for other, _ in claims if other != primary)
+                datasets[primary].duplicate_reasons.append(f"secondary accession {secondary} also listed by {others}")
+        for tracked in tracked_as.get(key, []):
+            written = {secondary for _, secondary in claims}
+            alias = "" if written == {tracked} else f" (as {', '.join(sorted(written))})"
+            datasets[tracked].duplicate_reasons.append(
+                f"is a secondary accession of {', '.join(primary for primary, _ in claims)}{alias}"
             )
-            for primary in primaries:
+            for primary, secondary in claims:
+                also = "" if secondary == tracked else f" {tracked}"
                 datasets[primary].duplicate_reasons.append(
-                    f"secondary accession {secondary} is also tracked as its own accession"
+                    f"secondary accession {secondary} is also tracked as its own accession{also}"
                 )
 
 

@@ -71,7 +71,7 @@ def test_inventory_and_sheet_on_the_embedded_default(tracker_env: Path, resource
     assert inventory["accessions"] == 9
     assert {k: v for k, v in inventory.items() if k.startswith("state/")} == {
         "state/external": 2, "state/incoming": 2, "state/loading": 1,
-        "state/analysing": 1, "state/processed": 1, "state/published": 2,
+        "state/analysing": 1, "state/processed": 1, "state/published_dev": 0, "state/published": 2,
     }
     assert inventory["duplicates"] == 4 and inventory["warnings"] == 3 and inventory["state_changes"] == 9
     stored = json.loads(Path(inventory["uri"].removeprefix("file://")).read_text())

@@ -26,7 +26,7 @@ def test_crawl_sheet_and_history(dataset_tree, platform_env: Path) -> None:
     assert crawled.exit_code == 0, crawled.output
     lines = crawled.output.splitlines()
     assert lines[0] == (
-        "9 accessions: external 2, incoming 2, loading 1, analysing 1, processed 1, published 2"
+        "9 accessions: external 2, incoming 2, loading 1, analysing 1, processed 1, published_dev 0, published 2"
     )
     assert "duplicate E-MTAB-3: in 2 incoming sources: imports, submissions" in lines
     assert any(line.startswith("warning E-MTAB-6: ") and "binary content" in line for line in lines)
