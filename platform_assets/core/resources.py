@@ -1,6 +1,7 @@
 """The platform's shared resources, built from settings (see settings.py for every variable).
 
-Resource keys every system may use: `object_store`, `database`, `mailer`, `sheets`, `platform`.
+Resource keys every system may use: `object_store`, `database`, `mailer`, `platform` (the tracker's
+`sheets` is the dataset tracker's own: dataset_tracker/resources.py).
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.mailer import Mailer
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.settings import Settings, load_settings
-from platform_assets.core.sheets import Sheets
 
-__all__ = ["ObjectStore", "PlatformDatabase", "Mailer", "Sheets", "PlatformInfo", "build_resources"]
+__all__ = ["ObjectStore", "PlatformDatabase", "Mailer", "PlatformInfo", "build_resources"]
 
 
 def build_object_store(settings: Settings) -> ObjectStore:
@@ -42,13 +42,6 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
             password=EnvVar("PLATFORM_SMTP_PASSWORD") if settings.smtp_password_set else None,
             sender=settings.mail_from,
             outbox_dir=str(settings.outbox_dir),
-        ),
-        "sheets": Sheets(
-            backend=settings.sheets_backend,
-            workbook_path=str(settings.sheets_workbook),
-            credentials_file=settings.gsheets_credentials,
-            spreadsheet_key=settings.gsheets_spreadsheet,
-            api_base_url=settings.value("PLATFORM_GSHEETS_API_URL"),
         ),
         "platform": PlatformInfo(deployment=settings.deployment, alert_emails=list(settings.alert_emails)),
     }

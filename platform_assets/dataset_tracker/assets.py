@@ -21,7 +21,6 @@ from platform_assets.core.holds import ensure_not_on_hold
 from platform_assets.core.metadata import file_metadata
 from platform_assets.core.objectstore import ObjectStore, StoredObject
 from platform_assets.core.settings import load_settings
-from platform_assets.core.sheets import Sheets
 from platform_assets.dataset_tracker.config import load_sources_config
 from platform_assets.dataset_tracker.errors import SourceUnavailableError
 from platform_assets.dataset_tracker.report import EXTERNAL_TAB, TRACKED_TAB
@@ -31,6 +30,7 @@ from platform_assets.dataset_tracker.service import (
     inventory_bytes,
     sheet_tabs,
 )
+from platform_assets.dataset_tracker.sheets import TrackerSheets
 
 GROUP = "dataset_tracker"
 
@@ -119,7 +119,7 @@ def tracker_sheet(
     context: AssetExecutionContext,
     database: PlatformDatabase,
     object_store: ObjectStore,
-    sheets: Sheets,
+    sheets: TrackerSheets,
 ) -> MaterializeResult:
     ensure_not_on_hold(database.engine, context.run.job_name, _asset_keys(context))
     inventory = json.loads(object_store.read_bytes(INVENTORY_KEY))
@@ -132,7 +132,7 @@ def tracker_sheet(
             **file_metadata(main=workbook, read=[object_store.uri(INVENTORY_KEY)]),
             "sheet": MetadataValue.url(where),
             "backend": sheets.backend,
-            "tracked_rows": len(tabs[TRACKED_TAB][1]),
-            "external_rows": len(tabs[EXTERNAL_TAB][1]),
+            "tracked_rows": len(tabs[TRACKED_TAB].rows),
+            "external_rows": len(tabs[EXTERNAL_TAB].rows),
         }
     )

@@ -72,16 +72,17 @@ def crawl_command(config_path: str | None, record: bool) -> None:
 @config_option
 def sheet_command(config_path: str | None) -> None:
     """Crawl, record the state changes and rewrite the tracker sheet (PLATFORM_SHEETS_BACKEND)."""
-    from platform_assets.core.resources import build_resources
+    from platform_assets.core.settings import load_settings
     from platform_assets.dataset_tracker.config import load_sources_config
+    from platform_assets.dataset_tracker.resources import build_sheets
     from platform_assets.dataset_tracker.service import crawl_and_record, sheet_tabs
 
     engine = _engine()
     outcome = crawl_and_record(load_sources_config(_config_path(config_path)), engine)
     tabs = sheet_tabs(outcome.inventory, engine)
-    where = build_resources()["sheets"].replace_tabs(tabs)
+    where = build_sheets(load_settings()).replace_tabs(tabs)
     click.echo(f"tracker sheet: {where} ("
-               + ", ".join(f"{title}: {len(rows)} rows" for title, (_header, rows) in tabs.items()) + ")")
+               + ", ".join(f"{title}: {len(tab.rows)} rows" for title, tab in tabs.items()) + ")")
 
 
 @tracker_cli.command("history")

@@ -6,8 +6,19 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+
+@pytest.fixture
+def resources(platform_env: Path) -> dict[str, Any]:
+    """The shared resources plus the dataset tracker's own `sheets` (the embedded default's workbook)."""
+    from platform_assets.core.resources import build_resources
+    from platform_assets.core.settings import load_settings
+    from platform_assets.dataset_tracker.resources import build_sheets
+
+    return {**build_resources(), "sheets": build_sheets(load_settings())}
 
 
 def idf_text(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -40,7 +41,9 @@ def test_crawl_sheet_and_history(dataset_tree, platform_env: Path) -> None:
         f"tracker sheet: {workbook.as_uri()} (Tracked datasets: 7 rows, Discovered external: 2 rows)"
     )
     rows = {row[0]: row for row in load_workbook(workbook)[TRACKED_TAB].iter_rows(values_only=True)}
-    assert rows["E-MTAB-2"][1:4:2] == ("processed", "incoming")
+    state, since, days, previous = rows["E-MTAB-2"][1:5]
+    assert (state, previous, days) == ("processed", "incoming", 0)
+    assert isinstance(since, datetime)  # a date cell, not text
 
     history = runner.invoke(platform_cli, ["tracker", "history", "E-MTAB-2"])
     assert history.exit_code == 0, history.output

@@ -192,6 +192,8 @@ class RawListingServer:
                 connection, _ = self.listener.accept()
             except TimeoutError:
                 continue
+            except OSError:
+                return  # closed by close()
             threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
 
     def _answer(self, connection: socket.socket) -> None:
