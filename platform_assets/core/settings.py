@@ -112,6 +112,11 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "5",
         "Failed runs in a row that put a newly registered process on hold (per process afterwards).",
     ),
+    SettingSpec(
+        "PLATFORM_OPENLINEAGE_URL",
+        "",
+        "OpenLineage consumer (e.g. Marquez) receiving every tracked run's events at {url}/api/v1/lineage; empty: off.",
+    ),
     # -- dataset tracker -------------------------------------------------------------------------
     SettingSpec(
         "PLATFORM_SOURCES_CONFIG",

@@ -17,6 +17,7 @@ from dagster._utils.error import SerializableErrorInfo
 
 from platform_assets.core.holds import process_name_for_run
 from platform_assets.core.metadata import files_from_metadata
+from platform_assets.tracking.lineage import LineageEmitter, LineageRun
 from platform_assets.tracking.models import PROCESS_TYPES, ProcessRun
 from platform_assets.tracking.tracker import ProcessTracker, error_type_for
 
@@ -245,8 +246,11 @@ def track_dagster_run(
     instance: DagsterInstance,
     run: DagsterRun,
     asset_graph: BaseAssetGraph | None = None,
+    lineage: LineageEmitter | None = None,
 ) -> ProcessRun:
     """Register (idempotently) the Dagster run as a process run in the state it is in now.
+    With `lineage`, a run seen for the first time is sent as an OpenLineage START event and a
+    finished one as COMPLETE, FAIL or ABORT (canceled, refused or skipped).
 
     A finished run gets its files (materialization metadata) registered as extracts and is
     completed, or failed with its error (possibly putting the process on hold). A run that failed
@@ -263,6 +267,7 @@ def track_dagster_run(
     )
     record = instance.get_run_record_by_id(run.run_id)
     status = record.dagster_run.status if record is not None else run.status
+    known = tracker.run_by_dagster_id(run.run_id)
     process_run = tracker.start_run(
         described.process_name,
         actor=described.actor,
@@ -271,8 +276,40 @@ def track_dagster_run(
         started_at=_started_at(record),
         check_hold=False,
     )
+    lineage_run = LineageRun(run.run_id, described.process_name, described.sources, described.targets)
+    if lineage is not None and known is None:
+        lineage.emit("START", lineage_run, _started_at(record))
     if process_run.status != "running" or status not in FINISHED:
         return process_run
+    finished = _track_finished(tracker, instance, run, record, process_run, status)
+    if lineage is not None:
+        written = [
+            str(event["uri"]) for values in _materialization_metadata(instance, run.run_id)
+            for event in file_events(values) if event.get("action") == "written"
+        ]
+        error = None
+        if finished.status == "failed":
+            error = failure_of(instance, run.run_id).message
+        event_type = {"completed": "COMPLETE", "failed": "FAIL"}.get(finished.status, "ABORT")
+        lineage.emit(event_type, LineageRun(run.run_id, described.process_name, described.sources,
+                                            described.targets, written, error), as_ended(finished))
+    return finished
+
+
+def as_ended(process_run: ProcessRun) -> datetime | None:
+    ended = process_run.ended_at
+    return ended.replace(tzinfo=UTC) if ended is not None and ended.tzinfo is None else ended
+
+
+def _track_finished(
+    tracker: ProcessTracker,
+    instance: DagsterInstance,
+    run: DagsterRun,
+    record: RunRecord | None,
+    process_run: ProcessRun,
+    status: DagsterRunStatus,
+) -> ProcessRun:
+    """Complete, fail, cancel, skip or refuse the process run of a finished Dagster run."""
     ended_at = _timestamp(record.end_time if record else None)
     metadata = _materialization_metadata(instance, run.run_id)
     for values in metadata:

@@ -20,7 +20,9 @@ from dagster import (
 from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.mailer import Mailer
+from platform_assets.core.settings import load_settings
 from platform_assets.tracking.api import tracker_for
+from platform_assets.tracking.lineage import lineage_emitter
 from platform_assets.tracking.notices import send_hold_notices
 from platform_assets.tracking.runs import track_dagster_run
 
@@ -29,9 +31,14 @@ SENSOR_INTERVAL_SECONDS = 30
 
 def _track(context: RunStatusSensorContext, database: PlatformDatabase) -> None:
     repository = context.repository_def
+    settings = load_settings()
+    lineage = lineage_emitter(settings.value("PLATFORM_OPENLINEAGE_URL"), settings.deployment)
     process_run = track_dagster_run(
-        tracker_for(database.url), context.instance, context.dagster_run, repository.asset_graph if repository else None
+        tracker_for(database.url), context.instance, context.dagster_run, repository.asset_graph if repository else None,
+        lineage=lineage,
     )
+    for problem in lineage.problems if lineage else []:
+        context.log.warning(problem)
     context.log.info(
         f"run {context.dagster_run.run_id} -> process {process_run.process_id} run #{process_run.run_number} "
         f"({process_run.status})"
