@@ -165,7 +165,7 @@ def inventory_document(result: CrawlResult, root: str | None = None) -> dict[str
             {
                 "accession": dataset.accession,
                 "stage": dataset.stage.name,
-                "min_stage": (dataset.min_stage or dataset.stage).name,
+                "min_stage": (dataset.stage if dataset.min_stage is None else dataset.min_stage).name,
                 "stage_label": dataset.stage_label or dataset.stage.name,
                 "sources": list(dataset.sources),
                 "technologies": list(dataset.technologies),

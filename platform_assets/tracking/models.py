@@ -92,6 +92,10 @@ class Process(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # ProcessTracker's schedule frequency: a run is expected at least this often (None: no expectation).
+    expected_every_seconds: Mapped[int | None] = mapped_column(Integer)
+    # When operators were told the process is late (cleared by its next run): one notice per lateness.
+    late_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     sources: Mapped[list[System]] = relationship(secondary=process_source, order_by=System.name)

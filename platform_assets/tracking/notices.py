@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from platform_assets.core.errors import PlatformError
 from platform_assets.tracking.models import HoldEvent, RunError
-from platform_assets.tracking.tracker import ProcessTracker, UnknownProcessError
+from platform_assets.tracking.tracker import LateProcess, ProcessTracker, UnknownProcessError
 
 MAX_NOTICE_ERRORS = 10
 
@@ -105,5 +105,45 @@ def send_hold_notices(
             outcome.problems.append(f"hold notice for {event.process_name} not sent yet: {error}")
             break
         tracker.mark_notified(event.id)
+        outcome.sent += 1
+    return outcome
+
+
+def lateness_notice(late: LateProcess, deployment: str) -> Notice:
+    """The email telling operators a process has not run as often as it is expected to."""
+    process = late.process
+    every = timedelta(seconds=process.expected_every_seconds or 0)
+    subject = f"[{deployment}] process {process.name} is late: no run since {_when(late.last_started_at)}"
+    lines = [
+        f"Platform: {deployment}",
+        f"Process: {process.name}",
+        f"Expected: a run at least every {every}",
+        f"Last run started: {_when(late.last_started_at) if late.last_started_at else 'never'}",
+        f"Next run was due by: {_when(late.due_at)}",
+        "",
+        "Check its schedule or sensor (stopped? skipping?) and the run queue in the Dagster UI.",
+    ]
+    return Notice(subject, "\n".join(lines) + "\n")
+
+
+def send_lateness_notices(
+    tracker: ProcessTracker,
+    send: Callable[[Sequence[str], str, str], object],
+    recipients: Sequence[str],
+    deployment: str,
+    now: datetime | None = None,
+) -> NoticeOutcome:
+    """Mail each late process once per lateness (until its next run); stop at a delivery problem."""
+    outcome = NoticeOutcome()
+    for late in tracker.late_processes(now):
+        if late.process.late_notified_at is not None:
+            continue
+        notice = lateness_notice(late, deployment)
+        try:
+            send(recipients, notice.subject, notice.body)
+        except PlatformError as error:
+            outcome.problems.append(f"lateness notice for {late.process.name} not sent yet: {error}")
+            break
+        tracker.mark_late_notified(late.process.name)
         outcome.sent += 1
     return outcome

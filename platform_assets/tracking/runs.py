@@ -25,6 +25,9 @@ TOOL = "dagster"
 KIND_TAG_PREFIX = "dagster/kind/"
 # Assets or jobs may say what kind of process they are; otherwise it is guessed from the graph.
 PROCESS_TYPE_TAG = "platform/process_type"
+# A job (its tags reach its runs) may say how often a run is expected: "90s", "30m", "6h", "1d" or seconds.
+EXPECTED_EVERY_TAG = "platform/expected_every"
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 USER_TAGS = ("dagster/user", "user")
 ROW_COUNT_KEYS = ("dagster/row_count", "records_written", "rows")
 ROWS_READ_KEYS = ("records_read",)
@@ -44,6 +47,19 @@ class RunDescription:
     targets: list[str]
     system_kinds: dict[str, str] = field(default_factory=dict)
     partition: str | None = None
+    expected_every_seconds: int | None = None
+
+
+def parse_every(text: str | None) -> int | None:
+    """Seconds of "90s" / "30m" / "6h" / "1d" / "3600"; None when absent or not a duration."""
+    if not text:
+        return None
+    value = text.strip().lower()
+    unit = DURATION_UNITS.get(value[-1:], None)
+    number = value[:-1] if unit else value
+    if not number.isdigit() or int(number) == 0:
+        return None
+    return int(number) * (unit or 1)
 
 
 def actor_of(tags: Mapping[str, str]) -> str:
@@ -108,6 +124,7 @@ def describe_run(
         targets=target_names,
         system_kinds=kinds,
         partition=run.tags.get(PARTITION_NAME_TAG),
+        expected_every_seconds=parse_every(run.tags.get(EXPECTED_EVERY_TAG)),
     )
 
 
@@ -264,6 +281,7 @@ def track_dagster_run(
         sources=described.sources or None,
         targets=described.targets or None,
         system_kinds=described.system_kinds,
+        expected_every_seconds=described.expected_every_seconds,
     )
     record = instance.get_run_record_by_id(run.run_id)
     status = record.dagster_run.status if record is not None else run.status

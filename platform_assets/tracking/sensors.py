@@ -23,7 +23,7 @@ from platform_assets.core.mailer import Mailer
 from platform_assets.core.settings import load_settings
 from platform_assets.tracking.api import tracker_for
 from platform_assets.tracking.lineage import lineage_emitter
-from platform_assets.tracking.notices import send_hold_notices
+from platform_assets.tracking.notices import send_hold_notices, send_lateness_notices
 from platform_assets.tracking.runs import track_dagster_run
 
 SENSOR_INTERVAL_SECONDS = 30
@@ -97,17 +97,22 @@ NOTICE_INTERVAL_SECONDS = 30
 @sensor(
     name="tracking_hold_notices",
     description="Emails the operators when a process is put on hold or released (its own message, not a "
-    "failed-run email); a notice that cannot be sent now is retried on the next tick.",
+    "failed-run email) and when a process with an expected frequency is late; a notice that cannot be sent "
+    "now is retried on the next tick.",
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=NOTICE_INTERVAL_SECONDS,
 )
 def tracking_hold_notices(
     context: SensorEvaluationContext, database: PlatformDatabase, mailer: Mailer, platform: PlatformInfo
 ) -> SkipReason:
-    sent = send_hold_notices(tracker_for(database.url), mailer.send, platform.alert_emails, platform.deployment)
-    for line in sent.problems:
+    tracker = tracker_for(database.url)
+    sent = send_hold_notices(tracker, mailer.send, platform.alert_emails, platform.deployment)
+    late = send_lateness_notices(tracker, mailer.send, platform.alert_emails, platform.deployment)
+    for line in [*sent.problems, *late.problems]:
         context.log.warning(line)
-    return SkipReason(f"{sent.sent} hold notices sent, {len(sent.problems)} waiting")
+    return SkipReason(
+        f"{sent.sent} hold notices sent, {len(sent.problems)} waiting; {late.sent} lateness notices sent"
+    )
 
 
 tracking_sensors.append(tracking_hold_notices)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
@@ -136,6 +136,15 @@ class ProcessStatus:
         return self.last_run.status if self.last_run else "never run"
 
 
+@dataclass(frozen=True)
+class LateProcess:
+    """A process whose expected run has not come: its last run's start and when the next was due."""
+
+    process: Process
+    last_started_at: datetime | None
+    due_at: datetime
+
+
 RUN_NUMBER_ATTEMPTS = 5
 
 
@@ -172,8 +181,10 @@ class ProcessTracker:
         targets: Iterable[str] | None = None,
         max_concurrent_failures: int | None = None,
         system_kinds: Mapping[str, str] | None = None,
+        expected_every_seconds: int | None = None,
     ) -> Process:
-        """Create the process or update what is given (sources/targets replace the previous lists)."""
+        """Create the process or update what is given (sources/targets replace the previous lists;
+        `expected_every_seconds` > 0 sets how often a run is expected, 0 removes the expectation)."""
         if type is not None and type not in PROCESS_TYPES:
             raise TrackingError(f"process {name!r}: type {type!r} is not one of: {', '.join(PROCESS_TYPES)}")
         if max_concurrent_failures is not None and max_concurrent_failures < 1:
@@ -203,6 +214,8 @@ class ProcessTracker:
                     process.max_concurrent_failures = max_concurrent_failures
             if actor is not None:
                 process.actor = actor
+            if expected_every_seconds is not None:
+                process.expected_every_seconds = expected_every_seconds or None
             if sources is not None:
                 process.sources = self._systems(session, sources, kinds)
             if targets is not None:
@@ -236,6 +249,28 @@ class ProcessTracker:
             ProcessStatus(process, holds.hold_of(self.engine, process.name), last_runs.get(process.id))
             for process in all_processes
         ]
+
+    # -- lateness ------------------------------------------------------------------------------
+    def late_processes(self, now: datetime | None = None) -> list[LateProcess]:
+        """Processes with an expected frequency whose last run started longer ago than it (or that
+        never ran within it of being registered), not on hold (a hold is told on its own)."""
+        now = now or utcnow()
+        late = []
+        for status in self.processes():
+            process = status.process
+            if not process.expected_every_seconds or status.hold is not None:
+                continue
+            last = as_utc(status.last_run.started_at) if status.last_run else None
+            since = last or as_utc(process.created_at)
+            assert since is not None
+            due = since + timedelta(seconds=process.expected_every_seconds)
+            if now > due:
+                late.append(LateProcess(process, last, due))
+        return late
+
+    def mark_late_notified(self, process_name: str, at: datetime | None = None) -> None:
+        with self._session() as session, session.begin():
+            session.execute(update(Process).where(Process.name == process_name).values(late_notified_at=at or utcnow()))
 
     # -- runs ----------------------------------------------------------------------------------
     def running_runs(self, process_name: str) -> list[ProcessRun]:
@@ -330,6 +365,7 @@ class ProcessTracker:
                     .limit(1)
                 )
             status = "on hold" if hold else "refused" if running is not None else "running"
+            process.late_notified_at = None  # a run came: the next lateness is a new one
             run = self._new_run(
                 session,
                 process,

@@ -233,3 +233,19 @@ def test_http_listing_limits_size_and_time(http_server: HttpServer) -> None:
         assert time.monotonic() - started < 5
     finally:
         trickle.close()
+
+
+def test_a_range_starting_at_external_stays_on_the_external_tab(tmp_path: Path) -> None:
+    from platform_assets.dataset_tracker.report import EXTERNAL_TAB, TRACKED_TAB, inventory_document, tracker_tabs
+
+    root = tmp_path / "tree"
+    for stage in FOLDER_STAGES:
+        (root / stage).mkdir(parents=True)
+    (root / "staging/E-MTAB-40").mkdir(parents=True)
+    (root / "loading/E-MTAB-41").mkdir()
+    extra = "  - {name: staging, stage: [external, incoming], folder: staging}\n"
+    result = crawl(load_sources_config(_config(root, extra)))
+    assert result.datasets["E-MTAB-40"].stage_label == "external..incoming"
+    tabs = tracker_tabs(inventory_document(result, str(root)), {})
+    assert [row[0] for row in tabs[EXTERNAL_TAB].rows] == ["E-MTAB-40"]
+    assert [row[0] for row in tabs[TRACKED_TAB].rows] == ["E-MTAB-41"]

@@ -104,6 +104,9 @@ def test_local_workbook_highlights_dates_and_keeps_curator_columns(dataset_tree:
     # A dataset that is gone stays visible as removed, with what its curator wrote.
     assert (rows["E-MTAB-5"]["State"], rows["E-MTAB-5"]["Owner"], rows["E-MTAB-5"]["Priority"]) == ("removed", "bo", 2)
     assert _rows(path, EXTERNAL_TAB)["E-GEOD-5001"]["Owner"] == "ping GEO"
+    header_now, rows_now = sheets.read_tab(TRACKED_TAB) or ([], [])
+    assert header_now == list(TRACKED_HEADER) and len(rows_now) == len(rows)
+    assert sheets.read_tab("No such tab") is None
 
 
 @pytest.fixture
@@ -145,3 +148,5 @@ def test_google_sheets_highlights_dates_and_keeps_curator_columns(dataset_tree: 
     assert (kept["E-MTAB-4"]["Owner"], kept["E-MTAB-4"]["Notes"]) == ("carla", "same as E-MTAB-5?")
     assert kept["E-MTAB-1"].get("Owner", "") == ""
     assert kept["E-MTAB-4"]["Days in state"] == 1
+    header_now, rows_now = sheets.read_tab(TRACKED_TAB) or ([], [])
+    assert header_now == list(TRACKED_HEADER) and [row[0] for row in rows_now] == sorted(kept)

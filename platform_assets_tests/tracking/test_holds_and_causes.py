@@ -219,8 +219,8 @@ def test_being_put_on_hold_and_released_are_each_mailed_once(
         result = defs.resolve_job_def("dead_source_job").execute_in_process(instance=instance, raise_on_error=False)
         _failure_sensor(tracking_run_failed, result, instance, resources, defs)
     assert hold_of(tracker.engine, "dead_source_job") is not None
-    assert _notice_sensor(resources, smtp.url, ["ops@example.org"]) == "1 hold notices sent, 0 waiting"
-    assert _notice_sensor(resources, smtp.url, ["ops@example.org"]) == "0 hold notices sent, 0 waiting"
+    assert _notice_sensor(resources, smtp.url, ["ops@example.org"]) == "1 hold notices sent, 0 waiting; 0 lateness notices sent"
+    assert _notice_sensor(resources, smtp.url, ["ops@example.org"]) == "0 hold notices sent, 0 waiting; 0 lateness notices sent"
     [held] = smtp.wait_for(1)
     assert held.recipients == ["ops@example.org"]
     assert held.message["Subject"] == "[prod-eu] process dead_source_job put on hold"
@@ -233,7 +233,7 @@ def test_being_put_on_hold_and_released_are_each_mailed_once(
     assert "platform-assets process release dead_source_job" in body and "release_process_job" in body
 
     tracker.release("dead_source_job", by="ops-ann")
-    assert _notice_sensor(resources, smtp.url, ["ops@example.org"]) == "1 hold notices sent, 0 waiting"
+    assert _notice_sensor(resources, smtp.url, ["ops@example.org"]) == "1 hold notices sent, 0 waiting; 0 lateness notices sent"
     [_, released] = smtp.wait_for(2)
     assert released.message["Subject"] == "[prod-eu] process dead_source_job released"
     assert "by ops-ann" in released.message.get_content()
@@ -246,8 +246,8 @@ def test_a_notice_waits_while_the_mail_server_is_down(
     tracker.hold("orders_load", "supplier outage", by="ops-bob")
     down = f"smtp://127.0.0.1:{_closed_port()}"
     message = _notice_sensor(resources, down, ["ops@example.org"])
-    assert message == "0 hold notices sent, 1 waiting"
-    assert _notice_sensor(resources, smtp.url, ["ops@example.org"]) == "1 hold notices sent, 0 waiting"
+    assert message == "0 hold notices sent, 1 waiting; 0 lateness notices sent"
+    assert _notice_sensor(resources, smtp.url, ["ops@example.org"]) == "1 hold notices sent, 0 waiting; 0 lateness notices sent"
     [mail] = smtp.wait_for(1)
     assert "Reason: supplier outage" in mail.message.get_content()
     assert "No error recorded." in mail.message.get_content()
@@ -274,3 +274,52 @@ def test_a_run_refused_by_a_hold_is_not_mailed_as_a_failed_run(
     assert len(list(outbox.iterdir())) == 1
     with pytest.raises(ProcessOnHoldError):
         ensure_not_on_hold(tracker.engine, "guarded_job")
+
+
+def test_a_process_not_run_within_its_expected_frequency_is_mailed_once(
+    instance: DagsterInstance, resources: dict[str, Any], tracker: ProcessTracker
+) -> None:
+    from datetime import UTC, timedelta
+
+    from platform_assets.tracking.notices import send_lateness_notices
+    from platform_assets.tracking.runs import EXPECTED_EVERY_TAG, parse_every
+    from platform_assets.tracking.sensors import tracking_run_succeeded
+
+    @asset
+    def nightly_feed() -> None:
+        pass
+
+    nightly_job = define_asset_job("nightly_feed_job", selection=[nightly_feed], tags={EXPECTED_EVERY_TAG: "6h"})
+    defs = Definitions(assets=[nightly_feed], jobs=[nightly_job], resources=resources)
+    result = defs.resolve_job_def("nightly_feed_job").execute_in_process(instance=instance)
+    with build_run_status_sensor_context(
+        sensor_name=tracking_run_succeeded.name, dagster_event=result.get_run_success_event(),
+        dagster_instance=instance, dagster_run=result.dagster_run, resources=resources,
+        repository_def=defs.get_repository_def(),
+    ) as context:
+        tracking_run_succeeded(context)
+    assert tracker.get_process("nightly_feed_job").expected_every_seconds == 6 * 3600 == parse_every("6h")
+    [run] = tracker.runs("nightly_feed_job")
+    started = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
+    mails: list[tuple[str, str]] = []
+
+    def send(to: Any, subject: str, body: str) -> str:
+        mails.append((subject, body))
+        return "memory"
+
+    within = send_lateness_notices(tracker, send, ["ops@example.org"], "prod-eu", now=started + timedelta(hours=5))
+    assert within.sent == 0
+    late_at = started + timedelta(hours=7)
+    assert send_lateness_notices(tracker, send, ["ops@example.org"], "prod-eu", now=late_at).sent == 1
+    assert send_lateness_notices(tracker, send, ["ops@example.org"], "prod-eu", now=late_at).sent == 0  # once
+    subject, body = mails[0]
+    assert subject.startswith("[prod-eu] process nightly_feed_job is late: no run since ")
+    assert "Expected: a run at least every 6:00:00" in body
+    due = (started + timedelta(hours=6)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert f"Next run was due by: {due}" in body
+    # A new run clears it: the next lateness is told again.
+    tracker.complete_run(tracker.start_run("nightly_feed_job", started_at=late_at).id)
+    assert send_lateness_notices(tracker, send, ["ops@example.org"], "prod-eu", now=late_at + timedelta(hours=7)).sent == 1
+    # A held process is not "late": its hold was told on its own.
+    tracker.hold("nightly_feed_job", "maintenance", by="ops")
+    assert tracker.late_processes(late_at + timedelta(days=3)) == []

@@ -1,4 +1,5 @@
-"""tracking: error.detail (the cause chain), hold events' partition and mail delivery time
+"""tracking: error.detail (the cause chain), hold events' partition and mail delivery time,
+processes' expected frequency and lateness notice
 
 Revision ID: tracking_0002
 Revises: tracking_0001
@@ -21,11 +22,17 @@ def upgrade() -> None:
     with op.batch_alter_table("process_hold_event") as batch:
         batch.add_column(sa.Column("partition", sa.String(300), nullable=True))
         batch.add_column(sa.Column("notified_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("process") as batch:
+        batch.add_column(sa.Column("expected_every_seconds", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("late_notified_at", sa.DateTime(timezone=True), nullable=True))
     # Hold events written before notices existed are not mailed now, months late.
     op.execute("UPDATE process_hold_event SET notified_at = at")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("process") as batch:
+        batch.drop_column("late_notified_at")
+        batch.drop_column("expected_every_seconds")
     with op.batch_alter_table("process_hold_event") as batch:
         batch.drop_column("notified_at")
         batch.drop_column("partition")
