@@ -236,7 +236,12 @@ def test_http_listing_limits_size_and_time(http_server: HttpServer) -> None:
 
 
 def test_a_range_starting_at_external_stays_on_the_external_tab(tmp_path: Path) -> None:
-    from platform_assets.dataset_tracker.report import EXTERNAL_TAB, TRACKED_TAB, inventory_document, tracker_tabs
+    from platform_assets.dataset_tracker.report import (
+        EXTERNAL_TAB,
+        TRACKED_TAB,
+        inventory_document,
+        tracker_tabs,
+    )
 
     root = tmp_path / "tree"
     for stage in FOLDER_STAGES:
