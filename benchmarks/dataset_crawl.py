@@ -15,10 +15,15 @@ import time
 from pathlib import Path
 
 from platform_assets.core.database import get_engine, upgrade_database
-from platform_assets.core.sheets import Sheets, batch_update_body, staged_batch_update_bodies
 from platform_assets.dataset_tracker.config import load_sources_config
 from platform_assets.dataset_tracker.crawler import crawl
 from platform_assets.dataset_tracker.service import crawl_and_record, sheet_tabs
+from platform_assets.dataset_tracker.sheets import (
+    GoogleSheets,
+    LocalWorkbookSheets,
+    batch_update_body,
+    staged_batch_update_bodies,
+)
 
 STAGES = ("external", "incoming", "loading", "analysing", "processed", "published")
 
@@ -82,19 +87,19 @@ def main() -> None:
         again = timed("crawl + record states (no change, SQLite)", lambda: crawl_and_record(config, engine))
         print(f"  {len(again.changes)} state rows written")
         tabs = timed("sheet tabs from inventory + history", lambda: sheet_tabs(again.inventory, engine))
-        sheets = Sheets(backend="local", workbook_path=str(root / "tracker.xlsx"))
+        sheets = LocalWorkbookSheets(workbook_path=str(root / "tracker.xlsx"))
         timed("write local workbook (openpyxl, atomic)", lambda: sheets.replace_tabs(tabs))
         print(f"  workbook {os.path.getsize(root / 'tracker.xlsx') / 1e6:.1f} MB")
         body = timed("Google Sheets batch request body", lambda: json.dumps(batch_update_body(tabs, {})))
-        staged = staged_batch_update_bodies(tabs, {}, Sheets().max_request_bytes)
-        print(f"  one request: {len(body) / 1e6:.1f} MB; staged past {Sheets().max_request_bytes / 1e6:.0f} MB: "
+        staged = staged_batch_update_bodies(tabs, {}, GoogleSheets().max_request_bytes)
+        print(f"  one request: {len(body) / 1e6:.1f} MB; staged past {GoogleSheets().max_request_bytes / 1e6:.0f} MB: "
               f"{len(staged)} requests")
         # gspread end to end against the tests' local Sheets endpoint (real HTTP on loopback).
         from platform_assets_tests.dataset_tracker.fake_sheets import FakeSheetsServer, service_account_file
 
         server = FakeSheetsServer()
         with server.running():
-            google = Sheets(backend="gspread", spreadsheet_key=server.spreadsheet_id, api_base_url=server.base_url,
+            google = GoogleSheets(spreadsheet_key=server.spreadsheet_id, api_base_url=server.base_url,
                             credentials_file=str(service_account_file(root / "sa.json", server.token_uri)))
             timed("gspread write to a local Sheets endpoint", lambda: google.replace_tabs(tabs))
         print(f"  {len(server.batch_updates())} batch requests")

@@ -93,6 +93,29 @@ class FailureReport:
         return "\n".join(lines) + "\n"
 
 
+# A run refused because its process is on hold (core.holds.ProcessOnHoldError) is not a failure:
+# tracking records it as `on hold` and the hold itself is mailed once, by tracking's notice sensor.
+HOLD_REFUSAL = "ProcessOnHoldError"
+
+
+def _error_classes(error: object) -> set[str]:
+    """The class names along an error's cause chain (Dagster wraps the user's exception)."""
+    names: set[str] = set()
+    while error is not None and len(names) < 50:
+        names.add(str(getattr(error, "cls_name", "") or ""))
+        error = getattr(error, "cause", None) or getattr(error, "context", None)
+    return names
+
+
+def is_hold_refusal(context: RunFailureSensorContext) -> bool:
+    """True when the run failed only because its process is on hold (every failure is a refusal)."""
+    failures = [getattr(event.event_specific_data, "error", None) for event in context.get_step_failure_events()]
+    if not failures:
+        failures = [getattr(context.failure_event.event_specific_data, "error", None)]
+    failures = [error for error in failures if error is not None]
+    return bool(failures) and all(HOLD_REFUSAL in _error_classes(error) for error in failures)
+
+
 def _as_datetime(timestamp: float | None) -> datetime | None:
     return datetime.fromtimestamp(timestamp, tz=UTC) if timestamp else None
 
@@ -138,6 +161,9 @@ def run_failure_email(
 ) -> None:
     if context.dagster_run.tags.get(WILL_RETRY_TAG) == "true":
         context.log.info(f"run {context.dagster_run.run_id} will be retried: no email")
+        return
+    if is_hold_refusal(context):
+        context.log.info(f"run {context.dagster_run.run_id} was refused: its process is on hold (no failure email)")
         return
     report = failure_report(context, platform.deployment, platform.run_url(context.dagster_run.run_id))
     queue_alert(database.engine, f"run-failure:{report.run_id}", platform.alert_emails, report.title, report.body())

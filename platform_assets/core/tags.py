@@ -17,6 +17,8 @@ ACTION_TAG = "platform/action"
 TRANSIT_TRIGGER_TAG = "transit/trigger"
 # What kind of work a run or an asset is for process tracking (extract, load, report...).
 PROCESS_TYPE_TAG = "platform/process_type"
+# A job (its tags reach its runs) may say how often a run is expected: "90s", "30m", "6h", "1d" or seconds.
+EXPECTED_EVERY_TAG = "platform/expected_every"
 # The open-data request (POST /opendata/{month}/publish) a run answers.
 OPENDATA_REQUEST_TAG = "trip_exports/request"
 

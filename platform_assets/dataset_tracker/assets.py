@@ -20,7 +20,6 @@ from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.holds import refuse_if_held
 from platform_assets.core.metadata import ROW_COUNT, file_metadata
 from platform_assets.core.objectstore import ObjectStore, StoredObject
-from platform_assets.core.sheets import Sheets
 from platform_assets.dataset_tracker.config import load_sources_config
 from platform_assets.dataset_tracker.errors import SourceUnavailableError
 from platform_assets.dataset_tracker.report import EXTERNAL_TAB, TRACKED_TAB
@@ -31,6 +30,7 @@ from platform_assets.dataset_tracker.service import (
     inventory_bytes,
     sheet_tabs,
 )
+from platform_assets.dataset_tracker.sheets import TrackerSheets
 
 GROUP = "dataset_tracker"
 OWNERS = ["team:curation"]
@@ -121,7 +121,7 @@ def tracker_sheet(
     context: AssetExecutionContext,
     database: PlatformDatabase,
     object_store: ObjectStore,
-    sheets: Sheets,
+    sheets: TrackerSheets,
 ) -> MaterializeResult:
     refuse_if_held(context, database)
     inventory = json.loads(object_store.read_bytes(INVENTORY_KEY))
@@ -134,8 +134,8 @@ def tracker_sheet(
             **file_metadata(main=workbook, read=[object_store.uri(INVENTORY_KEY)]),
             "sheet": MetadataValue.url(where),
             "backend": sheets.backend,
-            "tracked_rows": len(tabs[TRACKED_TAB][1]),
-            ROW_COUNT: len(tabs[TRACKED_TAB][1]),
-            "external_rows": len(tabs[EXTERNAL_TAB][1]),
+            "tracked_rows": len(tabs[TRACKED_TAB].rows),
+            ROW_COUNT: len(tabs[TRACKED_TAB].rows),
+            "external_rows": len(tabs[EXTERNAL_TAB].rows),
         }
     )

@@ -83,7 +83,7 @@ def sheet_command(config_path: str | None) -> None:
     tabs = sheet_tabs(outcome.inventory, engine)
     where = sheets_resource(resolve=True).replace_tabs(tabs)
     click.echo(f"tracker sheet: {where} ("
-               + ", ".join(f"{title}: {len(rows)} rows" for title, (_header, rows) in tabs.items()) + ")")
+               + ", ".join(f"{title}: {len(tab.rows)} rows" for title, tab in tabs.items()) + ")")
 
 
 @tracker_cli.command("history")

@@ -11,11 +11,17 @@ A YAML or JSON file (PLATFORM_SOURCES_CONFIG) such as::
         resource: GEO
       - name: incoming_rnaseq
         stage: incoming
-        folder: incoming/rnaseq                   # one entry (folder or file) per accession
+        folder: incoming/rnaseq                   # one entry (folder or IDF file) per accession
         technology: rna-seq
         resource: atlas
+      - name: atlas_dev
+        stage: [processed, published_dev]         # a range: the place does not tell which of them
+        url: https://dev.example.org/json/experiments
+        format: atlas_json                        # {"experiments": [{"experimentAccession": ...}]}
 
 Relative folders and listings are resolved against the config file's own folder.
+The stages, a source covering a range of stages, and the Atlas JSON listing follow the EBI
+ingest-tracker (app/lib/statusCrawl.py, app/lib/trackerBuild.py's status_type_order).
 """
 
 from __future__ import annotations
@@ -40,7 +46,8 @@ class Stage(IntEnum):
     loading = 2
     analysing = 3
     processed = 4
-    published = 5
+    published_dev = 5  # on the Atlas development site, not yet public
+    published = 6
 
     @classmethod
     def parse(cls, value: str) -> Stage:
@@ -63,19 +70,70 @@ def _check_pattern(value: str | None) -> str | None:
     return value
 
 
+LISTING_FORMATS = ("text", "atlas_json")
+
+
 class SourceConfig(BaseModel):
-    """One place datasets are found: a folder, a listing file or an HTTP listing, at one stage."""
+    """One place datasets are found: a folder, a listing file or an HTTP listing, at one stage or a
+    range of stages (`stage: [analysing, processed]`: `stage` is then the most advanced of them and
+    `stages` all of them)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     stage: Stage
+    stages: tuple[Stage, ...] = ()
     folder: Path | None = None
     listing: Path | None = None
     url: str | None = None
+    format: str = Field(default="text", description="Listing format: text (one accession per line) or atlas_json.")
     accession_pattern: str | None = None
     technology: str = ""
     resource: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stage_range(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("stage"), list | tuple):
+            if "stages" in data:
+                raise ValueError("give `stage` as one stage or a list, not `stages` as well")
+            listed = data["stage"]
+            if not listed:
+                raise ValueError("stage: an empty list names no stage")
+            parsed = sorted({value if isinstance(value, Stage) else Stage.parse(str(value)) for value in listed})
+            return {**data, "stage": parsed[-1], "stages": tuple(parsed)}
+        if isinstance(data, dict) and "stage" in data and not data.get("stages"):
+            return {**data, "stages": (data["stage"],)}
+        return data
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _parse_stages(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return tuple(item if isinstance(item, Stage) else Stage.parse(str(item)) for item in value)
+        return value
+
+    @model_validator(mode="after")
+    def _stage_is_the_last(self) -> SourceConfig:
+        if self.stages and self.stage != max(self.stages):
+            raise ValueError("stage must be the most advanced of stages (give `stage` as a list instead)")
+        return self
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        if value not in LISTING_FORMATS:
+            raise ValueError(f"{value!r} is not one of: {', '.join(LISTING_FORMATS)}")
+        return value
+
+    @property
+    def min_stage(self) -> Stage:
+        return self.stages[0] if self.stages else self.stage
+
+    @property
+    def stage_label(self) -> str:
+        """`processed` or, for a range, `processed..published_dev`."""
+        return self.stage.name if len(self.stages) <= 1 else f"{self.stages[0].name}..{self.stages[-1].name}"
 
     @field_validator("stage", mode="before")
     @classmethod
@@ -101,6 +159,8 @@ class SourceConfig(BaseModel):
         given = [key for key in ("folder", "listing", "url") if getattr(self, key) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of folder, listing, url (got {', '.join(given) or 'none'})")
+        if self.folder is not None and self.format != "text":
+            raise ValueError("format applies to a listing or url, not to a folder")
         return self
 
     @property

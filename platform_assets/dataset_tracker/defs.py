@@ -16,7 +16,7 @@ from platform_assets.dataset_tracker.schedules import dataset_tracker_schedule
 from platform_assets.dataset_tracker.sensors import dataset_folders_sensor
 
 RESOURCE_CLASSES: tuple[type, ...] = (TrackerSources,)
-PLAIN_SETTINGS = tuple(SHEETS_SETTINGS.values())
+PLAIN_SETTINGS = SHEETS_SETTINGS
 
 
 def dataset_tracker_resources(env: Mapping[str, str] | None = None, *, resolve: bool = False) -> dict[str, Any]:

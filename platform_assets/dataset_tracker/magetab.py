@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 IDF_NAME = re.compile(r"\.idf(\.txt|\.tsv)?$", re.IGNORECASE)
 SDRF_NAME = re.compile(r"\.sdrf(\.txt|\.tsv)?$", re.IGNORECASE)
+# A merged IDF (several IDFs pasted together) is not an accession's own metadata: the anchor ignores it.
+MERGED_IDF_NAME = re.compile(r"\.merged\.idf(\.txt|\.tsv)?$", re.IGNORECASE)
 
 # C0/C1 control characters other than TAB, LF, CR: text full of them is binary, not a metadata file.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

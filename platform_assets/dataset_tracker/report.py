@@ -1,47 +1,76 @@
 """What the tracker sheet shows, built from a crawl and the state history (pure; no Dagster).
 
 Two tabs: the datasets being ingested (every stage past `external`) and the external datasets
-discovered but not yet taken in.
+discovered but not yet taken in (a dataset whose source covers a range starting at `external`
+stays there, as the ingest-tracker splits by the least advanced stage). Rows with warnings are
+highlighted red and possible duplicates orange (the anchor colours its WARNING rows red);
+"Since" is a date and "Days in state" counts from it; Owner, Priority and Notes are the
+curators' columns, kept across rewrites by the sheet backends; IDF/SDRF paths are relative to the
+sources config's folder.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from platform_assets.dataset_tracker.config import Stage
 from platform_assets.dataset_tracker.crawler import CrawlResult
 from platform_assets.dataset_tracker.history import REMOVED, CurrentState
+from platform_assets.dataset_tracker.sheets.base import DUPLICATE_FILL, WARNING_FILL, SheetTab
 
 TRACKED_TAB = "Tracked datasets"
 EXTERNAL_TAB = "Discovered external"
+KEY_COLUMN = "Accession"
+CURATOR_COLUMNS: tuple[str, ...] = ("Owner", "Priority", "Notes")
 
 TRACKED_HEADER: tuple[str, ...] = (
-    "Accession", "State", "Since", "Previous state", "Sources", "Technology", "Resource", "Title",
-    "Experiment type", "Organism", "Curator", "Secondary accessions", "Protocols", "Software",
-    "Samples", "Duplicate", "Warnings", "IDF", "SDRF",
+    "Accession", "State", "Since", "Days in state", "Previous state", "Sources", "Technology", "Resource",
+    "Title", "Experiment type", "Organism", "Curator", "Secondary accessions", "Protocols", "Software",
+    "Samples", "Duplicate", "Warnings", "IDF", "SDRF", *CURATOR_COLUMNS,
 )
 EXTERNAL_HEADER: tuple[str, ...] = (
-    "Accession", "Since", "Sources", "Technology", "Resource", "Title", "Duplicate", "Warnings",
+    "Accession", "Since", "Days in state", "Sources", "Technology", "Resource", "Title", "Duplicate", "Warnings",
+    *CURATOR_COLUMNS,
 )
 
-Tab = tuple[Sequence[str], list[list[Any]]]
+Tab = SheetTab
 
 
 def _join(values: Sequence[str]) -> str:
     return "; ".join(values)
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+def _since(state: CurrentState | None) -> datetime | str:
+    # A naive UTC datetime: spreadsheets have no time zones (the header says nothing else).
+    return state.since.astimezone(UTC).replace(tzinfo=None) if state else ""
 
 
-def tracked_row(record: Mapping[str, Any], state: CurrentState | None) -> list[Any]:
+def _days(state: CurrentState | None, now: datetime) -> int | str:
+    return max((now - state.since).days, 0) if state else ""
+
+
+def relative_path(path: str, root: str | None) -> str:
+    """`path` relative to `root` when it lies under it (readable, and the same on every machine
+    that mounts the tree), else as it is."""
+    if not path or not root:
+        return path
+    try:
+        relative = os.path.relpath(path, root)
+    except ValueError:  # another drive
+        return path
+    return path if relative.startswith("..") else relative
+
+
+def tracked_row(record: Mapping[str, Any], state: CurrentState | None, now: datetime,
+                root: str | None = None) -> list[Any]:
     return [
         record["accession"],
-        record["stage"],
-        _when(state.since if state else None),
+        record.get("stage_label") or record["stage"],
+        _since(state),
+        _days(state, now),
         (state.previous_state or "") if state else "",
         _join(record["sources"]),
         _join(record["technologies"]),
@@ -56,57 +85,79 @@ def tracked_row(record: Mapping[str, Any], state: CurrentState | None) -> list[A
         record["samples"] if record["samples"] is not None else "",
         _join(record["duplicate_reasons"]),
         _join(record["warnings"]),
-        record["idf"],
-        record["sdrf"],
+        relative_path(record["idf"], root),
+        relative_path(record["sdrf"], root),
+        *[""] * len(CURATOR_COLUMNS),
     ]
 
 
-def external_row(record: Mapping[str, Any], state: CurrentState | None) -> list[Any]:
+def external_row(record: Mapping[str, Any], state: CurrentState | None, now: datetime) -> list[Any]:
     return [
         record["accession"],
-        _when(state.since if state else None),
+        _since(state),
+        _days(state, now),
         _join(record["sources"]),
         _join(record["technologies"]),
         _join(record["resources"]),
         record["title"],
         _join(record["duplicate_reasons"]),
         _join(record["warnings"]),
+        *[""] * len(CURATOR_COLUMNS),
     ]
 
 
-def _removed_row(state: CurrentState) -> list[Any]:
+def _removed_row(state: CurrentState, now: datetime) -> list[Any]:
     row: list[Any] = [""] * len(TRACKED_HEADER)
-    row[:4] = [state.accession, state.state, _when(state.since), state.previous_state or ""]
+    row[:5] = [state.accession, state.state, _since(state), _days(state, now), state.previous_state or ""]
     return row
 
 
-def tracker_tabs(inventory: Mapping[str, Any], states: Mapping[str, CurrentState]) -> dict[str, Tab]:
-    """The sheet's two tabs (header, rows) from an inventory document, rows sorted by accession."""
+def _fills(rows: list[list[Any]], header: Sequence[str]) -> dict[int, str]:
+    """Warnings red, else duplicates orange (row index -> colour)."""
+    warnings_at, duplicate_at = header.index("Warnings"), header.index("Duplicate")
+    fills = {}
+    for index, row in enumerate(rows):
+        if row[warnings_at]:
+            fills[index] = WARNING_FILL
+        elif row[duplicate_at]:
+            fills[index] = DUPLICATE_FILL
+    return fills
+
+
+def _is_external(record: Mapping[str, Any]) -> bool:
+    return (record.get("min_stage") or record["stage"]) == Stage.external.name
+
+
+def tracker_tabs(
+    inventory: Mapping[str, Any], states: Mapping[str, CurrentState], now: datetime | None = None
+) -> dict[str, SheetTab]:
+    """The sheet's two tabs from an inventory document, rows sorted by accession. Days in state
+    count to `now` (default: the crawl's time, so re-running on one inventory writes the same sheet)."""
+    now = now or datetime.fromisoformat(inventory["crawled_at"])
+    root = inventory.get("root")
     records = sorted(inventory["datasets"], key=lambda record: record["accession"])
-    tracked = [
-        tracked_row(record, states.get(record["accession"]))
-        for record in records
-        if record["stage"] != Stage.external.name
-    ]
-    external = [
-        external_row(record, states.get(record["accession"]))
-        for record in records
-        if record["stage"] == Stage.external.name
-    ]
+    tracked = [tracked_row(r, states.get(r["accession"]), now, root) for r in records if not _is_external(r)]
+    external = [external_row(r, states.get(r["accession"]), now) for r in records if _is_external(r)]
     # Datasets that were being ingested and are no longer found anywhere stay visible as `removed`.
     seen = {record["accession"] for record in records}
     gone = [
-        _removed_row(state) for accession, state in sorted(states.items())
+        _removed_row(state, now) for accession, state in sorted(states.items())
         if accession not in seen and state.state == REMOVED and state.previous_state != Stage.external.name
     ]
     tracked = sorted([*tracked, *gone], key=lambda row: row[0])
-    return {TRACKED_TAB: (TRACKED_HEADER, tracked), EXTERNAL_TAB: (EXTERNAL_HEADER, external)}
+    return {
+        TRACKED_TAB: SheetTab(TRACKED_HEADER, tracked, _fills(tracked, TRACKED_HEADER), KEY_COLUMN, CURATOR_COLUMNS),
+        EXTERNAL_TAB: SheetTab(EXTERNAL_HEADER, external, _fills(external, EXTERNAL_HEADER), KEY_COLUMN,
+                               CURATOR_COLUMNS),
+    }
 
 
-def inventory_document(result: CrawlResult) -> dict[str, Any]:
-    """The crawl as JSON-ready data (what `dataset_inventory` stores for `tracker_sheet` to read)."""
+def inventory_document(result: CrawlResult, root: str | None = None) -> dict[str, Any]:
+    """The crawl as JSON-ready data (what `dataset_inventory` stores for `tracker_sheet` to read);
+    `root` is the sources config's folder (metadata paths are shown relative to it)."""
     return {
         "crawled_at": result.crawled_at.isoformat(),
+        "root": root,
         "counts": result.counts_by_stage(),
         "metadata_files_read": result.metadata_files_read,
         "warnings": [warning.line() for warning in result.warnings],
@@ -114,6 +165,8 @@ def inventory_document(result: CrawlResult) -> dict[str, Any]:
             {
                 "accession": dataset.accession,
                 "stage": dataset.stage.name,
+                "min_stage": (dataset.stage if dataset.min_stage is None else dataset.min_stage).name,
+                "stage_label": dataset.stage_label or dataset.stage.name,
                 "sources": list(dataset.sources),
                 "technologies": list(dataset.technologies),
                 "resources": list(dataset.resources),

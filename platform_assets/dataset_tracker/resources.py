@@ -9,8 +9,8 @@ from dagster import ConfigurableResource
 
 from platform_assets.core.errors import SettingsError
 from platform_assets.core.settings import SettingSpec, configure, setting
-from platform_assets.core.sheets import Sheets
 from platform_assets.dataset_tracker.config import SourcesConfig, load_sources_config
+from platform_assets.dataset_tracker.sheets import GoogleSheets, LocalWorkbookSheets, TrackerSheets
 
 
 class TrackerSources(ConfigurableResource):
@@ -31,23 +31,25 @@ class TrackerSources(ConfigurableResource):
 
 
 SHEETS_BACKEND = SettingSpec("PLATFORM_SHEETS_BACKEND", "local", "Tracker sheet backend.", choices=("local", "gspread"))
-# The sheet's fields, by backend (the Sheets resource's field -> its setting).
-SHEETS_SETTINGS: dict[str, SettingSpec] = {
-    "backend": SHEETS_BACKEND,
+# The settings of each backend class's fields (the classes live in dataset_tracker/sheets/).
+LOCAL_SETTINGS: dict[str, SettingSpec] = {
     "workbook_path": SettingSpec("PLATFORM_SHEETS_WORKBOOK", "{data_dir}/tracker.xlsx", "Local workbook path (local backend)."),
+}
+GOOGLE_SETTINGS: dict[str, SettingSpec] = {
     "credentials_file": SettingSpec("PLATFORM_GSHEETS_CREDENTIALS", "", "Service-account JSON file (gspread backend)."),
     "spreadsheet_key": SettingSpec("PLATFORM_GSHEETS_SPREADSHEET", "", "Spreadsheet key (gspread backend)."),
     "api_base_url": SettingSpec(
         "PLATFORM_GSHEETS_API_URL", "", "Sheets-compatible API base URL (gspread backend); empty: Google's."
     ),
 }
+SHEETS_SETTINGS: tuple[SettingSpec, ...] = (SHEETS_BACKEND, *LOCAL_SETTINGS.values(), *GOOGLE_SETTINGS.values())
 
 
-def sheets_resource(env: Mapping[str, str] | None = None, *, resolve: bool = False) -> Sheets:
-    """The tracker sheet of this deployment (PLATFORM_SHEETS_BACKEND)."""
+def sheets_resource(env: Mapping[str, str] | None = None, *, resolve: bool = False) -> TrackerSheets:
+    """The tracker sheet of this deployment: one class per backend (PLATFORM_SHEETS_BACKEND)."""
     if SHEETS_BACKEND.read(env) == "gspread":
-        for name in ("credentials_file", "spreadsheet_key"):
-            spec = SHEETS_SETTINGS[name]
+        for spec in (GOOGLE_SETTINGS["credentials_file"], GOOGLE_SETTINGS["spreadsheet_key"]):
             if not spec.read(env):
                 raise SettingsError(spec.name, "required when PLATFORM_SHEETS_BACKEND=gspread")
-    return configure(Sheets, env, resolve=resolve, specs=SHEETS_SETTINGS)
+        return configure(GoogleSheets, env, resolve=resolve, specs=GOOGLE_SETTINGS)
+    return configure(LocalWorkbookSheets, env, resolve=resolve, specs=LOCAL_SETTINGS)

@@ -45,7 +45,8 @@ def crawl_and_record(
     states = {accession: dataset.stage.name for accession, dataset in result.datasets.items()}
     sources = {accession: ", ".join(dataset.sources) for accession, dataset in result.datasets.items()}
     changes = record_states(engine, states, sources, now=result.crawled_at)
-    return CrawlOutcome(result, changes, inventory_document(result))
+    root = str(config.path.parent) if config.path is not None else None
+    return CrawlOutcome(result, changes, inventory_document(result, root))
 
 
 def sheet_tabs(inventory: Mapping[str, Any], engine: Engine) -> dict[str, Tab]:

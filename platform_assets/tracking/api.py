@@ -7,12 +7,16 @@
         run.records_written = 42
 
 The process is registered (or updated), a run is started (refused with ProcessOnHoldError when
-the process is on hold), and on exit the run is completed, or failed with the exception recorded
-as a fatal error (which may put the process on hold) and the exception re-raised.
+the process is on hold, and with ProcessAlreadyRunningError while another run of it is running:
+ProcessTracker's "currently running" guard, process_tracker/process_tracker.py), and on exit the
+run is completed, or failed with the exception recorded as a fatal error (its cause chain and
+stack as the error's detail; it may put the process on hold) and the exception re-raised.
+A refused run is recorded with its error, as a run refused under Dagster is.
 """
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -52,6 +56,7 @@ class TrackedRun:
         self.records_read: int | None = None
         self.records_written: int | None = None
         self.fatal_error: str | None = None
+        self.skip_reason: str | None = None
 
     @property
     def id(self) -> int:
@@ -100,6 +105,10 @@ class TrackedRun:
             self.fatal_error = message
         return recorded
 
+    def skip(self, reason: str) -> None:
+        """End the run as `skipped` (nothing to do) when the block ends: not a failure, no hold."""
+        self.skip_reason = reason
+
 
 @contextmanager
 def track_process(
@@ -115,8 +124,11 @@ def track_process(
     partition: str | None = None,
     low_data_date: datetime | None = None,
     high_data_date: datetime | None = None,
+    allow_concurrent: bool = False,
 ) -> Iterator[TrackedRun]:
-    """Register the process, run the block as one process run, complete or fail it on exit."""
+    """Register the process, run the block as one process run, complete or fail it on exit.
+    A second run while one is `running` is refused (recorded, then ProcessAlreadyRunningError)
+    unless `allow_concurrent`."""
     tracker = tracker_for(database)
     tracker.register_process(
         name,
@@ -129,7 +141,8 @@ def track_process(
         system_kinds=system_kinds,
     )
     run = tracker.start_run(
-        name, actor=actor, partition=partition, low_data_date=low_data_date, high_data_date=high_data_date
+        name, actor=actor, partition=partition, low_data_date=low_data_date, high_data_date=high_data_date,
+        exclusive=not allow_concurrent,
     )
     tracked = TrackedRun(tracker, run, name)
     try:
@@ -140,13 +153,21 @@ def track_process(
             error_type=error_type_for(error),
             message=f"{type_name(error)}: {error}",
             exception=type_name(error),
+            detail=exception_detail(error),
         )
         raise
     if tracked.fatal_error is not None:
         tracker.fail_run(run.id, message=None)
+    elif tracked.skip_reason is not None:
+        tracker.skip_run(run.id, tracked.skip_reason)
     else:
         tracker.complete_run(run.id, records_read=tracked.records_read, records_written=tracked.records_written)
 
 
 def type_name(error: BaseException) -> str:
     return error.__class__.__name__
+
+
+def exception_detail(error: BaseException, limit: int = 20_000) -> str:
+    """The exception with its causes and stacks, as Python prints them (RunError.detail)."""
+    return "".join(traceback.format_exception(error)).rstrip()[:limit]

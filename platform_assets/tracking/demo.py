@@ -1,7 +1,9 @@
 """Tracking's part of `platform-assets demo`: register what the demo ran so far, then report it.
 
-The demo's runs execute in process, so no run status sensor sees them: the status report
-catches them up from the instance's run records before writing itself.
+The demo's runs execute in process, so no run status sensor sees them: they are caught up here,
+with the code location's whole asset graph as the sensors under the daemon have it (a run executed
+in process only knows its own job's graph, so the report's own catch-up would record a coverage
+export as an `extract` with no sources).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ def run_demo(instance: DagsterInstance, defs: Definitions) -> list[str]:
         "tracking_demo_external_check", type="check", tool="python", actor="demo", sources=["platform_database"]
     ) as run:
         run.records_read = len(tracker.processes())
+    asset_graph = defs.get_repository_def().asset_graph
+    track_finished_runs(tracker, instance, asset_graph)
     result = defs.resolve_job_def("process_status_report_job").execute_in_process(instance=instance)
     if not result.success:
         raise RuntimeError("the process_status_report run failed: see the run in the Dagster UI")
     metadata = result.asset_materializations_for_node("process_status_report")[0].metadata
     # The report run itself is finished now: register it too (with the report file as an extract).
-    track_finished_runs(tracker, instance, defs.get_repository_def().asset_graph)
+    track_finished_runs(tracker, instance, asset_graph)
     statuses = tracker.processes()
     runs = sum(len(tracker.runs(status.process.name, limit=1000)) for status in statuses)
     lines = [

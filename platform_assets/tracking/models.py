@@ -27,7 +27,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from platform_assets.lib.db import new_metadata
 
 PROCESS_TYPES = ("extract", "load", "transform", "export", "publish", "check", "report", "other")
-RUN_STATUSES = ("running", "completed", "failed", "on hold")
+# `on hold`: refused because the process is on hold; `refused`: refused because another run of the
+# process is running; `canceled`: terminated (often while still queued); `skipped`: ended without
+# doing its work. Only `failed` counts toward a hold (Dagster's and Airflow's run states keep these
+# apart too); only `completed` resets the count.
+RUN_STATUSES = ("running", "completed", "failed", "on hold", "refused", "canceled", "skipped")
+NOT_COUNTED_STATUSES = ("on hold", "refused", "canceled", "skipped")
 EXTRACT_STATUSES = ("initialized", "ready", "loading", "loaded", "archived", "deleted", "error")
 ERROR_TYPES = ("file", "data", "process", "system")
 DEFAULT_MAX_CONCURRENT_FAILURES = 5
@@ -87,6 +92,10 @@ class Process(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # ProcessTracker's schedule frequency: a run is expected at least this often (None: no expectation).
+    expected_every_seconds: Mapped[int | None] = mapped_column(Integer)
+    # When operators were told the process is late (cleared by its next run): one notice per lateness.
+    late_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     sources: Mapped[list[System]] = relationship(secondary=process_source, order_by=System.name)
@@ -161,6 +170,8 @@ class RunError(Base):
     message: Mapped[str] = mapped_column(Text)
     fatal: Mapped[bool] = mapped_column(Boolean, default=False)
     step: Mapped[str | None] = mapped_column(String(300))
+    # The whole cause chain (wrappers included) and the root cause's stack; `message` is the root cause.
+    detail: Mapped[str | None] = mapped_column(Text)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     run: Mapped[ProcessRun] = relationship()
@@ -176,4 +187,7 @@ class HoldEvent(Base):
     action: Mapped[str] = mapped_column(String(20))  # held | released
     by: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
+    partition: Mapped[str | None] = mapped_column(String(300))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When the operators were mailed about it (None: still to mail; the notice sensor retries).
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

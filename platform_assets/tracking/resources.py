@@ -16,3 +16,9 @@ class TrackingPolicy(ConfigurableResource):
         "Failed runs in a row that put a newly registered process on hold (per process afterwards).",
         minimum=1,
     )
+    openlineage_url: str = setting(
+        "PLATFORM_OPENLINEAGE_URL", "",
+        "OpenLineage endpoint (e.g. Marquez) receiving every run as START/COMPLETE/FAIL events; empty: lineage off.",
+    )
+    # The deployment names the OpenLineage namespace of jobs and datasets.
+    deployment: str = setting("PLATFORM_DEPLOYMENT", "local", "Name of this deployment, shown in alert emails.")

@@ -17,17 +17,21 @@ from dagster._utils.error import SerializableErrorInfo
 
 from platform_assets.core.holds import process_name_for_run
 from platform_assets.core.metadata import files_from_metadata
-from platform_assets.core.tags import PROCESS_TYPE_TAG
+from platform_assets.core.tags import EXPECTED_EVERY_TAG, PROCESS_TYPE_TAG
+from platform_assets.tracking.lineage import LineageEmitter, LineageRun
 from platform_assets.tracking.models import PROCESS_TYPES, ProcessRun
 from platform_assets.tracking.tracker import ProcessTracker, error_type_for
 
 TOOL = "dagster"
 KIND_TAG_PREFIX = "dagster/kind/"
 # Assets or jobs may say what kind of process they are; otherwise it is guessed from the graph.
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 USER_TAGS = ("dagster/user", "user")
 ROW_COUNT_KEYS = ("dagster/row_count", "records_written", "rows")
 ROWS_READ_KEYS = ("records_read",)
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+# Root causes that mean the run was refused before doing anything, not that it failed.
+REFUSALS = frozenset({"ProcessOnHoldError", "ProcessAlreadyRunningError"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,19 @@ class RunDescription:
     targets: list[str]
     system_kinds: dict[str, str] = field(default_factory=dict)
     partition: str | None = None
+    expected_every_seconds: int | None = None
+
+
+def parse_every(text: str | None) -> int | None:
+    """Seconds of "90s" / "30m" / "6h" / "1d" / "3600"; None when absent or not a duration."""
+    if not text:
+        return None
+    value = text.strip().lower()
+    unit = DURATION_UNITS.get(value[-1:], None)
+    number = value[:-1] if unit else value
+    if not number.isdigit() or int(number) == 0:
+        return None
+    return int(number) * (unit or 1)
 
 
 def actor_of(tags: Mapping[str, str]) -> str:
@@ -105,6 +122,7 @@ def describe_run(
         targets=target_names,
         system_kinds=kinds,
         partition=run.tags.get(PARTITION_NAME_TAG),
+        expected_every_seconds=parse_every(run.tags.get(EXPECTED_EVERY_TAG)),
     )
 
 
@@ -123,13 +141,37 @@ class RunFailure:
     exception: str
     message: str
     step: str | None
+    # The cause chain, outermost first, and the root cause's stack (RunError.detail).
+    detail: str | None = None
 
 
-def _user_error(error: SerializableErrorInfo) -> SerializableErrorInfo:
-    # Dagster wraps user exceptions in its own errors; the cause names what really went wrong.
-    while error.cls_name and error.cls_name.startswith("Dagster") and error.cause is not None:
-        error = error.cause
-    return error
+# Dagster's wrappers around the user's exception: the step failure wrapper ("Error occurred while
+# executing op ..."), and the retry wrappers whose message is only "Exceeded max_retries of 1".
+RETRY_WRAPPERS = frozenset({"RetryRequested", "RetryRequestedFromPolicy"})
+MAX_CHAIN = 20
+MAX_DETAIL_CHARS = 20_000
+
+
+def _is_wrapper(error: SerializableErrorInfo) -> bool:
+    name = error.cls_name or ""
+    return name in RETRY_WRAPPERS or name.startswith("Dagster")
+
+
+def error_chain(error: SerializableErrorInfo) -> list[SerializableErrorInfo]:
+    """The error and its causes (explicit `from`, else the implicit context), outermost first."""
+    chain: list[SerializableErrorInfo] = []
+    current: SerializableErrorInfo | None = error
+    while current is not None and len(chain) < MAX_CHAIN:
+        chain.append(current)
+        current = current.cause or current.context
+    return chain
+
+
+def root_cause(error: SerializableErrorInfo) -> SerializableErrorInfo:
+    """The first error of the chain that is not one of Dagster's wrappers (the user's exception);
+    the innermost one when the chain holds nothing else."""
+    chain = error_chain(error)
+    return next((link for link in chain if not _is_wrapper(link)), chain[-1])
 
 
 def _error_text(error: SerializableErrorInfo) -> str:
@@ -141,8 +183,20 @@ def _error_text(error: SerializableErrorInfo) -> str:
     return f"{error.cls_name}: {message}"
 
 
+def chain_detail(error: SerializableErrorInfo) -> str:
+    """Every link of the chain on its own line (`caused by ...`), then the stacks of the links that
+    are not Dagster's wrappers (the root cause and what caused it)."""
+    chain = error_chain(error)
+    lines = [_error_text(link) if index == 0 else f"caused by {_error_text(link)}" for index, link in enumerate(chain)]
+    for link in chain:
+        if link.stack and not _is_wrapper(link):
+            lines += ["", f"stack of {link.cls_name}:", "".join(link.stack).rstrip()]
+    return "\n".join(lines)[:MAX_DETAIL_CHARS]
+
+
 def failure_of(instance: DagsterInstance, run_id: str) -> RunFailure:
-    """The first step failure of the run (else the run failure itself), from the event log."""
+    """The first step failure of the run (else the run failure itself), from the event log, as its
+    root cause (Dagster's retry and step wrappers unwrapped) with the whole chain as detail."""
     records = instance.get_records_for_run(
         run_id, of_type={DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE}
     ).records
@@ -150,11 +204,20 @@ def failure_of(instance: DagsterInstance, run_id: str) -> RunFailure:
         event = record.event_log_entry.dagster_event
         error = getattr(event.event_specific_data, "error", None) if event else None
         if error is not None:
-            error = _user_error(error)
-            return RunFailure(error.cls_name or "Error", _error_text(error), event.step_key)
+            root = root_cause(error)
+            return RunFailure(root.cls_name or "Error", _error_text(root), event.step_key, chain_detail(error))
         if event is not None and event.message:
             return RunFailure("RunFailure", event.message, event.step_key)
     return RunFailure("RunFailure", "the run failed", None)
+
+
+def _every_step_skipped(instance: DagsterInstance, run_id: str) -> bool:
+    """A successful run whose steps were all skipped (no output to work on) did not do its work."""
+    records = instance.get_records_for_run(
+        run_id, of_type={DagsterEventType.STEP_SKIPPED, DagsterEventType.STEP_SUCCESS}
+    ).records
+    kinds = {record.event_log_entry.dagster_event_type for record in records}
+    return kinds == {DagsterEventType.STEP_SKIPPED}
 
 
 def _materialization_metadata(instance: DagsterInstance, run_id: str) -> list[Mapping[str, object]]:
@@ -198,8 +261,11 @@ def track_dagster_run(
     instance: DagsterInstance,
     run: DagsterRun,
     asset_graph: BaseAssetGraph | None = None,
+    lineage: LineageEmitter | None = None,
 ) -> ProcessRun:
     """Register (idempotently) the Dagster run as a process run in the state it is in now.
+    With `lineage`, a run seen for the first time is sent as an OpenLineage START event and a
+    finished one as COMPLETE, FAIL or ABORT (canceled, refused or skipped).
 
     A finished run gets its files (materialization metadata) registered as extracts and is
     completed, or failed with its error (possibly putting the process on hold). A run that failed
@@ -213,9 +279,11 @@ def track_dagster_run(
         sources=described.sources or None,
         targets=described.targets or None,
         system_kinds=described.system_kinds,
+        expected_every_seconds=described.expected_every_seconds,
     )
     record = instance.get_run_record_by_id(run.run_id)
     status = record.dagster_run.status if record is not None else run.status
+    known = tracker.run_by_dagster_id(run.run_id)
     process_run = tracker.start_run(
         described.process_name,
         actor=described.actor,
@@ -224,12 +292,46 @@ def track_dagster_run(
         started_at=_started_at(record),
         check_hold=False,
     )
+    lineage_run = LineageRun(run.run_id, described.process_name, described.sources, described.targets)
+    if lineage is not None and known is None:
+        lineage.emit("START", lineage_run, _started_at(record))
     if process_run.status != "running" or status not in FINISHED:
         return process_run
+    finished = _track_finished(tracker, instance, run, record, process_run, status)
+    if lineage is not None:
+        written = [
+            str(event["uri"]) for values in _materialization_metadata(instance, run.run_id)
+            for event in file_events(values) if event.get("action") == "written"
+        ]
+        error = None
+        if finished.status == "failed":
+            error = failure_of(instance, run.run_id).message
+        event_type = {"completed": "COMPLETE", "failed": "FAIL"}.get(finished.status, "ABORT")
+        lineage.emit(event_type, LineageRun(run.run_id, described.process_name, described.sources,
+                                            described.targets, written, error), as_ended(finished))
+    return finished
+
+
+def as_ended(process_run: ProcessRun) -> datetime | None:
+    ended = process_run.ended_at
+    return ended.replace(tzinfo=UTC) if ended is not None and ended.tzinfo is None else ended
+
+
+def _track_finished(
+    tracker: ProcessTracker,
+    instance: DagsterInstance,
+    run: DagsterRun,
+    record: RunRecord | None,
+    process_run: ProcessRun,
+    status: DagsterRunStatus,
+) -> ProcessRun:
+    """Complete, fail, cancel, skip or refuse the process run of a finished Dagster run."""
     ended_at = _timestamp(record.end_time if record else None)
     metadata = _materialization_metadata(instance, run.run_id)
     for values in metadata:
         tracker.record_file_events(process_run.id, file_events(values))
+    if status == DagsterRunStatus.SUCCESS and _every_step_skipped(instance, run.run_id):
+        return tracker.skip_run(process_run.id, "every step of the run was skipped", ended_at=ended_at)
     if status == DagsterRunStatus.SUCCESS:
         return tracker.complete_run(
             process_run.id,
@@ -238,11 +340,14 @@ def track_dagster_run(
             ended_at=ended_at,
         )
     if status == DagsterRunStatus.CANCELED:
-        tracker.fail_run(process_run.id, "process", "the run was canceled", exception="RunCanceled", ended_at=ended_at)
-        return tracker.get_run(process_run.id)
+        # Terminated by someone, often while still queued: not a failure of the process.
+        started = record is not None and record.start_time is not None
+        return tracker.cancel_run(
+            process_run.id, "the run was canceled" + ("" if started else " before it started"), ended_at=ended_at
+        )
     failure = failure_of(instance, run.run_id)
-    if failure.exception == "ProcessOnHoldError":
-        return tracker.refuse_run(process_run.id, failure.message)
+    if failure.exception in REFUSALS:
+        return tracker.refuse_run(process_run.id, failure.message, exception=failure.exception, ended_at=ended_at)
     # Dagster's run retries (crashed run workers) tag the failed attempt before its failure event
     # is stored: the attempt is recorded, but only the retry's outcome counts toward a hold.
     tags = record.dagster_run.tags if record is not None else run.tags
@@ -255,6 +360,7 @@ def track_dagster_run(
         step=failure.step,
         ended_at=ended_at,
         counts_toward_hold=not will_retry,
+        detail=failure.detail,
     )
     return tracker.get_run(process_run.id)
 

@@ -10,12 +10,19 @@ from dagster import (
     DefaultSensorStatus,
     RunFailureSensorContext,
     RunStatusSensorContext,
+    SensorEvaluationContext,
+    SkipReason,
     run_failure_sensor,
     run_status_sensor,
+    sensor,
 )
 
+from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
+from platform_assets.core.mailer import Mailer
 from platform_assets.tracking.api import tracker_for
+from platform_assets.tracking.lineage import lineage_emitter
+from platform_assets.tracking.notices import send_hold_notices, send_lateness_notices
 from platform_assets.tracking.resources import TrackingPolicy
 from platform_assets.tracking.runs import track_dagster_run
 
@@ -24,9 +31,13 @@ SENSOR_INTERVAL_SECONDS = 30
 
 def _track(context: RunStatusSensorContext, database: PlatformDatabase, tracking: TrackingPolicy) -> None:
     repository = context.repository_def
+    lineage = lineage_emitter(tracking.openlineage_url, tracking.deployment)
     process_run = track_dagster_run(
-        tracker_for(database.url, tracking.max_concurrent_failures), context.instance, context.dagster_run, repository.asset_graph if repository else None
+        tracker_for(database.url, tracking.max_concurrent_failures), context.instance, context.dagster_run,
+        repository.asset_graph if repository else None, lineage=lineage,
     )
+    for problem in lineage.problems if lineage else []:
+        context.log.warning(problem)
     context.log.info(
         f"run {context.dagster_run.run_id} -> process {process_run.process_id} run #{process_run.run_number} "
         f"({process_run.status})"
@@ -85,3 +96,30 @@ def tracking_run_canceled(
 
 
 tracking_sensors = [tracking_run_started, tracking_run_succeeded, tracking_run_failed, tracking_run_canceled]
+
+
+NOTICE_INTERVAL_SECONDS = 30
+
+
+@sensor(
+    name="tracking_hold_notices",
+    description="Emails the operators when a process is put on hold or released (its own message, not a "
+    "failed-run email) and when a process with an expected frequency is late; a notice that cannot be sent "
+    "now is retried on the next tick.",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=NOTICE_INTERVAL_SECONDS,
+)
+def tracking_hold_notices(
+    context: SensorEvaluationContext, database: PlatformDatabase, mailer: Mailer, platform: PlatformInfo
+) -> SkipReason:
+    tracker = tracker_for(database.url)
+    sent = send_hold_notices(tracker, mailer.send, platform.alert_emails, platform.deployment)
+    late = send_lateness_notices(tracker, mailer.send, platform.alert_emails, platform.deployment)
+    for line in [*sent.problems, *late.problems]:
+        context.log.warning(line)
+    return SkipReason(
+        f"{sent.sent} hold notices sent, {len(sent.problems)} waiting; {late.sent} lateness notices sent"
+    )
+
+
+tracking_sensors.append(tracking_hold_notices)

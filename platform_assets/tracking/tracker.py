@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
@@ -44,6 +44,10 @@ class UnknownProcessError(TrackingError):
 
 class ExtractStatusError(TrackingError):
     pass
+
+
+class ProcessAlreadyRunningError(TrackingError):
+    """A run was asked of a process that is running already (ProcessTracker's "currently running" guard)."""
 
 
 # Which statuses an extract may move to from each status. Writing a file again (register) always
@@ -132,6 +136,15 @@ class ProcessStatus:
         return self.last_run.status if self.last_run else "never run"
 
 
+@dataclass(frozen=True)
+class LateProcess:
+    """A process whose expected run has not come: its last run's start and when the next was due."""
+
+    process: Process
+    last_started_at: datetime | None
+    due_at: datetime
+
+
 RUN_NUMBER_ATTEMPTS = 5
 
 
@@ -168,8 +181,10 @@ class ProcessTracker:
         targets: Iterable[str] | None = None,
         max_concurrent_failures: int | None = None,
         system_kinds: Mapping[str, str] | None = None,
+        expected_every_seconds: int | None = None,
     ) -> Process:
-        """Create the process or update what is given (sources/targets replace the previous lists)."""
+        """Create the process or update what is given (sources/targets replace the previous lists;
+        `expected_every_seconds` > 0 sets how often a run is expected, 0 removes the expectation)."""
         if type is not None and type not in PROCESS_TYPES:
             raise TrackingError(f"process {name!r}: type {type!r} is not one of: {', '.join(PROCESS_TYPES)}")
         if max_concurrent_failures is not None and max_concurrent_failures < 1:
@@ -199,6 +214,8 @@ class ProcessTracker:
                     process.max_concurrent_failures = max_concurrent_failures
             if actor is not None:
                 process.actor = actor
+            if expected_every_seconds is not None:
+                process.expected_every_seconds = expected_every_seconds or None
             if sources is not None:
                 process.sources = self._systems(session, sources, kinds)
             if targets is not None:
@@ -233,7 +250,41 @@ class ProcessTracker:
             for process in all_processes
         ]
 
+    # -- lateness ------------------------------------------------------------------------------
+    def late_processes(self, now: datetime | None = None) -> list[LateProcess]:
+        """Processes with an expected frequency whose last run started longer ago than it (or that
+        never ran within it of being registered), not on hold (a hold is told on its own)."""
+        now = now or utcnow()
+        late = []
+        for status in self.processes():
+            process = status.process
+            if not process.expected_every_seconds or status.hold is not None:
+                continue
+            last = as_utc(status.last_run.started_at) if status.last_run else None
+            since = last or as_utc(process.created_at)
+            assert since is not None
+            due = since + timedelta(seconds=process.expected_every_seconds)
+            if now > due:
+                late.append(LateProcess(process, last, due))
+        return late
+
+    def mark_late_notified(self, process_name: str, at: datetime | None = None) -> None:
+        with self._session() as session, session.begin():
+            session.execute(update(Process).where(Process.name == process_name).values(late_notified_at=at or utcnow()))
+
     # -- runs ----------------------------------------------------------------------------------
+    def running_runs(self, process_name: str) -> list[ProcessRun]:
+        """The process's runs still `running`, oldest first."""
+        process = self.get_process(process_name)
+        with self._session() as session:
+            return list(
+                session.scalars(
+                    select(ProcessRun)
+                    .where(ProcessRun.process_id == process.id, ProcessRun.status == "running")
+                    .order_by(ProcessRun.run_number)
+                )
+            )
+
     def _new_run(self, session: Session, process: Process, status: str, **values: Any) -> ProcessRun:
         last = session.scalar(select(func.max(ProcessRun.run_number)).where(ProcessRun.process_id == process.id))
         run = ProcessRun(process_id=process.id, run_number=(last or 0) + 1, status=status, **values)
@@ -262,15 +313,18 @@ class ProcessTracker:
         low_data_date: datetime | None = None,
         high_data_date: datetime | None = None,
         check_hold: bool = True,
+        exclusive: bool = False,
     ) -> ProcessRun:
         """Record a running run (numbered per process). A held process gets a refused run with
         status `on hold` and ProcessOnHoldError, unless `check_hold` is False (Dagster already ran it).
+        With `exclusive`, a process that has a run `running` gets a `refused` run and
+        ProcessAlreadyRunningError (the check and the new run are one transaction on the locked process).
         """
         for attempt in range(RUN_NUMBER_ATTEMPTS):
             try:
                 return self._start_run(
                     process_name, actor, dagster_run_id, partition, started_at, low_data_date, high_data_date,
-                    check_hold,
+                    check_hold, exclusive,
                 )
             except IntegrityError:
                 # Another writer registered the same Dagster run first (it won): return its row.
@@ -292,28 +346,52 @@ class ProcessTracker:
         low_data_date: datetime | None,
         high_data_date: datetime | None,
         check_hold: bool,
+        exclusive: bool,
     ) -> ProcessRun:
         hold = holds.hold_of(self.engine, process_name) if check_hold else None
+        refusal: TrackingError | None = None
         with self._session() as session, session.begin():
             process = self._locked_process(session, process_name)
             if dagster_run_id is not None:
                 existing = session.scalar(select(ProcessRun).where(ProcessRun.dagster_run_id == dagster_run_id))
                 if existing is not None:
                     return existing
+            running = None
+            if exclusive and hold is None:
+                running = session.scalar(
+                    select(ProcessRun)
+                    .where(ProcessRun.process_id == process.id, ProcessRun.status == "running")
+                    .order_by(ProcessRun.run_number)
+                    .limit(1)
+                )
+            status = "on hold" if hold else "refused" if running is not None else "running"
+            process.late_notified_at = None  # a run came: the next lateness is a new one
             run = self._new_run(
                 session,
                 process,
-                "on hold" if hold else "running",
+                status,
                 actor=actor or process.actor,
                 dagster_run_id=dagster_run_id,
                 partition=partition,
                 started_at=started_at or utcnow(),
-                ended_at=utcnow() if hold else None,
+                ended_at=utcnow() if status != "running" else None,
                 low_data_date=low_data_date,
                 high_data_date=high_data_date,
             )
-        if hold is not None:
-            raise holds.ProcessOnHoldError(hold.message())
+            if hold is not None:
+                refusal = holds.ProcessOnHoldError(hold.message())
+            elif running is not None:
+                since = as_utc(running.started_at)
+                refusal = ProcessAlreadyRunningError(
+                    f"process {process_name!r} is already running (run #{running.run_number} since "
+                    f"{since.strftime('%Y-%m-%d %H:%M:%S UTC') if since else 'an unknown time'}): "
+                    f"run #{run.run_number} refused"
+                )
+            if refusal is not None:
+                # The refused run keeps why, as a run refused under Dagster does (not fatal: nothing failed).
+                self._add_error(session, run, "process", str(refusal), False, type(refusal).__name__, None)
+        if refusal is not None:
+            raise refusal
         return run
 
     def _run(self, session: Session, run_id: int) -> ProcessRun:
@@ -364,6 +442,7 @@ class ProcessTracker:
         step: str | None = None,
         ended_at: datetime | None = None,
         counts_toward_hold: bool = True,
+        detail: str | None = None,
     ) -> holds.Hold | None:
         """Mark the run failed with a fatal error (none added when `message` is None: already recorded);
         apply the on-hold rule unless `counts_toward_hold` is False (an attempt that will be retried
@@ -374,8 +453,9 @@ class ProcessTracker:
             already_failed = run.status == "failed"
             run.status = "failed"
             run.ended_at = ended_at or utcnow()
+            partition = run.partition
             if message is not None:
-                self._add_error(session, run, error_type, message, True, exception, step)
+                self._add_error(session, run, error_type, message, True, exception, step, detail)
             else:
                 last_error = session.scalar(
                     select(RunError.message).where(RunError.process_run_id == run.id).order_by(RunError.id.desc())
@@ -392,7 +472,7 @@ class ProcessTracker:
         # The hold is written after the commit: on SQLite a second writer would wait on our lock.
         if counts_toward_hold and failures >= limit and holds.hold_of(self.engine, name) is None:
             reason = f"the last {failures} runs failed; last error: {message.strip().splitlines()[0][:200]}"
-            self.hold(name, reason, by="tracking")
+            self.hold(name, reason, by="tracking", partition=partition)
             return holds.hold_of(self.engine, name)
         return None
 
@@ -405,22 +485,42 @@ class ProcessTracker:
         fatal: bool,
         exception: str | None,
         step: str | None,
+        detail: str | None = None,
     ) -> RunError:
         if error_type not in ERROR_TYPES:
             raise TrackingError(f"error type {error_type!r} is not one of: {', '.join(ERROR_TYPES)}")
         error = RunError(
-            process_run_id=run.id, type=error_type, message=message, fatal=fatal, exception=exception, step=step
+            process_run_id=run.id, type=error_type, message=message, fatal=fatal, exception=exception, step=step,
+            detail=detail,
         )
         session.add(error)
         return error
 
-    def refuse_run(self, run_id: int, message: str) -> ProcessRun:
-        """A run that was refused because its process is on hold: status `on hold`, not a failure."""
+    def refuse_run(
+        self, run_id: int, message: str, exception: str = "ProcessOnHoldError", ended_at: datetime | None = None
+    ) -> ProcessRun:
+        """A run refused before it did anything: `on hold` when its process is held (ProcessOnHoldError),
+        else `refused`. Not a failure: it neither counts toward a hold nor resets the count."""
+        return self._end_unfinished(
+            run_id, "on hold" if exception == "ProcessOnHoldError" else "refused", message, exception, ended_at
+        )
+
+    def cancel_run(self, run_id: int, message: str = "the run was canceled", ended_at: datetime | None = None) -> ProcessRun:
+        """A run terminated by someone (often while still queued): `canceled`, not a failure."""
+        return self._end_unfinished(run_id, "canceled", message, "RunCanceled", ended_at)
+
+    def skip_run(self, run_id: int, reason: str, ended_at: datetime | None = None) -> ProcessRun:
+        """A run that ended without doing its work (nothing to do): `skipped`, not a failure."""
+        return self._end_unfinished(run_id, "skipped", reason, "RunSkipped", ended_at)
+
+    def _end_unfinished(
+        self, run_id: int, status: str, message: str, exception: str, ended_at: datetime | None
+    ) -> ProcessRun:
         with self._session() as session, session.begin():
             run = self._run(session, run_id)
-            run.status = "on hold"
-            run.ended_at = run.ended_at or utcnow()
-            self._add_error(session, run, "process", message, False, "ProcessOnHoldError", None)
+            run.status = status
+            run.ended_at = ended_at or run.ended_at or utcnow()
+            self._add_error(session, run, "process", message, False, exception, None)
         return run
 
     def record_error(
@@ -448,38 +548,57 @@ class ProcessTracker:
                 )
             )
 
-    def errors(self, process_name: str, limit: int = 50) -> list[RunError]:
-        """The process's latest errors, newest first (each with its run loaded)."""
+    def errors(
+        self, process_name: str, limit: int = 50, partition: str | None = None, fatal_only: bool = False
+    ) -> list[RunError]:
+        """The process's latest errors, newest first (each with its run loaded); of one partition's
+        runs when `partition` is given; only the errors that failed a run with `fatal_only`."""
         process = self.get_process(process_name)
+        query = select(RunError).join(ProcessRun).where(ProcessRun.process_id == process.id)
+        if partition is not None:
+            query = query.where(ProcessRun.partition == partition)
+        if fatal_only:
+            query = query.where(RunError.fatal)
         with self._session() as session:
             return list(
                 session.scalars(
-                    select(RunError)
-                    .join(ProcessRun)
-                    .where(ProcessRun.process_id == process.id)
-                    .order_by(RunError.id.desc())
-                    .limit(limit)
-                    .options(selectinload(RunError.run))
+                    query.order_by(RunError.id.desc()).limit(limit).options(selectinload(RunError.run))
                 )
             )
 
     # -- holds ---------------------------------------------------------------------------------
-    def hold(self, process_name: str, reason: str, by: str) -> None:
-        """Put the process on hold: every sensor and schedule that asks core.holds skips it."""
+    def hold(self, process_name: str, reason: str, by: str, partition: str | None = None) -> None:
+        """Put the process on hold: every sensor and schedule that asks core.holds skips it. The hold
+        event waits in `process_hold_event` until the notice sensor has mailed the operators."""
         holds.put_on_hold(self.engine, process_name, reason, by=by)
         with self._session() as session, session.begin():
-            session.add(HoldEvent(process_name=process_name, action="held", by=by, reason=reason))
+            session.add(
+                HoldEvent(process_name=process_name, action="held", by=by, reason=reason, partition=partition)
+            )
 
-    def release(self, process_name: str, by: str) -> None:
-        """Release the hold (recording who and when); failures counted so far are forgotten."""
+    def release(self, process_name: str, by: str, partition: str | None = None) -> None:
+        """Release the hold (recording who and when, to be mailed); failures counted so far are forgotten."""
         if holds.hold_of(self.engine, process_name) is None:
             raise TrackingError(f"process {process_name!r} is not on hold")
         holds.release_hold(self.engine, process_name, by=by)
         with self._session() as session, session.begin():
-            session.add(HoldEvent(process_name=process_name, action="released", by=by))
+            session.add(HoldEvent(process_name=process_name, action="released", by=by, partition=partition))
             process = session.scalar(select(Process).where(Process.name == process_name).with_for_update())
             if process is not None:
                 process.consecutive_failures = 0
+
+    def unnotified_hold_events(self, limit: int = 50) -> list[HoldEvent]:
+        """Hold and release events not mailed yet, oldest first."""
+        with self._session() as session:
+            return list(
+                session.scalars(
+                    select(HoldEvent).where(HoldEvent.notified_at.is_(None)).order_by(HoldEvent.id).limit(limit)
+                )
+            )
+
+    def mark_notified(self, event_id: int, at: datetime | None = None) -> None:
+        with self._session() as session, session.begin():
+            session.execute(update(HoldEvent).where(HoldEvent.id == event_id).values(notified_at=at or utcnow()))
 
     def hold_events(self, process_name: str) -> list[HoldEvent]:
         with self._session() as session:

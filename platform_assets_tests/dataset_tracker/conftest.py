@@ -6,8 +6,17 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+
+@pytest.fixture
+def resources(platform_env: Path) -> dict[str, Any]:
+    """The shared resources plus the dataset tracker's own `sheets` (the embedded default's workbook)."""
+    from platform_assets.definitions import all_resources
+
+    return all_resources()
 
 
 def idf_text(

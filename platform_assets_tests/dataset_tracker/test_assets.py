@@ -23,13 +23,13 @@ from openpyxl import load_workbook
 
 from platform_assets.core.holds import ProcessOnHoldError, put_on_hold
 from platform_assets.core.metadata import files_from_metadata
-from platform_assets.core.sheets import Sheets
 from platform_assets.dataset_tracker.assets import dataset_inventory, tracker_sheet
 from platform_assets.dataset_tracker.checks import metadata_files_readable, no_duplicate_datasets
 from platform_assets.dataset_tracker.defs import dataset_tracker_definitions
 from platform_assets.dataset_tracker.report import EXTERNAL_TAB, TRACKED_HEADER, TRACKED_TAB
 from platform_assets.dataset_tracker.schedules import dataset_tracker_schedule
 from platform_assets.dataset_tracker.sensors import dataset_folders_sensor
+from platform_assets.dataset_tracker.sheets import GoogleSheets
 from platform_assets_tests.dataset_tracker.fake_sheets import FakeSheetsServer, service_account_file
 
 
@@ -71,7 +71,7 @@ def test_inventory_and_sheet_on_the_embedded_default(tracker_env: Path, resource
     assert inventory["accessions"] == 9
     assert {k: v for k, v in inventory.items() if k.startswith("state/")} == {
         "state/external": 2, "state/incoming": 2, "state/loading": 1,
-        "state/analysing": 1, "state/processed": 1, "state/published": 2,
+        "state/analysing": 1, "state/processed": 1, "state/published_dev": 0, "state/published": 2,
     }
     assert inventory["duplicates"] == 4 and inventory["warnings"] == 3 and inventory["state_changes"] == 9
     stored = json.loads(Path(inventory["uri"].removeprefix("file://")).read_text())
@@ -143,8 +143,7 @@ def test_tracker_sheet_on_google_sheets(tracker_env: Path, resources, instance, 
     server = FakeSheetsServer()
     account = service_account_file(tmp_path / "sa.json", server.token_uri)
     with server.running():
-        resources = {**resources, "sheets": Sheets(
-            backend="gspread", credentials_file=str(account), spreadsheet_key=server.spreadsheet_id,
+        resources = {**resources, "sheets": GoogleSheets(credentials_file=str(account), spreadsheet_key=server.spreadsheet_id,
             api_base_url=server.base_url, backoff_seconds=0.01,
         )}
         result = _materialize(resources, instance)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -26,7 +27,7 @@ def test_crawl_sheet_and_history(dataset_tree, platform_env: Path) -> None:
     assert crawled.exit_code == 0, crawled.output
     lines = crawled.output.splitlines()
     assert lines[0] == (
-        "9 accessions: external 2, incoming 2, loading 1, analysing 1, processed 1, published 2"
+        "9 accessions: external 2, incoming 2, loading 1, analysing 1, processed 1, published_dev 0, published 2"
     )
     assert "duplicate E-MTAB-3: in 2 incoming sources: imports, submissions" in lines
     assert any(line.startswith("warning E-MTAB-6: ") and "binary content" in line for line in lines)
@@ -40,7 +41,9 @@ def test_crawl_sheet_and_history(dataset_tree, platform_env: Path) -> None:
         f"tracker sheet: {workbook.as_uri()} (Tracked datasets: 7 rows, Discovered external: 2 rows)"
     )
     rows = {row[0]: row for row in load_workbook(workbook)[TRACKED_TAB].iter_rows(values_only=True)}
-    assert rows["E-MTAB-2"][1:4:2] == ("processed", "incoming")
+    state, since, days, previous = rows["E-MTAB-2"][1:5]
+    assert (state, previous, days) == ("processed", "incoming", 0)
+    assert isinstance(since, datetime)  # a date cell, not text
 
     history = runner.invoke(platform_cli, ["tracker", "history", "E-MTAB-2"])
     assert history.exit_code == 0, history.output

@@ -23,7 +23,8 @@ def test_each_accession_gets_its_most_advanced_stage(dataset_tree) -> None:
         "E-MTAB-5": "processed", "E-MTAB-6": "published", "E-MTAB-7": "published",
     }
     assert result.counts_by_stage() == {
-        "external": 2, "incoming": 2, "loading": 1, "analysing": 1, "processed": 1, "published": 2,
+        "external": 2, "incoming": 2, "loading": 1, "analysing": 1, "processed": 1, "published_dev": 0,
+        "published": 2,
     }
     one = result.datasets["E-MTAB-1"]
     assert one.sources == ("loading", "submissions", "geo")  # most advanced first

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from platform_assets.core.errors import SheetsError
-from platform_assets.core.sheets import Sheets
+from platform_assets.dataset_tracker.sheets import GoogleSheets
 from platform_assets_tests.dataset_tracker.fake_sheets import FakeSheetsServer, service_account_file
 
 HEADER = ["Accession", "State", "Title"]
@@ -23,15 +23,14 @@ def credentials(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def sheets_server(credentials: Path, tmp_path: Path) -> Iterator[tuple[FakeSheetsServer, Sheets]]:
+def sheets_server(credentials: Path, tmp_path: Path) -> Iterator[tuple[FakeSheetsServer, GoogleSheets]]:
     server = FakeSheetsServer()
     info = json.loads(credentials.read_text())
     info["token_uri"] = server.token_uri
     account = tmp_path / "service-account.json"
     account.write_text(json.dumps(info))
     with server.running():
-        yield server, Sheets(
-            backend="gspread", credentials_file=str(account), spreadsheet_key=server.spreadsheet_id,
+        yield server, GoogleSheets(credentials_file=str(account), spreadsheet_key=server.spreadsheet_id,
             api_base_url=server.base_url, backoff_seconds=0.01,
         )
 

@@ -8,14 +8,14 @@ import pytest
 from openpyxl import load_workbook
 
 from platform_assets.core.errors import SheetsError
-from platform_assets.core.sheets import Sheets
+from platform_assets.dataset_tracker.sheets import LocalWorkbookSheets, tracker_sheets
 
 HEADER = ["Accession", "State", "Title"]
 
 
 def test_tabs_with_frozen_bold_header_and_widths(tmp_path: Path) -> None:
     path = tmp_path / "out" / "tracker.xlsx"
-    sheets = Sheets(backend="local", workbook_path=str(path))
+    sheets = LocalWorkbookSheets(workbook_path=str(path))
     where = sheets.replace_tabs({
         "Tracked": (HEADER, [["E-MTAB-1", "loading", "Mouse liver across the day, a long title " * 3],
                              ["E-MTAB-2", "incoming", "=HYPERLINK(\"x\")"], ["E-MTAB-3", "loading", "bad\x07char"]]),
@@ -38,7 +38,7 @@ def test_tabs_with_frozen_bold_header_and_widths(tmp_path: Path) -> None:
 
 def test_rewrite_replaces_rows_and_keeps_other_tabs(tmp_path: Path) -> None:
     path = tmp_path / "tracker.xlsx"
-    sheets = Sheets(backend="local", workbook_path=str(path))
+    sheets = LocalWorkbookSheets(workbook_path=str(path))
     sheets.replace_tabs({"Notes": (["Note"], [["kept"]]), "Tracked": (HEADER, [[f"E-MTAB-{n}", "x", ""] for n in range(5)])})
     sheets.replace_tabs({"Tracked": (HEADER, [["E-MTAB-9", "published", "Only one"]])})
     sheets.replace_tabs({"Tracked": (HEADER, [["E-MTAB-9", "published", "Only one"]])})
@@ -53,10 +53,10 @@ def test_damaged_workbook_is_left_alone_with_a_clear_error(tmp_path: Path) -> No
     path = tmp_path / "tracker.xlsx"
     path.write_bytes(b"not a zip at all")
     with pytest.raises(SheetsError, match=r"PLATFORM_SHEETS_WORKBOOK=.*tracker.xlsx: cannot open the existing workbook"):
-        Sheets(backend="local", workbook_path=str(path)).replace_tabs({"T": (HEADER, [])})
+        LocalWorkbookSheets(workbook_path=str(path)).replace_tabs({"T": (HEADER, [])})
     assert path.read_bytes() == b"not a zip at all"
 
 
 def test_unknown_backend() -> None:
     with pytest.raises(SheetsError, match="PLATFORM_SHEETS_BACKEND: 'excel' is not one of: local, gspread"):
-        Sheets(backend="excel").replace_tabs({})
+        tracker_sheets("excel")

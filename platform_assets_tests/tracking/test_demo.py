@@ -4,6 +4,7 @@ from pathlib import Path
 
 from dagster import Definitions, MetadataValue, instance_for_test
 
+from platform_assets.core.tags import PROCESS_TYPE_TAG
 from platform_assets.definitions import all_resources
 from platform_assets.tracking.api import tracker_for
 from platform_assets.tracking.defs import tracking_definitions
@@ -31,3 +32,29 @@ def test_main_file_without_platform_files_counts_as_written() -> None:
         {"uri": "s3://b/reports/x.json", "size": 3, "sha256": "f" * 64, "action": "written"}
     ]
     assert file_events({"rows": 3}) == []
+
+
+def test_demo_records_the_process_type_and_sources_the_daemon_does(platform_env: Path) -> None:
+    from dagster import AssetKey, MaterializeResult, asset, define_asset_job
+
+    @asset
+    def stop_feed() -> None:
+        """An upstream never materialized here: the export's source."""
+
+    @asset(deps=[stop_feed], tags={PROCESS_TYPE_TAG: "export"}, kinds={"zip"})
+    def coverage_bundle() -> MaterializeResult:
+        return MaterializeResult(metadata={"dagster/row_count": 3})
+
+    bundle_job = define_asset_job("coverage_bundle_job", selection=[coverage_bundle])
+    defs = Definitions.merge(
+        tracking_definitions(with_resources=False),
+        Definitions(assets=[stop_feed, coverage_bundle], jobs=[bundle_job], resources=all_resources()),
+    )
+    with instance_for_test() as instance:
+        assert defs.resolve_job_def("coverage_bundle_job").execute_in_process(instance=instance).success
+        run_demo(instance, defs)
+    process = tracker_for(None).get_process("coverage_bundle_job")
+    # What the run status sensors record under the daemon, from the code location's graph.
+    assert (process.type, process.tool) == ("export", "dagster")
+    assert [source.name for source in process.sources] == [AssetKey("stop_feed").to_user_string()]
+    assert [(target.name, target.kind) for target in process.targets] == [("coverage_bundle", "zip")]

@@ -75,7 +75,9 @@ def test_failures_put_on_hold_refuse_runs_and_release_resumes(tracker: ProcessTr
         tracker.start_run("flaky")
     refused = tracker.runs("flaky")[0]
     assert refused.status == "on hold" and refused.run_number == 4
-    errors = tracker.errors("flaky")
+    # The refused run keeps why (not fatal), as a run refused under Dagster does.
+    refusal, *errors = tracker.errors("flaky")
+    assert (refusal.exception, refusal.fatal, refusal.run.run_number) == ("ProcessOnHoldError", False, 4)
     assert len(errors) == 3 and all(error.fatal and error.type == "data" for error in errors)
 
     tracker.release("flaky", by="operator-ann")

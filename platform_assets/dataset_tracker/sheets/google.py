@@ -1,93 +1,104 @@
-"""Tracker sheets: Google Sheets through gspread, or a local `.xlsx` workbook (embedded default).
+"""The Google Sheets backend through gspread (PLATFORM_SHEETS_BACKEND=gspread).
 
-A write replaces whole tabs (idempotent re-runs: nothing is ever appended twice), each with a
-bold, frozen header row and column widths fitted to the content:
-
-- Google Sheets: ONE `spreadsheets.batchUpdate` per write (add missing tabs, resize the grid to
-  the data, write every cell, freeze the header, set column widths). Google applies a batch
-  atomically, so a failed write leaves the previous sheet as it was. A write bigger than
-  `max_request_bytes` (Google refuses requests near 10 MB) is staged: hidden staging tabs are
-  filled in chunks, then one final batch copies them over the visible tabs (keeping their ids
-  and links) and deletes them; a failure before that batch leaves the visible tabs as they were,
-  and the next run removes the stale staging tabs first. Values are sent as typed
-  cells (strings stay strings: a title starting with `=` is never run as a formula).
-  429, 408 and 5xx answers and dropped connections are retried with exponential backoff, a
-  bounded number of times; any other error is a one-line `SheetsError`.
-- Local workbook: written with openpyxl to a temporary file beside the target, then renamed over
-  it (readers never see half a workbook); tabs not written are kept.
+ONE `spreadsheets.batchUpdate` per write (add missing tabs, resize the grid to the data, write
+every cell with its format, freeze the header, set column widths). Google applies a batch
+atomically, so a failed write leaves the previous sheet as it was. A write bigger than
+`max_request_bytes` (Google refuses requests near 10 MB) is staged: hidden staging tabs are
+filled in chunks, then one final batch copies them over the visible tabs (keeping their ids and
+links) and deletes them; a failure before that batch leaves the visible tabs as they were, and
+the next run removes the stale staging tabs first. Values are sent as typed cells (strings stay
+strings: a title starting with `=` is never run as a formula; datetimes are date cells).
+Curator columns are read (`values.get`) from the tabs before the write and put back.
+429, 408 and 5xx answers and dropped connections are retried with exponential backoff, a
+bounded number of times; any other error is a one-line `SheetsError`.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
-import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from dagster import ConfigurableResource
 from pydantic import Field
 
 from platform_assets.core.errors import SheetsError
-
-Rows = Sequence[Sequence[Any]]
-Tabs = Mapping[str, tuple[Sequence[str], Rows]]
+from platform_assets.dataset_tracker.sheets.base import (
+    SheetTab,
+    TabLike,
+    Tabs,
+    TrackerSheets,
+    as_tab,
+    column_widths,
+    keep_curator_columns,
+    one_line,
+    text_of,
+)
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 # Hosts gspread talks to (urls.py); `api_base_url` sends them elsewhere.
 GOOGLE_API_ORIGINS = ("https://sheets.googleapis.com/", "https://www.googleapis.com/")
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF_SECONDS = 32.0
-# Google Sheets refuses cells over 50,000 characters; Excel over 32,767.
+# Google Sheets refuses cells over 50,000 characters.
 SHEETS_CELL_LIMIT = 50_000
-XLSX_CELL_LIMIT = 32_767
+# Sheets counts dates in days since 1899-12-30 (as spreadsheets do).
+SHEETS_EPOCH = datetime(1899, 12, 30)
+_one_line = one_line
 
 
-def _one_line(text: object, limit: int = 300) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def column_widths(header: Sequence[str], rows: Rows, sample: int = 500) -> list[int]:
-    """Width of each column in characters: the longest of the header and the first `sample` rows,
-    kept between 8 and 60 so a long title does not push everything off screen."""
-    widths = [len(str(name)) + 2 for name in header]
-    for row in rows[:sample]:
-        for index, value in enumerate(row[: len(widths)]):
-            widths[index] = max(widths[index], len(_text(value)) + 1)
-    return [min(max(width, 8), 60) for width in widths]
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
+def _serial(value: date) -> float:
+    moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+    return (moment.replace(tzinfo=None) - SHEETS_EPOCH).total_seconds() / 86400
 
 
 def _cell_value(value: Any) -> dict[str, Any]:
-    """A Sheets `ExtendedValue`: numbers and booleans typed, everything else a plain string."""
+    """A Sheets `ExtendedValue`: numbers, booleans and dates typed, everything else a plain string."""
     if isinstance(value, bool):
         return {"boolValue": value}
     if isinstance(value, int | float):
         return {"numberValue": value}
-    return {"stringValue": _text(value)[:SHEETS_CELL_LIMIT]}
+    if isinstance(value, date):
+        return {"numberValue": _serial(value)}
+    return {"stringValue": text_of(value)[:SHEETS_CELL_LIMIT]}
+
+
+def _rgb(hex_colour: str) -> dict[str, float]:
+    return {name: int(hex_colour[index:index + 2], 16) / 255 for name, index in (("red", 0), ("green", 2), ("blue", 4))}
+
+
+def _cell(value: Any, fill: str | None) -> dict[str, Any]:
+    cell: dict[str, Any] = {} if value in (None, "") else {"userEnteredValue": _cell_value(value)}
+    formats: dict[str, Any] = {}
+    if isinstance(value, date):
+        pattern = "yyyy-mm-dd hh:mm" if isinstance(value, datetime) else "yyyy-mm-dd"
+        formats["numberFormat"] = {"type": "DATE_TIME" if isinstance(value, datetime) else "DATE", "pattern": pattern}
+    if fill:
+        formats["backgroundColor"] = _rgb(fill)
+    if formats:
+        cell["userEnteredFormat"] = formats
+    return cell
 
 
 STAGING_SUFFIX = " (staging)"
 GRID_FIELDS = "gridProperties.rowCount,gridProperties.columnCount,gridProperties.frozenRowCount"
 
 
+CELL_FIELDS = (
+    "userEnteredValue,userEnteredFormat.textFormat.bold,userEnteredFormat.backgroundColor,"
+    "userEnteredFormat.numberFormat"
+)
+
+
 class _TabPlan:
     """One tab to write: its cells as Sheets `RowData`, grid size and column widths."""
 
-    def __init__(self, title: str, header: Sequence[str], rows: Rows) -> None:
+    def __init__(self, title: str, given: TabLike) -> None:
+        tab = as_tab(given)
+        header, rows = tab.header, tab.rows
         self.title = title
         self.column_count = max(len(header), *(len(row) for row in rows), 1) if rows else max(len(header), 1)
         # The header must stay frozen above at least one more row.
@@ -98,8 +109,8 @@ class _TabPlan:
         ]
         # An empty cell is sent as {}: with `fields` naming userEnteredValue it is cleared.
         self.row_data = [{"values": header_cells}] + [
-            {"values": [{"userEnteredValue": _cell_value(v)} if v not in (None, "") else {} for v in row]}
-            for row in rows
+            {"values": [_cell(value, tab.row_fills.get(index)) for value in row]}
+            for index, row in enumerate(rows)
         ]
         self.widths = column_widths(header, rows)
 
@@ -125,7 +136,7 @@ class _TabPlan:
             "range": {"sheetId": sheet_id, "startRowIndex": start, "endRowIndex": end,
                       "startColumnIndex": 0, "endColumnIndex": self.column_count},
             "rows": self.row_data[start:stop],
-            "fields": "userEnteredValue,userEnteredFormat.textFormat.bold",
+            "fields": CELL_FIELDS,
         }}
 
     def width_requests(self, sheet_id: int) -> list[dict[str, Any]]:
@@ -144,7 +155,7 @@ class _TabPlan:
 
 
 def _plans(tabs: Tabs) -> list[_TabPlan]:
-    return [_TabPlan(title, header, rows) for title, (header, rows) in tabs.items()]
+    return [_TabPlan(title, tab) for title, tab in tabs.items()]
 
 
 def batch_update_body(tabs: Tabs, existing: Mapping[str, int]) -> dict[str, Any]:
@@ -280,91 +291,47 @@ def _retrying_http_client_class() -> type:
     return RetryingHTTPClient
 
 
-class Sheets(ConfigurableResource):
-    """`backend="local"` writes `workbook_path`; `backend="gspread"` writes `spreadsheet_key`."""
+class GoogleSheets(TrackerSheets):
+    """Writes the tracker sheet to a Google spreadsheet through gspread (service account)."""
 
-    backend: str = Field(default="local", description="local | gspread")
-    workbook_path: str = Field(default="var/data/tracker.xlsx", description="Local workbook (local backend).")
-    credentials_file: str = Field(default="", description="Service-account JSON (gspread backend).")
-    spreadsheet_key: str = Field(default="", description="Spreadsheet key (gspread backend).")
+    credentials_file: str = Field(default="", description="Service-account JSON (PLATFORM_GSHEETS_CREDENTIALS).")
+    spreadsheet_key: str = Field(default="", description="Spreadsheet key (PLATFORM_GSHEETS_SPREADSHEET).")
     api_base_url: str = Field(
         default="",
-        description="Base URL of a Sheets-compatible endpoint (gspread backend), e.g. a proxy or a test "
-        "server: requests for sheets.googleapis.com and www.googleapis.com go there. Empty: Google.",
+        description="Base URL of a Sheets-compatible endpoint, e.g. a proxy or a test server: requests for "
+        "sheets.googleapis.com and www.googleapis.com go there (PLATFORM_GSHEETS_API_URL). Empty: Google.",
     )
     max_attempts: int = Field(default=5, description="Tries per request on 429/408/5xx or a dropped connection.")
     backoff_seconds: float = Field(default=1.0, description="First wait between tries; doubles, at most 32 s.")
-    timeout_seconds: float = Field(default=60.0, description="Timeout of each HTTP request (gspread backend).")
+    timeout_seconds: float = Field(default=60.0, description="Timeout of each HTTP request.")
     max_request_bytes: int = Field(
         default=8_000_000,
         description="Largest batch request sent (Google refuses ~10 MB): bigger writes are staged in hidden "
         "tabs and swapped in by one final batch.",
     )
 
+    @property
+    def backend(self) -> str:
+        return "gspread"
+
     def replace_tabs(self, tabs: Tabs) -> str:
         """Replace each tab with a header row and rows; return where the sheet lives."""
-        if self.backend == "local":
-            return self._write_workbook(tabs)
-        if self.backend == "gspread":
-            return self._write_gspread(tabs)
-        raise SheetsError(f"PLATFORM_SHEETS_BACKEND: {self.backend!r} is not one of: local, gspread")
+        return self._write_gspread(tabs)
 
-    # -- local workbook --------------------------------------------------------------------------
-    def _write_workbook(self, tabs: Tabs) -> str:
-        from openpyxl import Workbook, load_workbook
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-        from openpyxl.styles import Font
-        from openpyxl.utils import get_column_letter
+    def read_tab(self, title: str) -> tuple[list[Any], list[list[Any]]] | None:
+        spreadsheet = self._open(self.gspread_client())
+        return self._read_values(spreadsheet, title)
 
-        path = Path(self.workbook_path).absolute()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise SheetsError(f"PLATFORM_SHEETS_WORKBOOK={path}: cannot create its folder: {error}") from None
-        if path.exists():
-            try:
-                workbook = load_workbook(path)
-            except Exception as error:  # openpyxl raises many types for a damaged file
-                raise SheetsError(
-                    f"PLATFORM_SHEETS_WORKBOOK={path}: cannot open the existing workbook"
-                    f" ({_one_line(error)}); move it away to start a new one"
-                ) from None
-        else:
-            workbook = Workbook()
-            if workbook.active is not None:
-                workbook.remove(workbook.active)
+    @staticmethod
+    def _read_values(spreadsheet: Any, title: str) -> tuple[list[Any], list[list[Any]]] | None:
+        quoted = "'" + title.replace("'", "''") + "'"
+        values = spreadsheet.values_get(quoted).get("values", [])
+        return (values[0] if values else []), [list(row) for row in values[1:]]
 
-        def clean(value: Any) -> Any:
-            if value is None or isinstance(value, bool | int | float | datetime | date):
-                return value
-            return ILLEGAL_CHARACTERS_RE.sub("", str(value))[:XLSX_CELL_LIMIT]
-
-        bold = Font(bold=True)
-        for title, (header, rows) in tabs.items():
-            position = workbook.sheetnames.index(title) if title in workbook.sheetnames else None
-            if position is not None:
-                workbook.remove(workbook[title])
-            sheet = workbook.create_sheet(title, position)
-            sheet.append([clean(name) for name in header])
-            for cell in sheet[1]:
-                cell.font = bold
-            for row in rows:
-                sheet.append([clean(value) for value in row])
-            sheet.freeze_panes = "A2"
-            for index, width in enumerate(column_widths(header, rows), start=1):
-                sheet.column_dimensions[get_column_letter(index)].width = width
-            if header:
-                sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{max(len(rows) + 1, 1)}"
-
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent)
-        os.close(handle)
-        try:
-            workbook.save(temporary)
-            os.replace(temporary, path)
-        except OSError as error:
-            Path(temporary).unlink(missing_ok=True)
-            raise SheetsError(f"PLATFORM_SHEETS_WORKBOOK={path}: cannot write: {error}") from None
-        return path.as_uri()
+    def _open(self, client: Any) -> Any:
+        if not self.spreadsheet_key:
+            raise SheetsError("PLATFORM_GSHEETS_SPREADSHEET: required when PLATFORM_SHEETS_BACKEND=gspread")
+        return client.open_by_key(self.spreadsheet_key)
 
     # -- Google Sheets ---------------------------------------------------------------------------
     def gspread_client(self, sleep: Callable[[float], None] = time.sleep) -> Any:
@@ -402,9 +369,18 @@ class Sheets(ConfigurableResource):
         client = self.gspread_client(sleep)
         where = f"Google Sheets spreadsheet {self.spreadsheet_key!r}"
         try:
-            spreadsheet = client.open_by_key(self.spreadsheet_key)
+            spreadsheet = self._open(client)
             sheets = spreadsheet.fetch_sheet_metadata().get("sheets", [])
             existing = {sheet["properties"]["title"]: sheet["properties"]["sheetId"] for sheet in sheets}
+            merged: dict[str, SheetTab] = {}
+            for title, given in tabs.items():
+                tab = as_tab(given)
+                if tab.kept_columns and title in existing:
+                    current = self._read_values(spreadsheet, title)
+                    if current is not None:
+                        tab = keep_curator_columns(tab, *current)
+                merged[title] = tab
+            tabs = merged
             body = batch_update_body(tabs, existing)
             if len(json.dumps(body)) <= self.max_request_bytes:
                 spreadsheet.batch_update(body)
