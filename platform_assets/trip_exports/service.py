@@ -27,6 +27,7 @@ from platform_assets.trip_exports.errors import (
     InvalidExportRequest,
     PermissionDenied,
 )
+from platform_assets.trip_exports.privacy import scramble_people
 from platform_assets.trip_exports.scope import Actor, parse_address
 from platform_assets.trip_exports.tables import EXPORT_TYPES, Export, Log, Recipient
 
@@ -475,12 +476,7 @@ def expire_exports(engine: Engine, store: ObjectStore, now: datetime | None = No
             store.delete(key)
         with _session(engine) as session, session.begin():
             export = _load(session, export_uuid)
-            for recipient in export.recipients:
-                if recipient.scrambled_at is None:
-                    recipient.email = f"{scramble_text()}@scrambled.invalid"
-                    recipient.fullname = scramble_text()
-                    recipient.message = scramble_text(32) if recipient.message else None
-                    recipient.scrambled_at = now
+            scramble_people(export, now)  # recipients, the creator's email, addresses in the logs
             session.execute(
                 update(Export)
                 .where(Export.id == export.id)
