@@ -17,7 +17,14 @@ from platform_assets.trip_exports.jobs import trip_export_expiry_job
 from platform_assets.trip_exports.run import run_export
 from platform_assets.trip_exports.service import ExportRequest, create_export, expire_exports, get_export
 from platform_assets.trip_exports.tables import Export, Recipient
-from platform_assets_tests.trip_exports.conftest import REGISTRY_ADMIN, REGISTRY_USER, RULES, TODAY, insert_trips, trip
+from platform_assets_tests.trip_exports.conftest import (
+    REGISTRY_ADMIN,
+    REGISTRY_USER,
+    RULES,
+    TODAY,
+    insert_trips,
+    trip,
+)
 
 
 def processed_export(engine: Engine, store: ObjectStore, mailer: Mailer) -> str:
