@@ -3,8 +3,8 @@
 Two ways, same rows:
 - `stream_trips` + `transform_rows` in the calling process (a reader thread keeps the next batch
   coming from the database);
-- `rows_from_reader_process`: a separate process reads and transforms, and hands batches of
-  finished rows to the caller through a pipe. The workbook writer and the reader+transform each
+- `rows_from_reader_process`: a child process reads and transforms, and hands pickled batches
+  of finished rows to the caller through its stdout pipe. The workbook writer and the reader+transform each
   cost about as much per row; in one process they share one GIL, in two they run side by side,
   which is what lets an XLSX export keep up with a plain CSV export (benchmarks/trip_export.py).
 
@@ -14,15 +14,16 @@ modules), not Dagster, so it starts in a fraction of a second.
 
 from __future__ import annotations
 
-import multiprocessing
 import pickle
 import queue
+import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import Engine, create_engine
 
@@ -105,39 +106,79 @@ def _peak_rss_mb() -> float | None:
     return None
 
 
-def _reader_main(
-    connection: Connection, url: str, params: dict[str, Any], export_type: str, campaigns: CampaignConfig,
-    tz: str, batch_size: int,
-) -> None:
-    """Child process: read and transform, send pickled batches ("rows", [...]) then ("done", n, rss)
-    or ("error", one line)."""
+_FRAME = struct.Struct("<Q")
+
+
+def _send(stream: BinaryIO, message: object) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_FRAME.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def _receive(stream: BinaryIO) -> Any:
+    header = stream.read(_FRAME.size)
+    if len(header) < _FRAME.size:
+        raise EOFError
+    size = _FRAME.unpack(header)[0]
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+def _reader_main(stdin: BinaryIO, stdout: BinaryIO) -> None:
+    """Child process: read the job from stdin, then send ("rows", [...]) batches, and ("done", n,
+    peak RSS) or ("error", one line) on stdout. Pickled batches go out through a writer thread
+    (blocked writes release the GIL), so the next batch is read and transformed meanwhile."""
+    url, params, export_type, campaigns, tz, batch_size = _receive(stdin)
     engine = create_engine(url, pool_size=1, max_overflow=0)
+    outgoing: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+    failure: list[BaseException] = []
+
+    def write() -> None:
+        while (data := outgoing.get()) is not None:
+            if not failure:
+                try:
+                    stdout.write(_FRAME.pack(len(data)))
+                    stdout.write(data)
+                    stdout.flush()
+                except BaseException as error:  # noqa: BLE001 - the parent went away
+                    failure.append(error)
+
+    writer = threading.Thread(target=write, name="trip-export-sender", daemon=True)
+    writer.start()
+
+    def put(message: object) -> None:
+        if failure:
+            raise failure[0]
+        outgoing.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
     count = 0
     try:
         batch: list[tuple] = []
         for row in export_rows(engine, params, export_type, campaigns, tz, batch_size):
             batch.append(row)
             if len(batch) >= batch_size:
-                # send_bytes blocks while the parent is busy with the previous batch: the pipe is the
-                # bound on memory (one batch being built, one being sent).
-                connection.send_bytes(pickle.dumps(("rows", batch), protocol=pickle.HIGHEST_PROTOCOL))
+                put(("rows", batch))
                 count += len(batch)
                 batch = []
         if batch:
-            connection.send_bytes(pickle.dumps(("rows", batch), protocol=pickle.HIGHEST_PROTOCOL))
+            put(("rows", batch))
             count += len(batch)
-        connection.send_bytes(pickle.dumps(("done", count, _peak_rss_mb())))
+        put(("done", count, _peak_rss_mb()))
     except BrokenPipeError:  # the parent stopped reading (its own error): nothing to tell
         pass
     except BaseException as error:  # noqa: BLE001 - every failure goes to the parent as one line
         text = str(getattr(error, "orig", None) or error).strip().splitlines()
         message = f"{type(error).__name__}: {text[0] if text else ''}"
         try:
-            connection.send_bytes(pickle.dumps(("error", message)))
-        except OSError:
+            put(("error", message))
+        except BaseException:  # noqa: BLE001 - the parent is gone
             pass
     finally:
-        connection.close()
+        outgoing.put(None)
+        writer.join()
         engine.dispose()
 
 
@@ -145,26 +186,27 @@ def rows_from_reader_process(
     engine: Engine, params: Mapping[str, Any], export_type: str, campaigns: CampaignConfig, tz: str,
     batch_size: int, report: ReaderReport | None = None,
 ) -> Iterator[tuple]:
-    """The same rows as `export_rows`, read and transformed by a separate (spawned) process.
+    """The same rows as `export_rows`, read and transformed by a child Python process
+    (`python -m platform_assets.trip_exports.reader`: a plain subprocess, so the caller's main
+    module, a Dagster or CLI entry point, is not imported again as multiprocessing's spawn would).
 
     Closing the generator early (the caller failed) stops the child. A failure in the child is
     raised here as a TripExportError naming it in one line."""
     url = engine.url.render_as_string(hide_password=False)
-    context = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded run worker
-    parent_end, child_end = context.Pipe(duplex=False)
-    process = context.Process(
-        target=_reader_main, name="trip-export-reader",
-        args=(child_end, url, dict(params), export_type, campaigns, tz, batch_size), daemon=True,
+    process = subprocess.Popen(  # noqa: S603 - our own module, with this interpreter
+        [sys.executable, "-m", "platform_assets.trip_exports.reader"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
     )
-    process.start()
-    child_end.close()
+    assert process.stdin is not None and process.stdout is not None
     try:
+        _send(process.stdin, (url, dict(params), export_type, campaigns, tz, batch_size))
+        process.stdin.close()
         while True:
             try:
-                message = pickle.loads(parent_end.recv_bytes())
+                message = _receive(process.stdout)
             except EOFError:
                 raise TripExportError(
-                    f"trip export reader process stopped without finishing (exit code {process.exitcode})"
+                    f"trip export reader process stopped without finishing (exit code {process.wait(timeout=30)})"
                 ) from None
             kind = message[0]
             if kind == "rows":
@@ -176,8 +218,13 @@ def rows_from_reader_process(
             else:
                 raise TripExportError(f"reading the trips failed: {message[1]}")
     finally:
-        parent_end.close()
-        process.join(timeout=5)
-        if process.is_alive():
+        process.stdout.close()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             process.terminate()
-            process.join(timeout=5)
+            process.wait(timeout=5)
+
+
+if __name__ == "__main__":
+    _reader_main(sys.stdin.buffer, sys.stdout.buffer)

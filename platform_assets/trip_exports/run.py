@@ -8,6 +8,7 @@ technical admins are told.
 
 from __future__ import annotations
 
+import multiprocessing
 import tempfile
 import time
 import zipfile
@@ -105,7 +106,8 @@ def run_export(
     separate process (None: on PostgreSQL, where exports are big; SQLite stays in-process)."""
     rules = rules or ExportRules()
     if reader_process is None:
-        reader_process = engine.dialect.name == "postgresql"
+        # A daemonic process (some executors' workers) may not start children: read in-process there.
+        reader_process = engine.dialect.name == "postgresql" and not multiprocessing.current_process().daemon
     started = time.monotonic()
     export = service.start_processing(engine, export_uuid)
     params = dict(export.params)
