@@ -3,10 +3,11 @@
 Two ways, same rows:
 - `stream_trips` + `transform_rows` in the calling process (a reader thread keeps the next batch
   coming from the database);
-- `rows_from_reader_process`: a child process reads and transforms, and hands pickled batches
-  of finished rows to the caller through its stdout pipe. The workbook writer and the reader+transform each
-  cost about as much per row; in one process they share one GIL, in two they run side by side,
-  which is what lets an XLSX export keep up with a plain CSV export (benchmarks/trip_export.py).
+- `formatted_rows_from_reader_process`: a child process reads, transforms and formats the rows
+  as sheet XML, and hands the bytes to the caller through its stdout pipe; the caller only
+  deflates them into the workbook. Handing over bytes costs a copy, where pickling row tuples
+  (datetimes, dates) cost as much as writing CSV; the reading and the deflating run side by side
+  (benchmarks/trip_export.py measures it against a CSV export of the same rows).
 
 The child process imports only this module's light dependencies (SQLAlchemy, the domain
 modules), not Dagster, so it starts in a fraction of a second.
@@ -32,6 +33,7 @@ from platform_assets.trip_exports.columns import columns_for, selector_for, tran
 from platform_assets.trip_exports.errors import TripExportError
 from platform_assets.trip_exports.scope import ExportScope
 from platform_assets.trip_exports.tables import trips_table
+from platform_assets.trip_exports.workbook import EXCEL_MAX_ROWS, formatted_chunks
 
 
 def stream_trips(engine: Engine, scope: ExportScope, batch_size: int, prefetch: int = 2) -> Iterator:
@@ -131,7 +133,7 @@ def _reader_main(stdin: BinaryIO, stdout: BinaryIO) -> None:
     """Child process: read the job from stdin, then send ("rows", [...]) batches, and ("done", n,
     peak RSS) or ("error", one line) on stdout. Pickled batches go out through a writer thread
     (blocked writes release the GIL), so the next batch is read and transformed meanwhile."""
-    url, params, export_type, campaigns, tz, batch_size = _receive(stdin)
+    url, params, export_type, campaigns, tz, batch_size, max_rows_per_sheet = _receive(stdin)
     engine = create_engine(url, pool_size=1, max_overflow=0)
     outgoing: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
@@ -156,16 +158,10 @@ def _reader_main(stdin: BinaryIO, stdout: BinaryIO) -> None:
 
     count = 0
     try:
-        batch: list[tuple] = []
-        for row in export_rows(engine, params, export_type, campaigns, tz, batch_size):
-            batch.append(row)
-            if len(batch) >= batch_size:
-                put(("rows", batch))
-                count += len(batch)
-                batch = []
-        if batch:
-            put(("rows", batch))
-            count += len(batch)
+        rows = export_rows(engine, params, export_type, campaigns, tz, batch_size)
+        for xml, rows_in_chunk in formatted_chunks(rows, columns_for(export_type), max_rows_per_sheet):
+            put(("xml", xml, rows_in_chunk))
+            count += rows_in_chunk
         put(("done", count, _peak_rss_mb()))
     except BrokenPipeError:  # the parent stopped reading (its own error): nothing to tell
         pass
@@ -182,11 +178,13 @@ def _reader_main(stdin: BinaryIO, stdout: BinaryIO) -> None:
         engine.dispose()
 
 
-def rows_from_reader_process(
+def formatted_rows_from_reader_process(
     engine: Engine, params: Mapping[str, Any], export_type: str, campaigns: CampaignConfig, tz: str,
-    batch_size: int, report: ReaderReport | None = None,
-) -> Iterator[tuple]:
-    """The same rows as `export_rows`, read and transformed by a child Python process
+    batch_size: int, max_rows_per_sheet: int = EXCEL_MAX_ROWS, report: ReaderReport | None = None,
+) -> Iterator[tuple[bytes, int]]:
+    """The rows of `export_rows`, read, transformed and formatted as sheet XML
+    (`workbook.formatted_chunks`) by a child Python process; (xml, row count) chunks for
+    `workbook.write_formatted_trips_workbook`. The child
     (`python -m platform_assets.trip_exports.reader`: a plain subprocess, so the caller's main
     module, a Dagster or CLI entry point, is not imported again as multiprocessing's spawn would).
 
@@ -199,7 +197,7 @@ def rows_from_reader_process(
     )
     assert process.stdin is not None and process.stdout is not None
     try:
-        _send(process.stdin, (url, dict(params), export_type, campaigns, tz, batch_size))
+        _send(process.stdin, (url, dict(params), export_type, campaigns, tz, batch_size, max_rows_per_sheet))
         process.stdin.close()
         while True:
             try:
@@ -209,8 +207,8 @@ def rows_from_reader_process(
                     f"trip export reader process stopped without finishing (exit code {process.wait(timeout=30)})"
                 ) from None
             kind = message[0]
-            if kind == "rows":
-                yield from message[1]
+            if kind == "xml":
+                yield message[1], message[2]
             elif kind == "done":
                 if report is not None:
                     report.rows, report.peak_rss_mb = message[1], message[2]

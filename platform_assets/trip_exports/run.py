@@ -33,11 +33,15 @@ from platform_assets.trip_exports.errors import (
     InvalidExportRequest,
     TripExportError,
 )
-from platform_assets.trip_exports.reader import ReaderReport, export_rows, rows_from_reader_process
+from platform_assets.trip_exports.reader import ReaderReport, export_rows, formatted_rows_from_reader_process
 from platform_assets.trip_exports.scope import DEFAULT_TZ, Actor, ExportScope, describe_scope, parse_address
 from platform_assets.trip_exports.service import OBJECT_PREFIX, ExportRules, now_utc
 from platform_assets.trip_exports.tables import trips_table
-from platform_assets.trip_exports.workbook import EXCEL_MAX_ROWS, write_trips_workbook
+from platform_assets.trip_exports.workbook import (
+    EXCEL_MAX_ROWS,
+    write_formatted_trips_workbook,
+    write_trips_workbook,
+)
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
@@ -124,19 +128,25 @@ def run_export(
         next_step = PROGRESS_STEP
         reader = ReaderReport()
 
-        def cells() -> Iterator[tuple]:
+        def advance(rows: int) -> None:
             nonlocal written, next_step
-            rows = (
-                rows_from_reader_process(engine, params, export.type, campaigns, tz, batch_size, reader)
-                if reader_process else export_rows(engine, params, export.type, campaigns, tz, batch_size)
-            )
-            for row in rows:
+            written += rows
+            if total and written * 100 >= next_step * total:
+                percent = min(written * 100 // total, 100)  # trips added since the count: cap
+                service.set_progress(engine, export_uuid, percent * ROWS_SHARE // 100)
+                next_step = (percent // PROGRESS_STEP + 1) * PROGRESS_STEP
+
+        def cells() -> Iterator[tuple]:
+            for row in export_rows(engine, params, export.type, campaigns, tz, batch_size):
                 yield row
-                written += 1
-                if total and written * 100 >= next_step * total:
-                    percent = min(written * 100 // total, 100)  # trips added since the count: cap
-                    service.set_progress(engine, export_uuid, percent * ROWS_SHARE // 100)
-                    next_step = (percent // PROGRESS_STEP + 1) * PROGRESS_STEP
+                advance(1)
+
+        def chunks() -> Iterator[tuple[bytes, int]]:
+            for xml, count in formatted_rows_from_reader_process(
+                engine, params, export.type, campaigns, tz, batch_size, max_rows_per_sheet, reader
+            ):
+                yield xml, count
+                advance(count)
 
         name = f"trips-{params['start_date']}-{params['end_date']}-{export_uuid[:8]}"
         help_rows = export_help_rows(export_uuid, export.type, params)
@@ -148,7 +158,10 @@ def run_export(
             # workbook of several full sheets can pass 4 GiB.
             with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_STORED) as archive, \
                     archive.open(f"{name}.xlsx", "w", force_zip64=True) as entry:
-                workbook = write_trips_workbook(cells(), columns, entry, help_rows, max_rows_per_sheet)
+                if reader_process:
+                    workbook = write_formatted_trips_workbook(chunks(), columns, entry, help_rows, max_rows_per_sheet)
+                else:
+                    workbook = write_trips_workbook(cells(), columns, entry, help_rows, max_rows_per_sheet)
             service.set_status(
                 engine, export_uuid, "uploading",
                 f"{workbook.rows} row(s) in {len(workbook.sheets)} sheet(s), zip {zip_path.stat().st_size} bytes",

@@ -187,7 +187,7 @@ def test_reader_process_writes_the_same_workbook(
     """The same export read in a separate process and in-process: both readers get the same cells."""
     from platform_assets.trip_exports.generator import load_trips
 
-    load_trips(pg_engine, 700, date(2025, 3, 1), date(2025, 4, 1), seed=11)
+    load_trips(pg_engine, 700, date(2025, 3, 1), date(2025, 4, 1), seed=11)  # ~660 processed
     with pg_engine.connect() as connection:  # independent oracle: processed trips of March in Paris
         expected = connection.exec_driver_sql(
             "SELECT count(*) FROM trips WHERE acquisition_status = 'processed' "
@@ -196,15 +196,20 @@ def test_reader_process_writes_the_same_workbook(
     cells = []
     for reader_process in (True, False):
         view = create_export(pg_engine, REGISTRY_ADMIN, ExportRequest("2025-03-01", "2025-03-31"), RULES, today=TODAY)
+        # 300 rows a sheet (299 trips): the rows continue on "Trips 2" and "Trips 3" both ways.
         outcome = run_export(pg_engine, view.uuid, store, outbox_mailer, CampaignConfig(), RULES,
-                             batch_size=64, reader_process=reader_process)
+                             batch_size=64, max_rows_per_sheet=300, reader_process=reader_process)
         assert outcome.rows == expected and (outcome.reader_peak_rss_mb is not None) == reader_process
+        assert outcome.sheets == ("Trips", "Trips 2", "Trips 3")
         with zipfile.ZipFile(io.BytesIO(store.read_bytes(outcome.stored.key))) as archive:
             xlsx = archive.read(archive.namelist()[0])
-        by_openpyxl = [list(row) for row in openpyxl.load_workbook(io.BytesIO(xlsx))["Trips"].values]
-        by_calamine = CalamineWorkbook.from_filelike(io.BytesIO(xlsx)).get_sheet_by_name("Trips").to_python()
-        cells.append((by_openpyxl, by_calamine))
-    assert len(cells[0][0]) == expected + 1
+        workbook = openpyxl.load_workbook(io.BytesIO(xlsx))
+        calamine = CalamineWorkbook.from_filelike(io.BytesIO(xlsx))
+        cells.append([
+            ([list(row) for row in workbook[title].values], calamine.get_sheet_by_name(title).to_python())
+            for title in outcome.sheets
+        ])
+    assert sum(len(by_openpyxl) - 1 for by_openpyxl, _ in cells[0]) == expected
     assert cells[0] == cells[1]
 
 

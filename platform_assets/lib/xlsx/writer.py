@@ -233,6 +233,7 @@ class StreamingXlsxWriter:
         self.timezone = timezone
         self.max_rows_per_sheet = max_rows_per_sheet
         self.long_text = long_text
+        self._cells = _CellFormats(timezone, long_text)
         self._path: Path | None = None
         self._temporary_path: Path | None = None
         if isinstance(target, str | os.PathLike):
@@ -306,7 +307,7 @@ class StreamingXlsxWriter:
         self._finish_sheet()
         self._sheet_max_rows = self.max_rows_per_sheet if max_rows is None else max_rows
         self._columns = columns
-        self._formatters = [self._formatter(column) for column in columns]
+        self._formatters = [self._cells.formatter(column) for column in columns]
         self._letters = [_column_letter(index) for index in range(len(columns))]
         self._format_row = _compile_row_formatter(columns, self._formatters, self._letters)
         self._header = header
@@ -352,6 +353,27 @@ class StreamingXlsxWriter:
             write_row(row)
             count += 1
         return count
+
+    def write_formatted_rows(self, xml: str | bytes, count: int) -> None:
+        """Append `count` rows already formatted by `compile_row_formatter` (same columns and
+        options) for the next row numbers of the current sheet; they must fit in it."""
+        if self._sheet_stream is None:
+            self._ensure_open()
+            raise XlsxWriterError("write_formatted_rows called before add_sheet")
+        if count > self._sheet_max_rows - self._sheet_rows:
+            raise XlsxWriterError(
+                f"sheet {self._sheet_title!r}: {count} formatted rows do not fit "
+                f"({self._sheet_max_rows - self._sheet_rows} left)"
+            )
+        self._flush_buffer()
+        self._deflater.write(self._sheet_stream, xml.encode() if isinstance(xml, str) else xml)
+        self._sheet_rows += count
+        self.rows_written += count
+
+    @property
+    def sheet_room(self) -> int:
+        """How many more rows the current sheet takes."""
+        return self._sheet_max_rows - self._sheet_rows
 
     def add_help_sheet(
         self,
@@ -452,7 +474,7 @@ class StreamingXlsxWriter:
                 cells = "".join(
                     f'<c r="{letter}1" s="{_STYLE_HEADER}"{cell}'
                     for letter, column in zip(self._letters, self._columns, strict=True)
-                    if (cell := self._format_text(column.name))
+                    if (cell := self._cells.format_text(column.name))
                 )
             except _CellError as error:
                 raise XlsxWriterError(f"sheet {title!r} header: {error}") from None
@@ -473,14 +495,7 @@ class StreamingXlsxWriter:
 
     def _failing_column(self, row: Sequence[object]) -> XlsxColumn:
         """The first column whose value the formatters refuse (found again for the error message)."""
-        for value, formatter, column in zip(row, self._formatters, self._columns, strict=True):
-            if value is None:
-                continue
-            try:
-                formatter(value)
-            except _CellError:
-                return column
-        return self._columns[-1]
+        return _first_refused(row, self._formatters, self._columns)
 
     def _sheet_prologue(self) -> str:
         view = '<sheetView workbookViewId="0"/>'
@@ -523,13 +538,34 @@ class StreamingXlsxWriter:
         self._sheet_stream.close()
         self._sheet_stream = None
 
-    # -- cells --------------------------------------------------------------------------------
+    # -- package ------------------------------------------------------------------------------
+
+    def _write_package_parts(self) -> None:
+        # These parts list every sheet, so they can only be written once all sheets are done.
+        write = self._zip.writestr
+        parts = [number for _, number in self._tabs]
+        write("[Content_Types].xml", _content_types_xml(parts))
+        write("_rels/.rels", _ROOT_RELS)
+        write("docProps/app.xml", _APP_XML)
+        write("docProps/core.xml", _core_xml(datetime.now(UTC)))
+        write("xl/workbook.xml", _workbook_xml(self._tabs))
+        write("xl/_rels/workbook.xml.rels", _workbook_rels_xml(parts))
+        write("xl/styles.xml", _STYLES_XML)
+
+
+class _CellFormats:
+    """The cell formatters that depend on the writer's options (time zone, long-text policy)."""
+
+    def __init__(self, timezone: tzinfo, long_text: LongTextPolicy) -> None:
+        self.timezone = timezone
+        self.long_text = long_text
+
     # A formatter returns the end of a <c> element after its r attribute, or "" for a blank cell.
 
-    def _formatter(self, column: XlsxColumn) -> Callable[[object], str]:
+    def formatter(self, column: XlsxColumn) -> Callable[[object], str]:
         match column.type:
             case "str":
-                return self._format_text
+                return self.format_text
             case "int":
                 return _format_int
             case "float" | "decimal":
@@ -537,12 +573,12 @@ class StreamingXlsxWriter:
             case "date":
                 return _format_date
             case "datetime":
-                return self._format_datetime
+                return self.format_datetime
             case "bool":
                 return _format_bool
         raise AssertionError(column.type)  # XlsxColumn validated the type
 
-    def _format_text(self, value: object) -> str:
+    def format_text(self, value: object) -> str:
         text = value if value.__class__ is str else str(value)
         if not text:
             return ""
@@ -572,7 +608,7 @@ class StreamingXlsxWriter:
         space = ' xml:space="preserve"' if text[0] in _XML_SPACE or text[-1] in _XML_SPACE else ""
         return f' t="inlineStr"><is><t{space}>{_escape_text(text)}</t></is></c>'
 
-    def _format_datetime(self, value: object) -> str:
+    def format_datetime(self, value: object) -> str:
         if value.__class__ is not datetime:
             if isinstance(value, datetime):
                 pass
@@ -601,19 +637,42 @@ class StreamingXlsxWriter:
             return f' s="{_STYLE_DATETIME}"><v>{serial + day_milliseconds / _MS_PER_DAY!r}</v></c>'
         return f' s="{_STYLE_DATETIME}"><v>{serial}</v></c>'
 
-    # -- package ------------------------------------------------------------------------------
 
-    def _write_package_parts(self) -> None:
-        # These parts list every sheet, so they can only be written once all sheets are done.
-        write = self._zip.writestr
-        parts = [number for _, number in self._tabs]
-        write("[Content_Types].xml", _content_types_xml(parts))
-        write("_rels/.rels", _ROOT_RELS)
-        write("docProps/app.xml", _APP_XML)
-        write("docProps/core.xml", _core_xml(datetime.now(UTC)))
-        write("xl/workbook.xml", _workbook_xml(self._tabs))
-        write("xl/_rels/workbook.xml.rels", _workbook_rels_xml(parts))
-        write("xl/styles.xml", _STYLES_XML)
+
+def compile_row_formatter(
+    columns: Sequence[XlsxColumn], *, timezone: tzinfo = UTC, long_text: LongTextPolicy = "raise"
+) -> Callable[[Sequence[object], int], str]:
+    """`(row, row number) -> the row's SpreadsheetML`, exactly as `StreamingXlsxWriter.write_row`
+    formats it for a writer with these options, for `write_formatted_rows` (rows may then be
+    formatted in another process). A refused value raises XlsxValueError naming row and column."""
+    cells = _CellFormats(timezone, long_text)
+    formatters = [cells.formatter(column) for column in columns]
+    format_row = _compile_row_formatter(columns, formatters, [_column_letter(index) for index in range(len(columns))])
+    width = len(columns)
+
+    def row_xml(row: Sequence[object], row_number: int) -> str:
+        if len(row) != width:
+            raise XlsxValueError(f"row {row_number}: {len(row)} values for {width} columns")
+        try:
+            return format_row(row, row_number)
+        except _CellError as error:
+            column = _first_refused(row, formatters, columns)
+            raise XlsxValueError(f"row {row_number} column {column.name!r} ({column.type}): {error}") from None
+
+    return row_xml
+
+
+def _first_refused(
+    row: Sequence[object], formatters: Sequence[Callable[[object], str]], columns: Sequence[XlsxColumn]
+) -> XlsxColumn:
+    for value, formatter, column in zip(row, formatters, columns, strict=True):
+        if value is None:
+            continue
+        try:
+            formatter(value)
+        except _CellError:
+            return column
+    return columns[-1]
 
 
 def _no_sheet(row: Sequence[object], row_number: int) -> str:
@@ -862,4 +921,5 @@ __all__ = [
     "XlsxValueError",
     "XlsxWriterError",
     "column_help_rows",
+    "compile_row_formatter",
 ]
