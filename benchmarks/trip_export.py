@@ -13,6 +13,9 @@ and to CSV, then the export's ratio to CSV on its own line, with the load averag
 after (the machine may be shared).
 
     PYTHONPATH=. python benchmarks/trip_export.py [--rows 100000 1000000] [--openpyxl-max 1000000]
+
+BENCH_FORMAT_IN_READER=0 makes the reader process hand pickled rows to the run's process, which
+then formats them too (the other split).
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ def _phase(name: str, url: str, export_uuid: str, out: multiprocessing.Queue) ->
             outcome = run_export(
                 get_engine(url), export_uuid, ObjectStore(local_dir=f"{tmp}/objects"), Mailer(outbox_dir=f"{tmp}/outbox"),
                 load_campaign_config(load_settings().campaign_config),
+                format_in_reader=os.environ.get("BENCH_FORMAT_IN_READER", "1") == "1",
             )
             count = outcome.rows
             reader_rss = outcome.reader_peak_rss_mb

@@ -133,7 +133,7 @@ def _reader_main(stdin: BinaryIO, stdout: BinaryIO) -> None:
     """Child process: read the job from stdin, then send ("rows", [...]) batches, and ("done", n,
     peak RSS) or ("error", one line) on stdout. Pickled batches go out through a writer thread
     (blocked writes release the GIL), so the next batch is read and transformed meanwhile."""
-    url, params, export_type, campaigns, tz, batch_size, max_rows_per_sheet = _receive(stdin)
+    url, params, export_type, campaigns, tz, batch_size, max_rows_per_sheet, formatted = _receive(stdin)
     engine = create_engine(url, pool_size=1, max_overflow=0)
     outgoing: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
@@ -159,9 +159,21 @@ def _reader_main(stdin: BinaryIO, stdout: BinaryIO) -> None:
     count = 0
     try:
         rows = export_rows(engine, params, export_type, campaigns, tz, batch_size)
-        for xml, rows_in_chunk in formatted_chunks(rows, columns_for(export_type), max_rows_per_sheet):
-            put(("xml", xml, rows_in_chunk))
-            count += rows_in_chunk
+        if formatted:
+            for xml, rows_in_chunk in formatted_chunks(rows, columns_for(export_type), max_rows_per_sheet):
+                put(("xml", xml, rows_in_chunk))
+                count += rows_in_chunk
+        else:
+            batch: list[tuple] = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= batch_size:
+                    put(("rows", batch))
+                    count += len(batch)
+                    batch = []
+            if batch:
+                put(("rows", batch))
+                count += len(batch)
         put(("done", count, _peak_rss_mb()))
     except BrokenPipeError:  # the parent stopped reading (its own error): nothing to tell
         pass
@@ -178,18 +190,9 @@ def _reader_main(stdin: BinaryIO, stdout: BinaryIO) -> None:
         engine.dispose()
 
 
-def formatted_rows_from_reader_process(
-    engine: Engine, params: Mapping[str, Any], export_type: str, campaigns: CampaignConfig, tz: str,
-    batch_size: int, max_rows_per_sheet: int = EXCEL_MAX_ROWS, report: ReaderReport | None = None,
-) -> Iterator[tuple[bytes, int]]:
-    """The rows of `export_rows`, read, transformed and formatted as sheet XML
-    (`workbook.formatted_chunks`) by a child Python process; (xml, row count) chunks for
-    `workbook.write_formatted_trips_workbook`. The child
-    (`python -m platform_assets.trip_exports.reader`: a plain subprocess, so the caller's main
-    module, a Dagster or CLI entry point, is not imported again as multiprocessing's spawn would).
-
-    Closing the generator early (the caller failed) stops the child. A failure in the child is
-    raised here as a TripExportError naming it in one line."""
+def _from_reader_process(
+    engine: Engine, job: tuple, report: ReaderReport | None,
+) -> Iterator[tuple]:
     url = engine.url.render_as_string(hide_password=False)
     process = subprocess.Popen(  # noqa: S603 - our own module, with this interpreter
         [sys.executable, "-m", "platform_assets.trip_exports.reader"],
@@ -197,7 +200,7 @@ def formatted_rows_from_reader_process(
     )
     assert process.stdin is not None and process.stdout is not None
     try:
-        _send(process.stdin, (url, dict(params), export_type, campaigns, tz, batch_size, max_rows_per_sheet))
+        _send(process.stdin, (url, *job))
         process.stdin.close()
         while True:
             try:
@@ -207,7 +210,9 @@ def formatted_rows_from_reader_process(
                     f"trip export reader process stopped without finishing (exit code {process.wait(timeout=30)})"
                 ) from None
             kind = message[0]
-            if kind == "xml":
+            if kind == "rows":
+                yield from message[1]
+            elif kind == "xml":
                 yield message[1], message[2]
             elif kind == "done":
                 if report is not None:
@@ -222,6 +227,31 @@ def formatted_rows_from_reader_process(
         except subprocess.TimeoutExpired:
             process.terminate()
             process.wait(timeout=5)
+
+
+def rows_from_reader_process(
+    engine: Engine, params: Mapping[str, Any], export_type: str, campaigns: CampaignConfig, tz: str,
+    batch_size: int, report: ReaderReport | None = None,
+) -> Iterator[tuple]:
+    """The rows of `export_rows`, read and transformed by a child Python process (`python -m
+    platform_assets.trip_exports.reader`: a plain subprocess, so the caller's main module, a
+    Dagster or CLI entry point, is not imported again as multiprocessing's spawn would) and
+    handed over as pickled batches; the caller formats and deflates them. Closing the generator
+    early stops the child; a failure in the child is raised as a one-line TripExportError."""
+    return _from_reader_process(engine, (dict(params), export_type, campaigns, tz, batch_size, EXCEL_MAX_ROWS, False),
+                                report)
+
+
+def formatted_rows_from_reader_process(
+    engine: Engine, params: Mapping[str, Any], export_type: str, campaigns: CampaignConfig, tz: str,
+    batch_size: int, max_rows_per_sheet: int = EXCEL_MAX_ROWS, report: ReaderReport | None = None,
+) -> Iterator[tuple[bytes, int]]:
+    """Like `rows_from_reader_process`, but the child also formats the rows as sheet XML
+    (`workbook.formatted_chunks`): (xml, row count) chunks for
+    `workbook.write_formatted_trips_workbook`; the caller only deflates them."""
+    return _from_reader_process(
+        engine, (dict(params), export_type, campaigns, tz, batch_size, max_rows_per_sheet, True), report
+    )
 
 
 if __name__ == "__main__":
