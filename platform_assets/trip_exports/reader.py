@@ -1,13 +1,15 @@
 """Reading the rows of an export: the trips of its scope, transformed into export cells.
 
-Two ways, same rows:
-- `stream_trips` + `transform_rows` in the calling process (a reader thread keeps the next batch
-  coming from the database);
-- `formatted_rows_from_reader_process`: a child process reads, transforms and formats the rows
-  as sheet XML, and hands the bytes to the caller through its stdout pipe; the caller only
-  deflates them into the workbook. Handing over bytes costs a copy, where pickling row tuples
-  (datetimes, dates) cost as much as writing CSV; the reading and the deflating run side by side
-  (benchmarks/trip_export.py measures it against a CSV export of the same rows).
+Three ways, same file in the end:
+- `export_rows`: `stream_trips` + `transform_rows` in the calling process (a reader thread keeps
+  the next batch coming from the database);
+- `rows_from_reader_process`: a child process reads and transforms; pickled batches of rows
+  go to the caller, which formats and deflates them;
+- `formatted_rows_from_reader_process`: the child also formats the rows as sheet XML and the
+  caller only deflates the bytes (less work in total: pickling datetimes, dates and times costs
+  about as much as writing the row as CSV).
+benchmarks/trip_export.py compares them with a CSV export of the same rows: on 2 cores neither
+split reaches the CSV rate yet (README, Performance).
 
 The child process imports only this module's light dependencies (SQLAlchemy, the domain
 modules), not Dagster, so it starts in a fraction of a second.
