@@ -2,15 +2,20 @@
 
 For each size (default 100k and 1M trips) it creates a throwaway database on the local server,
 loads generated trips with COPY, then runs in fresh processes, on the same rows:
-  export      the real pipeline: DB (server-side cursor, reader thread) -> transform -> workbook
-              (StreamingXlsxWriter, written straight into the stored entry of the zip) -> store
+  export      the real pipeline: a reader process (DB server-side cursor, reader thread -> transform)
+              hands finished rows to the writer process -> workbook (StreamingXlsxWriter, written
+              straight into the stored entry of the zip) -> store
   openpyxl    DB -> transform -> openpyxl write_only workbook (the baseline the goal is measured against)
   csv         DB -> transform -> csv.writer (the floor)
   read        DB -> transform only (what reading costs)
-and prints rows/s, peak RSS and each rate relative to openpyxl and to CSV, with the load average
-before and after (the machine may be shared).
+and prints rows/s, peak RSS (the export's reader process too) and each rate relative to openpyxl
+and to CSV, then the export's ratio to CSV on its own line, with the load average before and
+after (the machine may be shared).
 
     PYTHONPATH=. python benchmarks/trip_export.py [--rows 100000 1000000] [--openpyxl-max 1000000]
+
+BENCH_FORMAT_IN_READER=0 makes the reader process hand pickled rows to the run's process, which
+then formats them too (the other split).
 """
 
 from __future__ import annotations
@@ -51,8 +56,8 @@ def _rows(url: str):  # type: ignore[no-untyped-def]
     from platform_assets.core.settings import configure
     from platform_assets.trip_exports.campaigns import load_campaign_config
     from platform_assets.trip_exports.columns import columns_for, selector_for, transform_rows
+    from platform_assets.trip_exports.reader import stream_trips
     from platform_assets.trip_exports.resources import TripExportPolicy
-    from platform_assets.trip_exports.run import stream_trips
     from platform_assets.trip_exports.scope import ExportScope
 
     scope = ExportScope.from_params({"start_date": MONTH[0], "end_date": MONTH[1]})
@@ -66,6 +71,7 @@ def _rows(url: str):  # type: ignore[no-untyped-def]
 def _phase(name: str, url: str, export_uuid: str, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     started = time.perf_counter()
     count = 0
+    reader_rss = None
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         if name == "export":
             from platform_assets.core.database import get_engine
@@ -79,8 +85,10 @@ def _phase(name: str, url: str, export_uuid: str, out: multiprocessing.Queue) ->
             outcome = run_export(
                 get_engine(url), export_uuid, LocalObjectStore(local_dir=f"{tmp}/objects"), Mailer(outbox_dir=f"{tmp}/outbox"),
                 load_campaign_config(configure(TripExportPolicy, resolve=True).campaign_config),
+                format_in_reader=os.environ.get("BENCH_FORMAT_IN_READER", "1") == "1",
             )
             count = outcome.rows
+            reader_rss = outcome.reader_peak_rss_mb
         elif name == "openpyxl":
             from openpyxl import Workbook
 
@@ -104,10 +112,10 @@ def _phase(name: str, url: str, export_uuid: str, out: multiprocessing.Queue) ->
             _, rows = _rows(url)
             for _ in rows:
                 count += 1
-    out.put((name, count, time.perf_counter() - started, _peak_rss_mb()))
+    out.put((name, count, time.perf_counter() - started, _peak_rss_mb(), reader_rss))
 
 
-def run_phase(name: str, url: str, export_uuid: str) -> tuple[str, int, float, float]:
+def run_phase(name: str, url: str, export_uuid: str) -> tuple[str, int, float, float, float | None]:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_phase, args=(name, url, export_uuid, queue))
@@ -157,12 +165,17 @@ def bench(rows: int, openpyxl_max: int) -> None:
             results[phase] = run_phase(phase, url, export_uuid)
         print(f"load average after: {_load()}")
         print(f"{'phase':<9} {'rows':>10} {'seconds':>8} {'rows/s':>9} {'peak RSS':>9} {'vs openpyxl':>11} {'vs csv':>7}")
-        for phase, count, seconds, rss in results.values():
+        for phase, count, seconds, rss, reader_rss in results.values():
             ratios = [
                 f"{(count / seconds) / (results[base][1] / results[base][2]):.2f}x" if base in results else "-"
                 for base in ("openpyxl", "csv")
             ]
-            print(f"{phase:<9} {count:>10,} {seconds:>8.1f} {count / seconds:>9,.0f} {rss:>7.0f}MB {ratios[0]:>11} {ratios[1]:>7}")
+            reader = f"  (reader process {reader_rss:.0f}MB)" if reader_rss else ""
+            print(f"{phase:<9} {count:>10,} {seconds:>8.1f} {count / seconds:>9,.0f} {rss:>7.0f}MB {ratios[0]:>11} "
+                  f"{ratios[1]:>7}{reader}")
+        if "export" in results and "csv" in results:
+            export, csv_ = results["export"], results["csv"]
+            print(f"export / csv rate ratio: {(export[1] / export[2]) / (csv_[1] / csv_[2]):.2f} (goal: >= 1.00)")
     finally:
         dispose_engine(url)
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -45,6 +45,10 @@ class CampaignConfig:
             {aom: tuple(items) for aom, items in by_aom.items()},
         )
 
+    def name_of(self, campaign_id: int | None) -> str | None:
+        campaign = self._by_id.get(campaign_id) if campaign_id is not None else None
+        return campaign.name if campaign else None
+
     def incentive_type(
         self, day: date, campaign_ids: Sequence[int | None], start_aom: str | None, end_aom: str | None
     ) -> str:

@@ -2,6 +2,7 @@
 sensor and assets call, acting as `--as USER --role ROLE [--org ORG]`."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -266,10 +267,14 @@ def _token_admin(by: str) -> Actor:
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--org", default=None, help="Operator id, or territory as level:code.")
 @click.option("--by", default="platform-cli@localhost.localdomain", show_default=True, help="Admin creating it.")
-def api_token_create(user: str, role: str, org: str | None, by: str) -> None:
+@click.option("--expires", "expires", default=None, type=click.DateTime(["%Y-%m-%d"]),
+              help="Last day of validity (YYYY-MM-DD, the token is refused from the next midnight UTC).")
+def api_token_create(user: str, role: str, org: str | None, by: str, expires: datetime | None) -> None:
     """Create a token and print it (the only time it is shown)."""
-    token, info = create_token(_engine(), _token_admin(by), user, role, org)
-    click.echo(f"token {info.id} for {info.user} ({info.role}{' ' + info.org if info.org else ''}):")
+    expires_at = (expires.replace(tzinfo=UTC) + timedelta(days=1)) if expires else None
+    token, info = create_token(_engine(), _token_admin(by), user, role, org, expires_at=expires_at)
+    until = f", valid until {info.expires_at:%Y-%m-%d %H:%M} UTC" if info.expires_at else ""
+    click.echo(f"token {info.id} for {info.user} ({info.role}{' ' + info.org if info.org else ''}){until}:")
     click.echo(token)
 
 
@@ -291,5 +296,6 @@ def api_token_list() -> None:
             return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
 
         click.echo(f"{info.id:>4}  {info.user:<32} {info.role:<16} {info.org or '-':<16} created {when(info.created_at)}"
-                   f"  last used {when(info.last_used_at)}  revoked {when(info.revoked_at)}")
+                   f"  last used {when(info.last_used_at)}  revoked {when(info.revoked_at)}"
+                   f"  expires {when(info.expires_at)}")
     click.echo(f"{len(infos)} token(s)")

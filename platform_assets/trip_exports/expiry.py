@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select, update
 
 from platform_assets.core.objectstore import ObjectStore
+from platform_assets.trip_exports.privacy import scramble_people
 from platform_assets.trip_exports.records import (
     FINAL_STATUSES,
     OBJECT_PREFIX,
@@ -37,12 +38,7 @@ def expire_exports(engine: Engine, store: ObjectStore, now: datetime | None = No
             store.delete(key)
         with new_session(engine) as session, session.begin():
             export = load_export(session, export_uuid)
-            for recipient in export.recipients:
-                if recipient.scrambled_at is None:
-                    recipient.email = f"{scramble_text()}@scrambled.invalid"
-                    recipient.fullname = scramble_text()
-                    recipient.message = scramble_text(32) if recipient.message else None
-                    recipient.scrambled_at = now
+            scramble_people(export, now)  # recipients, the creator's email, addresses in the logs
             session.execute(
                 update(Export)
                 .where(Export.id == export.id)

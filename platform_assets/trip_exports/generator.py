@@ -114,6 +114,8 @@ def generate_trips(
     fraud = _expand(["passed", "pending", "failed"], [93, 4, 3], 100)
     anomaly = _expand(["ok", "error"], [98, 2], 100)
     no_incentive = (None, None, None, None)
+    # A separate stream for CEE applications, so adding them left every other draw unchanged.
+    cee_rand = random.Random(seed ^ 0xCEE).random
 
     def stamp(seconds: int) -> str:
         day, rest = divmod(seconds, 86400)
@@ -193,6 +195,7 @@ def generate_trips(
             acquisition[int(rand() * 100)],
             fraud[int(rand() * 100)],
             anomaly[int(rand() * 100)],
+            cee_rand() < 0.03,
         )
 
 

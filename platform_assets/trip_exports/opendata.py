@@ -5,8 +5,11 @@ Rules (the registry's):
 - start and end times rounded UP to the next 10 minutes (an exact multiple stays);
 - coordinates cut (truncated, not rounded) to 3 decimals where the commune's population density
   is above 40 inhabitants per km2, else to 2 (unknown communes: 2, the safer side);
-- trips whose start or end INSEE code has fewer than 6 eligible trips in the month are dropped
-  (a trip counts once per code it touches), and their number is kept in the statistics;
+- a trip is dropped when fewer than 6 eligible trips of the month START in its start commune, or
+  fewer than 6 END in its end commune: two separate counts, a start never counts for the end
+  side (a trip without a start or end INSEE code is dropped too); the number dropped is kept in
+  the statistics;
+- durations in minutes are ROUND(seconds / 60) with halves rounded up, of end - start;
 - no operator, person or money fields: exactly the 27 columns of the registry's header.
 """
 
@@ -16,24 +19,27 @@ import csv
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select, union
+from sqlalchemy import Engine, func, select
 
 from platform_assets.core.objectstore import ObjectStore, StoredObject
-from platform_assets.trip_exports import geo
 from platform_assets.trip_exports.errors import TripExportError
 from platform_assets.trip_exports.generator import month_bounds
 from platform_assets.trip_exports.portal import PublishedResource, publish_resource
+from platform_assets.trip_exports.privacy import (
+    DENSITY_THRESHOLD,
+    decimals_for,
+    duration_minutes,
+    round_up_10_minutes_utc,
+    truncate_coordinate,
+)
 from platform_assets.trip_exports.tables import trips_table
 from platform_assets.trip_exports.workbook import Column, write_trips_workbook
 
 K_THRESHOLD = 6
-DENSITY_THRESHOLD = 40.0
-ROUNDING = timedelta(minutes=10)
 OPENDATA_PREFIX = "trip_exports/opendata"
 
 OPENDATA_COLUMNS: tuple[Column, ...] = (
@@ -81,8 +87,8 @@ class OpendataStats:
         return (
             f"Carpool trips of {self.month} from the registry, anonymised: {self.published} trips published "
             f"out of {self.trips_in_month} recorded ({self.excluded_status} not processed or not cleared by the "
-            f"fraud check; {self.dropped_small_areas} dropped because their start or end commune had fewer than "
-            f"{K_THRESHOLD} trips this month, {self.small_area_codes} such communes). Times rounded up to "
+            f"fraud check; {self.dropped_small_areas} dropped because fewer than {K_THRESHOLD} trips of the month "
+            f"started in their start commune or ended in their end commune, {self.small_area_codes} such communes). Times rounded up to "
             f"10 minutes, coordinates to 3 decimals (density > {DENSITY_THRESHOLD:g} inh/km2) or 2."
         )
 
@@ -95,25 +101,13 @@ class OpendataFiles:
     stats: OpendataStats
 
 
-# -- the rules, one small function each ------------------------------------------------------------
+# -- the rules: shared with the regular exports (privacy.py) ----------------------------------------
 def round_up_10_minutes(moment: datetime) -> datetime:
-    """Up to the next multiple of 10 minutes; an exact multiple stays."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    floor = moment.replace(minute=moment.minute - moment.minute % 10, second=0, microsecond=0)
-    return floor if floor == moment else floor + ROUNDING
+    """Up to the next multiple of 10 minutes (UTC; naive = UTC); an exact multiple stays."""
+    return round_up_10_minutes_utc(moment)
 
 
-def decimals_for(insee: str | None) -> int:
-    density = geo.density_of(insee)
-    return 3 if density is not None and density > DENSITY_THRESHOLD else 2
-
-
-def cut_coordinate(value: float | None, decimals: int) -> float | None:
-    """Truncate (toward zero) to `decimals` places, exactly (Decimal, no float drift)."""
-    if value is None:
-        return None
-    return float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN))
+cut_coordinate = truncate_coordinate
 
 
 def small_area_codes(counts: dict[str, int], k: int = K_THRESHOLD) -> set[str]:
@@ -131,17 +125,17 @@ def _eligible(start: datetime, end: datetime) -> list[Any]:
     ]
 
 
-def count_by_insee(engine: Engine, month: str) -> dict[str, int]:
-    """Eligible trips per INSEE code touched (start or end; a trip counts once per code)."""
+def count_starts_and_ends(engine: Engine, month: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Eligible trips of the month per start INSEE code, and per end INSEE code: two separate
+    counts, as the registry's `exclude_start_full` / `exclude_end_full` (datagouvListQuery.ts)."""
     start, end = month_bounds(month)
     trips = trips_table.c
-    touched = union(
-        select(trips.journey_id, trips.start_insee.label("insee")).where(*_eligible(start, end)),
-        select(trips.journey_id, trips.end_insee.label("insee")).where(*_eligible(start, end)),
-    ).subquery()
-    statement = select(touched.c.insee, func.count()).group_by(touched.c.insee)
+    counts: list[dict[str, int]] = []
     with engine.connect() as connection:
-        return {insee: int(count) for insee, count in connection.execute(statement) if insee is not None}
+        for column in (trips.start_insee, trips.end_insee):
+            statement = select(column, func.count()).where(*_eligible(start, end)).group_by(column)
+            counts.append({code: int(count) for code, count in connection.execute(statement) if code is not None})
+    return counts[0], counts[1]
 
 
 def _status_counts(engine: Engine, month: str) -> tuple[int, int]:
@@ -155,8 +149,9 @@ def _status_counts(engine: Engine, month: str) -> tuple[int, int]:
     return int(total), int(eligible)
 
 
-def _anonymise(row: Any, small: set[str]) -> tuple | None:
-    if row.start_insee in small or row.end_insee in small:
+def _anonymise(row: Any, start_counts: dict[str, int], end_counts: dict[str, int]) -> tuple | None:
+    # Unknown codes count 0 (the registry's COUNT of a NULL code), so such trips are dropped too.
+    if start_counts.get(row.start_insee, 0) < K_THRESHOLD or end_counts.get(row.end_insee, 0) < K_THRESHOLD:
         return None
     start = round_up_10_minutes(row.start_datetime)
     end = round_up_10_minutes(row.end_datetime)
@@ -192,7 +187,7 @@ def _anonymise(row: Any, small: set[str]) -> tuple | None:
         row.passenger_seats,
         row.operator_class,
         row.distance,
-        round((row.duration or 0) / 60),
+        duration_minutes(row.start_datetime, row.end_datetime),
         has_incentive,
     )
 
@@ -213,8 +208,9 @@ def _csv_cells(row: tuple) -> list[Any]:
 
 def opendata_rows(engine: Engine, month: str, batch_size: int = 5_000) -> tuple[Iterator[tuple], dict[str, int]]:
     """The anonymised rows of `month` (a generator) and a dict its caller reads after consuming them."""
-    counts = count_by_insee(engine, month)
-    small = small_area_codes(counts)
+    start_counts, end_counts = count_starts_and_ends(engine, month)
+    # Communes too small on either side (a commune small on both sides counts once).
+    small = small_area_codes(start_counts) | small_area_codes(end_counts)
     start, end = month_bounds(month)
     tally = {"dropped": 0, "published": 0, "small_codes": len(small)}
 
@@ -228,7 +224,7 @@ def opendata_rows(engine: Engine, month: str, batch_size: int = 5_000) -> tuple[
             result = connection.execution_options(stream_results=True, yield_per=batch_size).execute(statement)
             for partition in result.partitions():
                 for row in partition:
-                    anonymised = _anonymise(row, small)
+                    anonymised = _anonymise(row, start_counts, end_counts)
                     if anonymised is None:
                         tally["dropped"] += 1
                     else:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, or_, select
 
@@ -28,6 +29,7 @@ ROLES: tuple[str, ...] = (
     "operator.user",
 )
 _ADDRESS = re.compile(r"^\s*(?P<name>[^<>]*?)\s*<(?P<email>[^<>@\s]+@[^<>@\s]+\.[^<>@\s]+)>\s*$")
+DEFAULT_TZ = "Europe/Paris"
 _EMAIL = re.compile(r"^[^<>@\s]+@[^<>@\s]+\.[^<>@\s]+$")
 
 
@@ -112,8 +114,10 @@ class Actor:
 
 @dataclass(frozen=True)
 class ExportScope:
-    """Which trips an export covers: [start, end) in UTC, operators, a geo selector, and the
-    creator's bound (its operator or territory), always applied on top."""
+    """Which trips an export covers: [start, end) (aware datetimes: midnights of the export's time
+    zone), operators, a geo selector, and the creator's bound (its operator or territory), always
+    applied on top. Only processed trips are exported (the registry's carpoolListQuery.ts keeps
+    `acquisition_status = 'processed'`)."""
 
     start: datetime
     end: datetime
@@ -126,9 +130,10 @@ class ExportScope:
     def from_params(cls, params: Mapping[str, Any]) -> ExportScope:
         bound = params.get("bound") or {}
         territory = parse_territory(bound["territory"]) if bound.get("territory") else None
+        tz = params.get("tz") or DEFAULT_TZ
         return cls(
-            start=day_start(date.fromisoformat(params["start_date"])),
-            end=day_start(date.fromisoformat(params["end_date"]) + timedelta(days=1)),
+            start=day_start(date.fromisoformat(params["start_date"]), tz),
+            end=day_start(date.fromisoformat(params["end_date"]) + timedelta(days=1), tz),
             operator_ids=tuple(params.get("operator_ids") or ()),
             geo_selector={level: tuple(codes) for level, codes in (params.get("geo_selector") or {}).items()},
             bound_operator=bound.get("operator_id"),
@@ -138,7 +143,9 @@ class ExportScope:
     def query(self, columns: Sequence[Any] | None = None) -> Select:
         trips = trips_table.c
         statement = select(*(columns or trips_table.columns)).where(
-            trips.start_datetime >= self.start, trips.start_datetime < self.end
+            trips.start_datetime >= self.start,
+            trips.start_datetime < self.end,
+            trips.acquisition_status == "processed",
         )
         if self.operator_ids:
             statement = statement.where(trips.operator_id.in_(self.operator_ids))
@@ -163,6 +170,47 @@ def _touches(selector: Mapping[str, Sequence[str]]) -> Any:
     return or_(*conditions) if conditions else and_()
 
 
-def day_start(day: date) -> datetime:
-    """Midnight UTC of `day` (export periods are whole UTC days)."""
-    return datetime.combine(day, time(0), tzinfo=UTC)
+def day_start(day: date, tz: str = DEFAULT_TZ) -> datetime:
+    """Midnight of `day` in `tz`, as a UTC datetime: export periods are whole days of the export's
+    time zone (Europe/Paris by default, as the registry's), so an export of September holds no
+    trip of 1 October local time. UTC because SQLite compares the stored naive UTC text."""
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+def territory_label(level: str, code: str) -> str:
+    """'aom:256900994 (Sytral Mobilités)': the code with its name from the INSEE reference."""
+    inside = geo.communes_in(level, code)
+    names = {
+        "com": lambda commune: commune.town,
+        "epci": lambda commune: commune.epci_name,
+        "aom": lambda commune: commune.aom_name,
+        "dep": lambda commune: f"department {commune.department}",
+        "reg": lambda commune: commune.region_name,
+        "country": lambda commune: commune.country,
+    }
+    return f"{level}:{code} ({names[level](inside[0])})" if inside and level in names else f"{level}:{code}"
+
+
+def describe_scope(params: Mapping[str, Any]) -> tuple[str, str]:
+    """(operators, territories) an export covers, for its Help sheet: the caller's own operator or
+    territory when it is bound to one, never "all" for a bounded caller."""
+    bound = params.get("bound") or {}
+    operator_ids = list(params.get("operator_ids") or [])
+    if bound.get("operator_id") is not None:
+        operators = f"operator {bound['operator_id']} (your organisation)"
+    elif operator_ids:
+        operators = ", ".join(f"operator {operator_id}" for operator_id in operator_ids)
+    else:
+        operators = "all operators"
+    selected = [
+        territory_label(level, code) for level, codes in (params.get("geo_selector") or {}).items() for code in codes
+    ]
+    if bound.get("territory"):
+        own = parse_territory(bound["territory"])
+        own_label = territory_label(*own) if own else bound["territory"]
+        territories = (
+            f"{', '.join(selected)} within your territory {own_label}" if selected else f"your territory {own_label}"
+        )
+    else:
+        territories = ", ".join(selected) or "all territories"
+    return operators, territories

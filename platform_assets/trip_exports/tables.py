@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -159,6 +161,9 @@ def _trip_columns() -> dict[str, Any]:
             "acquisition_status": mapped_column(String(20), nullable=False),
             "fraud_status": mapped_column(String(20), nullable=False),
             "anomaly_status": mapped_column(String(20), nullable=False),
+            # A CEE (energy savings certificate) application exists for the journey; the
+            # registry exports it as `cee_application` (carpoolListQuery.ts).
+            "cee_application": mapped_column(Boolean, nullable=False, default=False, server_default=false()),
         }
     )
     columns["__table_args__"] = (
@@ -188,3 +193,5 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # None: valid until revoked.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import sessionmaker
@@ -40,6 +40,7 @@ class TokenInfo:
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+    expires_at: datetime | None = None
 
 
 def token_digest(token: str) -> str:
@@ -47,7 +48,13 @@ def token_digest(token: str) -> str:
 
 
 def _info(row: ApiToken) -> TokenInfo:
-    return TokenInfo(row.id, row.user, row.role, row.org, row.created_by, row.created_at, row.revoked_at, row.last_used_at)
+    return TokenInfo(row.id, row.user, row.role, row.org, row.created_by, row.created_at, row.revoked_at, row.last_used_at,
+                     row.expires_at)
+
+
+def _aware(moment: datetime | None, zone: tzinfo) -> datetime | None:
+    """SQLite hands datetimes back naive (they were stored as UTC)."""
+    return moment.replace(tzinfo=zone) if moment is not None and moment.tzinfo is None else moment
 
 
 def _require_admin(admin: Actor, actor: Actor) -> None:
@@ -60,15 +67,24 @@ def _require_admin(admin: Actor, actor: Actor) -> None:
         raise PermissionDenied(f"{admin.role} {admin.org} may only manage tokens of its own organisation")
 
 
-def create_token(engine: Engine, admin: Actor, user: str, role: str, org: str | None = None) -> tuple[str, TokenInfo]:
-    """A new token for `user` acting as `role` in `org`; returns (token, info). The token is shown
-    once: only its digest is stored."""
+def create_token(
+    engine: Engine, admin: Actor, user: str, role: str, org: str | None = None, expires_at: datetime | None = None
+) -> tuple[str, TokenInfo]:
+    """A new token for `user` acting as `role` in `org`, valid until revoked or until `expires_at`
+    (aware, in the future); returns (token, info). The token is shown once: only its digest is
+    stored."""
     actor = Actor.parse(user, role, org)
     _require_admin(admin, actor)
+    now = now_utc()
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            raise TripExportError(f"token expiry {expires_at}: give a time zone (e.g. UTC)")
+        if expires_at <= now:
+            raise TripExportError(f"token expiry {expires_at:%Y-%m-%d %H:%M %Z}: already past")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with sessionmaker(bind=engine, expire_on_commit=False)() as session, session.begin():
         row = ApiToken(token_sha256=token_digest(token), user=actor.user, role=actor.role, org=actor.org,
-                       created_by=admin.user, created_at=now_utc())
+                       created_by=admin.user, created_at=now, expires_at=expires_at)
         session.add(row)
         session.flush()
         return token, _info(row)
@@ -100,21 +116,23 @@ def list_tokens(engine: Engine, admin: Actor) -> list[TokenInfo]:
 
 
 def authenticate(engine: Engine, token: str) -> tuple[int, Actor] | None:
-    """(token id, actor) of a valid token; None when it is unknown or revoked."""
+    """(token id, actor) of a valid token; None when it is unknown, revoked or expired."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
     digest = token_digest(token)
     now = now_utc()
     with engine.begin() as connection:
         row = connection.execute(
-            select(ApiToken.id, ApiToken.user, ApiToken.role, ApiToken.org, ApiToken.revoked_at, ApiToken.last_used_at)
+            select(ApiToken.id, ApiToken.user, ApiToken.role, ApiToken.org, ApiToken.revoked_at, ApiToken.last_used_at,
+                   ApiToken.expires_at)
             .where(ApiToken.token_sha256 == digest)
         ).one_or_none()
         if row is None or row.revoked_at is not None:
             return None
-        last_used = row.last_used_at
-        if last_used is not None and last_used.tzinfo is None:  # SQLite keeps naive datetimes
-            last_used = last_used.replace(tzinfo=now.tzinfo)
+        expires_at = _aware(row.expires_at, UTC)
+        if expires_at is not None and expires_at <= now:
+            return None
+        last_used = _aware(row.last_used_at, UTC)
         if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
             connection.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     return row.id, Actor(user=row.user, role=row.role, org=row.org)

@@ -14,12 +14,17 @@ The writer has no time-of-day cell type, so `time` columns are written as text `
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
 from typing import BinaryIO
 
-from platform_assets.lib.xlsx.writer import StreamingXlsxWriter, XlsxColumn
+from platform_assets.lib.xlsx.writer import (
+    StreamingXlsxWriter,
+    XlsxColumn,
+    XlsxValueError,
+    compile_row_formatter,
+)
 
 EXCEL_MAX_ROWS = 1_048_576
 COLUMN_TYPES = ("text", "integer", "number", "datetime", "date", "time", "boolean")
@@ -108,11 +113,75 @@ def write_trips_workbook(
             titles.append(f"{title} {len(titles) + 1}")
             writer.add_sheet(titles[-1], xlsx_columns, autofilter=True)
             remaining = chain((following,), remaining)
-        writer.add_sheet(HELP_SHEET_TITLE, _HELP_COLUMNS, header=False, max_rows=EXCEL_MAX_ROWS)
-        lines = [(*line, None, None, None)[:3] for line in help_rows]
-        if lines:
-            lines.append((None, None, None))
-        lines.append(("column", "type", "description"))
-        lines += [(column.name, _HELP_TYPES.get(column.type, column.type), column.help) for column in columns]
-        writer.write_rows(lines)
+        _write_help(writer, columns, help_rows)
+    return WorkbookStats(rows=total, sheets=tuple(titles))
+
+
+def _write_help(writer: StreamingXlsxWriter, columns: Sequence[Column], help_rows: Sequence[Sequence[str]]) -> None:
+    writer.add_sheet(HELP_SHEET_TITLE, _HELP_COLUMNS, header=False, max_rows=EXCEL_MAX_ROWS)
+    lines = [(*line, None, None, None)[:3] for line in help_rows]
+    if lines:
+        lines.append((None, None, None))
+    lines.append(("column", "type", "description"))
+    lines += [(column.name, _HELP_TYPES.get(column.type, column.type), column.help) for column in columns]
+    writer.write_rows(lines)
+
+
+def row_formatter(columns: Sequence[Column]) -> Callable[[Sequence[object], int], str]:
+    """The row formatter `write_trips_workbook`'s writer uses for these columns (for rows
+    formatted elsewhere, e.g. in a reader process, then handed to `write_formatted_trips_workbook`)."""
+    return compile_row_formatter([column.xlsx_column() for column in columns])
+
+
+def formatted_chunks(
+    rows: Iterable[Sequence], columns: Sequence[Column], max_rows_per_sheet: int = EXCEL_MAX_ROWS,
+    chunk_rows: int = 1_000, title: str = "Trips",
+) -> Iterator[tuple[bytes, int]]:
+    """`rows` as (UTF-8 SpreadsheetML, row count) chunks numbered as `write_trips_workbook` would
+    place them: data rows from 2 in each sheet of `max_rows_per_sheet - 1` rows; a chunk never
+    spans two sheets. A refused value raises XlsxValueError naming sheet, row and column."""
+    format_row = row_formatter(columns)
+    per_sheet = max_rows_per_sheet - 1
+    parts: list[str] = []
+    index = 0
+    for row in rows:
+        sheet, position = divmod(index, per_sheet)
+        try:
+            parts.append(format_row(row, position + 2))
+        except XlsxValueError as error:
+            sheet_title = title if sheet == 0 else f"{title} {sheet + 1}"
+            raise XlsxValueError(f"sheet {sheet_title!r} {error}") from None
+        index += 1
+        if len(parts) >= chunk_rows or position + 1 == per_sheet:
+            yield "".join(parts).encode(), len(parts)
+            parts = []
+    if parts:
+        yield "".join(parts).encode(), len(parts)
+
+
+def write_formatted_trips_workbook(
+    chunks: Iterable[tuple[bytes, int]],
+    columns: Sequence[Column],
+    out: BinaryIO,
+    help_rows: Sequence[Sequence[str]] = (),
+    max_rows_per_sheet: int = EXCEL_MAX_ROWS,
+    title: str = "Trips",
+    compresslevel: int = 1,
+) -> WorkbookStats:
+    """The same workbook as `write_trips_workbook`, from rows already formatted by
+    `formatted_chunks` with the same columns and `max_rows_per_sheet`."""
+    if not 2 <= max_rows_per_sheet <= EXCEL_MAX_ROWS:
+        raise ValueError(f"max_rows_per_sheet {max_rows_per_sheet} must be within 2-{EXCEL_MAX_ROWS}")
+    xlsx_columns = [column.xlsx_column() for column in columns]
+    titles: list[str] = [title]
+    total = 0
+    with StreamingXlsxWriter(out, max_rows_per_sheet=max_rows_per_sheet, compresslevel=compresslevel) as writer:
+        writer.add_sheet(title, xlsx_columns)
+        for xml, count in chunks:
+            if writer.sheet_room == 0:
+                titles.append(f"{title} {len(titles) + 1}")
+                writer.add_sheet(titles[-1], xlsx_columns)
+            writer.write_formatted_rows(xml, count)
+            total += count
+        _write_help(writer, columns, help_rows)
     return WorkbookStats(rows=total, sheets=tuple(titles))

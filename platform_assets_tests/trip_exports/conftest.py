@@ -48,6 +48,7 @@ def trip(journey_id: int, start_insee: str = "69123", end_insee: str = "69266", 
         acquisition_status="processed",
         fraud_status="passed",
         anomaly_status="ok",
+        cee_application=False,
     )
     for side, commune in (("start", origin), ("end", destination)):
         row.update(

@@ -57,7 +57,8 @@ def hand_trips() -> tuple[list[dict[str, Any]], list[int]]:
     expected.append(13)
     rows.append(trip(14, "69123", "69266", operator_id=2, operator_name="BlaBlaCar Daily"))  # other operator
     rows.append(trip(15, "75056", "93048"))  # operator 1 in Paris: outside the selector
-    rows.append(trip(16, "69123", "69266", start_datetime=MONTH_START - timedelta(minutes=1)))  # February
+    # 28 February 22:59 UTC = 23:59 in Paris: February (periods are Paris days).
+    rows.append(trip(16, "69123", "69266", start_datetime=MONTH_START - timedelta(minutes=61)))
     return rows, expected
 
 
@@ -119,7 +120,8 @@ def test_sensor_run_s3_link_and_emails(resources: dict[str, Any], pg_engine: Eng
     assert response.status_code == 200
     name, xlsx = read_zip_workbook(response.content)
     assert name.endswith(".xlsx")
-    workbook = openpyxl.load_workbook(io.BytesIO(xlsx), read_only=True)
+    # Full mode pads each row to the header (the last columns, registry incentives, are often blank).
+    workbook = openpyxl.load_workbook(io.BytesIO(xlsx))
     assert workbook.sheetnames == ["Trips", "Help"]
     sheet_rows = list(workbook["Trips"].values)
     header = [column.name for column in columns_for("operator")]
@@ -127,8 +129,8 @@ def test_sensor_run_s3_link_and_emails(resources: dict[str, Any], pg_engine: Eng
     data = [dict(zip(header, row, strict=True)) for row in sheet_rows[1:]]
     assert sorted(row["journey_id"] for row in data) == expected
     first = next(row for row in data if row["journey_id"] == 1)
-    # 2025-03-03 07:01 UTC is 08:01 in Paris (winter time); numbers stay numbers.
-    assert first["start_datetime"] == datetime(2025, 3, 3, 8, 1)
+    # 2025-03-03 07:01 UTC is 08:01 in Paris (winter time), rounded up to 08:10; numbers stay numbers.
+    assert first["start_datetime"] == datetime(2025, 3, 3, 8, 10)
     assert first["passenger_contribution"] == 1.5 and first["distance"] == 8000
     assert first["start_insee"] == "69123" and first["start_epci"] == "Métropole de Lyon"
     assert first["incentive_type"] == "normal"  # Sytral campaign active in March 2025, no booster day
@@ -200,7 +202,12 @@ def test_export_zip_reads_back_identically_with_openpyxl_and_calamine(
     view = create_export(pg_engine, REGISTRY_ADMIN, ExportRequest("2025-03-01", "2025-03-31"), RULES, today=TODAY)
     outcome = run_export(pg_engine, view.uuid, store, outbox_mailer,
                          load_campaign_config(configure(TripExportPolicy, resolve=True).campaign_config), RULES, batch_size=64)
-    assert outcome.rows == 300
+    with pg_engine.connect() as connection:  # independent oracle: processed trips of March, Paris days
+        expected = connection.exec_driver_sql(
+            "SELECT count(*) FROM trips WHERE acquisition_status = 'processed' "
+            "AND start_datetime >= '2025-03-01 00:00:00+01' AND start_datetime < '2025-04-01 00:00:00+02'"
+        ).scalar_one()
+    assert 250 < outcome.rows == expected < 300
     with zipfile.ZipFile(io.BytesIO(store.read_bytes(outcome.stored.key))) as archive:
         (entry,) = archive.infolist()
         assert entry.filename.endswith(".xlsx") and entry.compress_type == zipfile.ZIP_STORED
@@ -216,8 +223,10 @@ def test_export_zip_reads_back_identically_with_openpyxl_and_calamine(
     by_openpyxl = [list(row) for row in workbook["Trips"].values]
     by_calamine = calamine.get_sheet_by_name("Trips").to_python()
     assert by_openpyxl[0] == by_calamine[0] == header
-    assert len(by_openpyxl) == len(by_calamine) == 301
-    kinds = {"integer": int, "number": (int, float), "datetime": datetime, "text": str}
+    assert len(by_openpyxl) == len(by_calamine) == expected + 1
+    # openpyxl reads date cells as midnight datetimes; time columns are text HH:MM:SS.
+    kinds = {"integer": int, "number": (int, float), "datetime": datetime, "date": datetime, "text": str,
+             "time": str, "boolean": bool}
     seen = {column.type: 0 for column in columns}
     for row_openpyxl, row_calamine in zip(by_openpyxl[1:], by_calamine[1:], strict=True):
         for column, mine, theirs in zip(columns, row_openpyxl, row_calamine, strict=True):
@@ -225,8 +234,12 @@ def test_export_zip_reads_back_identically_with_openpyxl_and_calamine(
                 assert theirs == "", column.name  # calamine shows blanks as ""
                 continue
             seen[column.type] += 1
-            assert isinstance(mine, kinds[column.type]) and not isinstance(mine, bool), (column.name, mine)
-            if column.type == "integer":  # calamine hands every number back as a float
+            assert isinstance(mine, kinds[column.type]), (column.name, mine)
+            assert isinstance(mine, bool) == (column.type == "boolean"), (column.name, mine)
+            midnight = isinstance(mine, datetime) and mine.time() == datetime.min.time()
+            if column.type == "date" or midnight:  # calamine gives a date for a midnight, openpyxl a datetime
+                assert type(theirs) is date and mine == datetime.combine(theirs, datetime.min.time()), column.name
+            elif column.type == "integer":  # calamine hands every number back as a float
                 assert isinstance(theirs, float) and theirs == mine, (column.name, mine, theirs)
             else:
                 assert type(theirs) is type(mine) or isinstance(mine, int | float) and isinstance(theirs, float)
@@ -238,4 +251,4 @@ def test_export_zip_reads_back_identically_with_openpyxl_and_calamine(
     help_calamine = [[value if value != "" else None for value in row]
                      for row in calamine.get_sheet_by_name("Help").to_python()]
     assert help_openpyxl == help_calamine
-    assert ["start_datetime", "datetime", "start of the journey, local time of the export's time zone"] in help_openpyxl
+    assert ["start_datetime", "datetime", "start of the journey, export's time zone, rounded up to 10 minutes"] in help_openpyxl

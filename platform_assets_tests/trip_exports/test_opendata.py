@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -21,9 +21,10 @@ from platform_assets.trip_exports.errors import PortalError
 from platform_assets.trip_exports.opendata import (
     OPENDATA_COLUMNS,
     build_opendata,
-    count_by_insee,
+    count_starts_and_ends,
     cut_coordinate,
     decimals_for,
+    duration_minutes,
     publish_opendata,
     round_up_10_minutes,
     upload_opendata,
@@ -96,13 +97,19 @@ def march_trips() -> list[dict]:
 
 def test_small_areas_are_dropped_and_counted(engine: Engine, tmp_path: Path, shared_data: Path) -> None:
     insert_trips(engine, march_trips())
-    # Eligible trips per code touched: Lyon 1-12 and 16-21 = 18; Villeurbanne 1-6 = 6;
-    # Tréminis 7-11 = 5 (13 pending, 14 fraud, 15 April do not count); Vénissieux 12 = 1; Monsols 16-21 = 6.
-    assert count_by_insee(engine, "2025-03") == {"69123": 18, "69266": 6, "38514": 5, "69259": 1, "69135": 6}
+    # Eligible trips (13 pending, 14 fraud, 15 April do not count) per start code: Lyon 1-11 and
+    # 16-21 = 17, Vénissieux 12 = 1; per end code: Villeurbanne 1-6 = 6, Tréminis 7-11 = 5,
+    # Lyon 12 = 1, Monsols 16-21 = 6.
+    assert count_starts_and_ends(engine, "2025-03") == (
+        {"69123": 17, "69259": 1},
+        {"69266": 6, "38514": 5, "69123": 1, "69135": 6},
+    )
     files = build_opendata(engine, "2025-03", tmp_path)
     stats = files.stats
     assert (stats.trips_in_month, stats.eligible, stats.excluded_status) == (20, 18, 2)
-    assert (stats.dropped_small_areas, stats.small_area_codes, stats.published) == (6, 2, 12)
+    # Dropped: 7-11 (5 end in Tréminis), 12 (1 starts in Vénissieux). Small communes: Vénissieux
+    # (starts), Tréminis and Lyon (ends) = 3.
+    assert (stats.dropped_small_areas, stats.small_area_codes, stats.published) == (6, 3, 12)
 
     header_line = (shared_data / "carpool" / "rpc_opendata_header.csv").read_text(encoding="utf-8").splitlines()[0]
     lines = files.csv_path.read_text(encoding="utf-8").splitlines()
@@ -134,6 +141,53 @@ def test_small_areas_are_dropped_and_counted(engine: Engine, tmp_path: Path, sha
     assert first["has_incentive"] is True
     calamine = CalamineWorkbook.from_path(str(files.xlsx_path)).get_sheet_by_name("Trips").to_python()
     assert len(calamine) == 13 and calamine[0] == header
+
+
+def test_starts_and_ends_are_counted_apart(engine: Engine, tmp_path: Path) -> None:
+    """Vénissieux has 3 starts and 3 ends: 6 trips touch it (kept by a single touched-count rule)
+    but fewer than 6 start there and fewer than 6 end there, so the registry drops all 6."""
+    rows = [trip(journey_id, "69123", "69266") for journey_id in range(1, 7)]  # Lyon -> Villeurbanne
+    rows += [trip(journey_id, "69266", "69123") for journey_id in range(7, 13)]  # Villeurbanne -> Lyon
+    rows += [trip(journey_id, "69259", "69123") for journey_id in range(13, 16)]  # Vénissieux -> Lyon
+    rows += [trip(journey_id, "69123", "69259") for journey_id in range(16, 19)]  # Lyon -> Vénissieux
+    insert_trips(engine, rows)
+    # Starts: Lyon 1-6 + 16-18 = 9, Villeurbanne 6, Vénissieux 3; ends: Villeurbanne 6,
+    # Lyon 7-15 = 9, Vénissieux 3.
+    assert count_starts_and_ends(engine, "2025-03") == (
+        {"69123": 9, "69266": 6, "69259": 3},
+        {"69266": 6, "69123": 9, "69259": 3},
+    )
+    files = build_opendata(engine, "2025-03", tmp_path)
+    published = [int(row["journey_id"]) for row in csv.DictReader(files.csv_path.open(encoding="utf-8"), delimiter=";")]
+    assert sorted(published) == list(range(1, 13))
+    assert (files.stats.dropped_small_areas, files.stats.small_area_codes, files.stats.published) == (6, 1, 12)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "minutes"),
+    [
+        (1230, 21),  # 20.5 min: half rounds up (Python's round() gives 20)
+        (1350, 23),  # 22.5 min: up (round() gives 22)
+        (1229, 20),
+        (1231, 21),
+        (29, 0),
+        (30, 1),
+        (0, 0),
+    ],
+)
+def test_duration_halves_round_up(seconds: int, minutes: int) -> None:
+    start = datetime(2025, 3, 3, 7, 1, tzinfo=UTC)
+    assert duration_minutes(start, start + timedelta(seconds=seconds)) == minutes
+
+
+def test_opendata_duration_is_rounded_half_up_in_the_file(sqlite_engine: Engine, tmp_path: Path) -> None:
+    start = datetime(2025, 3, 3, 7, 1, tzinfo=UTC)
+    rows = [trip(journey_id, "69123", "69266", start_datetime=start, end_datetime=start + timedelta(seconds=1230))
+            for journey_id in range(1, 7)]
+    insert_trips(sqlite_engine, rows)
+    files = build_opendata(sqlite_engine, "2025-03", tmp_path)
+    durations = {row["journey_duration"] for row in csv.DictReader(files.csv_path.open(encoding="utf-8"), delimiter=";")}
+    assert durations == {"21"}
 
 
 class Portal:
@@ -173,7 +227,8 @@ def test_publish_creates_then_replaces(sqlite_engine: Engine, tmp_path: Path, st
     csv_resource = portal.resources["r1"]
     assert csv_resource["url"] == "https://files.example/od/trip_exports/opendata/2025-03/trips-2025-03.csv"
     assert "12 trips published out of 20" in csv_resource["description"]
-    assert "6 dropped because their start or end commune had fewer than 6 trips" in csv_resource["description"]
+    assert ("6 dropped because fewer than 6 trips of the month started in their start commune or ended in their "
+            "end commune, 3 such communes") in csv_resource["description"]
     assert [r.method for r in http_server.requests].count("PUT") == 2
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import OperationalError
 
-from platform_assets.trip_exports.run import stream_trips
+from platform_assets.trip_exports.reader import stream_trips
 from platform_assets.trip_exports.scope import ExportScope
 from platform_assets_tests.trip_exports.conftest import MONTH_START, insert_trips, trip
 

@@ -691,3 +691,47 @@ def test_the_workbook_can_stream_straight_into_an_entry_of_an_outer_zip(tmp_path
     with zipfile.ZipFile(outer_path) as outer:
         inner = io.BytesIO(outer.read("trips.xlsx"))
     assert read_both(inner, ALL_TYPES) == expected_sheets("Trips", ALL_TYPES, SAMPLE_ROWS, EXCEL_MAX_ROWS)
+
+
+def test_repeated_values_keep_their_own_type_and_every_distinct_value_is_written() -> None:
+    """Cells of repeated values are remembered per column: 1.0, 1 and True compare equal in
+    Python, yet the bool is still refused in a float column; 5,000 distinct texts (past the
+    remembered ones) all come back."""
+    column = [XlsxColumn("ratio", "float")]
+    with StreamingXlsxWriter(io.BytesIO()) as writer:
+        writer.add_sheet("Trips", column)
+        writer.write_rows([[1.0], [1], [1.0]])
+        with pytest.raises(XlsxValueError, match="expected a number, got bool"):
+            writer.write_row([True])
+    columns = [XlsxColumn("text", "str"), XlsxColumn("at", "str"), XlsxColumn("day", "date")]
+    rows = [[f"value {n % 7}" if n % 2 else f"unique {n}", time(8, 10 * (n % 6)), date(2025, 3, 1 + n % 28)]
+            for n in range(5_000)]
+    target = io.BytesIO()
+    write(target, columns, rows)
+    expected = [[text, str(moment), day] for text, moment, day in rows]
+    assert read_both(target, columns)["Trips"][1:] == expected
+
+
+class FailingStream(io.RawIOBase):
+    """Accepts the first bytes, then fails like a full disk."""
+
+    def __init__(self) -> None:
+        self.written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.written += len(data)
+        if self.written > 64 * 1024:
+            raise OSError(28, "No space left on device")
+        return len(data)
+
+
+def test_a_write_error_of_the_background_deflate_reaches_the_caller() -> None:
+    columns = [XlsxColumn("text", "str")]
+    with pytest.raises(OSError, match="No space left on device"):  # noqa: PT012 - raised on a later row or at close
+        with StreamingXlsxWriter(FailingStream()) as writer:  # type: ignore[arg-type]
+            writer.add_sheet("Trips", columns)
+            for n in range(200_000):
+                writer.write_row([f"row {n} {uuid.UUID(int=n)}"])
