@@ -139,26 +139,30 @@ def ensure_not_on_hold(engine: Engine, job_name: str, asset_keys: Iterable[str] 
 # -- the one guard every asset, op, sensor and schedule uses ------------------------------------
 
 
-# The asset keys each named job materializes, recorded when the code location's definitions are
-# built (`platform_assets.definitions`), for runs that carry no repository (in-process runs).
-_JOB_ASSETS: dict[str, frozenset[str]] = {}
+# The code location's definitions, recorded when they are built (`platform_assets.definitions`),
+# for runs whose context carries no repository (in-process runs). Resolved only when needed,
+# inside a run: resolving while the definitions are being loaded would need an instance.
+_DEFINITIONS: list[Any] = []
 
 
-def record_job_assets(jobs: Iterable[Any]) -> None:
-    """Remember which assets each job materializes (called with the code location's jobs)."""
-    for job in jobs:
-        if not job.name.startswith(HIDDEN_JOB_PREFIX):
-            _JOB_ASSETS[job.name] = frozenset(key.to_user_string() for key in job.asset_layer.selected_asset_keys)
+def record_definitions(defs: Any) -> None:
+    """Remember the code location's definitions (to find which jobs materialize an asset)."""
+    _DEFINITIONS[:] = [defs]
+
+
+def _job_assets_of(jobs: Iterable[Any]) -> dict[str, frozenset[str]]:
+    return {job.name: frozenset(key.to_user_string() for key in job.asset_layer.selected_asset_keys)
+            for job in jobs if not job.name.startswith(HIDDEN_JOB_PREFIX)}
 
 
 def _job_assets(context: Any) -> dict[str, frozenset[str]]:
     try:
-        jobs = context.repository_def.get_all_jobs()
+        found = _job_assets_of(context.repository_def.get_all_jobs())
     except Exception:  # an in-process run has no repository on its context: use the record
-        return dict(_JOB_ASSETS)
-    found = {job.name: frozenset(key.to_user_string() for key in job.asset_layer.selected_asset_keys)
-             for job in jobs if not job.name.startswith(HIDDEN_JOB_PREFIX)}
-    return found or dict(_JOB_ASSETS)
+        found = {}
+    if not found and _DEFINITIONS:
+        found = _job_assets_of(_DEFINITIONS[0].get_repository_def().get_all_jobs())
+    return found
 
 
 def processes_of_run(context: Any) -> list[str]:

@@ -29,7 +29,9 @@ from platform_assets.core.alerts import PlatformInfo, run_failure_email
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.holds import ProcessOnHoldError, ensure_not_on_hold, hold_of
 from platform_assets.core.mailer import Mailer
+from platform_assets.core.settings import configure
 from platform_assets.tracking.api import track_process
+from platform_assets.tracking.resources import TrackingPolicy
 from platform_assets.tracking.sensors import tracking_hold_notices, tracking_run_canceled, tracking_run_failed
 from platform_assets.tracking.tracker import ProcessAlreadyRunningError, ProcessTracker
 from platform_assets_tests import servers
@@ -81,7 +83,7 @@ def instance() -> Iterator[DagsterInstance]:
 
 @pytest.fixture
 def resources(database_url: str) -> dict[str, Any]:
-    return {"database": PlatformDatabase(url=database_url)}
+    return {"database": PlatformDatabase(url=database_url), "tracking": configure(TrackingPolicy)}
 
 
 def _failure_sensor(sensor_def: Any, result: ExecuteInProcessResult, instance: DagsterInstance,
@@ -205,7 +207,7 @@ def _notice_sensor(resources: dict[str, Any], smtp_url: str, emails: list[str]) 
     with build_sensor_context(resources={
         **resources,
         "mailer": Mailer(smtp_url=smtp_url, sender="platform@example.org"),
-        "platform": PlatformInfo(deployment="prod-eu", alert_emails=emails),
+        "platform": PlatformInfo(deployment="prod-eu", alert_emails_text=",".join(emails)),
     }) as context:
         return tracking_hold_notices(context).skip_message
 
@@ -262,7 +264,8 @@ def test_a_run_refused_by_a_hold_is_not_mailed_as_a_failed_run(
     outbox = tmp_path / "outbox"
     alert_resources = {
         "mailer": Mailer(outbox_dir=str(outbox)),
-        "platform": PlatformInfo(deployment="prod-eu", alert_emails=["ops@example.org"]),
+        "platform": PlatformInfo(deployment="prod-eu", alert_emails_text="ops@example.org"),
+        "database": resources["database"],
     }
     refused = defs.resolve_job_def("guarded_job").execute_in_process(instance=instance, raise_on_error=False)
     assert not refused.success

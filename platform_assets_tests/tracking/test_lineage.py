@@ -22,6 +22,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.metadata import file_metadata
 from platform_assets.core.objectstore import LocalObjectStore, ObjectStore
+from platform_assets.core.settings import configure
+from platform_assets.tracking.resources import TrackingPolicy
 from platform_assets.tracking.sensors import tracking_run_failed, tracking_run_started, tracking_run_succeeded
 from platform_assets.tracking.tracker import ProcessTracker
 from platform_assets_tests.servers import HttpServer, Request, Response
@@ -76,7 +78,8 @@ def test_runs_are_sent_as_valid_openlineage_events(
     monkeypatch.setenv("PLATFORM_OPENLINEAGE_URL", http_server.base_url)
     monkeypatch.setenv("PLATFORM_DEPLOYMENT", "prod-eu")
     resources = {"database": PlatformDatabase(url=database_url),
-                 "object_store": LocalObjectStore(local_dir=str(tmp_path / "objects"))}
+                 "object_store": LocalObjectStore(local_dir=str(tmp_path / "objects")),
+                 "tracking": configure(TrackingPolicy)}  # EnvVars: PLATFORM_OPENLINEAGE_URL as set by the test
     defs = Definitions(assets=[stop_feed, network_export, broken_export], jobs=[broken_job], resources=resources)
     with instance_for_test() as instance:
         ok = materialize([stop_feed, network_export], selection=[network_export], instance=instance,
@@ -115,7 +118,8 @@ def test_lineage_is_off_by_default_and_a_dead_consumer_never_fails_tracking(
     from platform_assets_tests.servers import free_port
 
     resources = {"database": PlatformDatabase(url=database_url),
-                 "object_store": LocalObjectStore(local_dir=str(tmp_path / "objects"))}
+                 "object_store": LocalObjectStore(local_dir=str(tmp_path / "objects")),
+                 "tracking": configure(TrackingPolicy)}  # EnvVars: PLATFORM_OPENLINEAGE_URL as set by the test
     defs = Definitions(assets=[stop_feed, network_export], resources=resources)
     monkeypatch.setenv("PLATFORM_OPENLINEAGE_URL", f"http://127.0.0.1:{free_port()}")
     with instance_for_test() as instance:
