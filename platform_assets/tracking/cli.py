@@ -91,21 +91,26 @@ def list_runs(name: str, limit: int) -> None:
 @click.argument("name")
 @click.option("--reason", default="put on hold by an operator", show_default=True)
 @click.option("--by", default=_os_user, show_default="the OS user", help="Who puts it on hold.")
-def hold(name: str, reason: str, by: str) -> None:
-    """Put process NAME on hold: its sensors and schedules skip it until released."""
+@click.option("--partition", default=None, help="Hold only this partition (a contributor, coverage or export).")
+def hold(name: str, reason: str, by: str, partition: str | None) -> None:
+    """Put process NAME (or one of its partitions) on hold: its sensors and schedules skip it and
+    its runs are refused until released."""
     tracker = _tracker()
     tracker.get_process(name)
-    tracker.hold(name, reason, by=by)
-    click.echo(f"process {name} is on hold ({reason}), by {by}")
+    tracker.hold(name, reason, by=by, partition=partition)
+    where = f" [{partition}]" if partition else ""
+    click.echo(f"process {name}{where} is on hold ({reason}), by {by}")
 
 
 @process_cli.command("release")
 @click.argument("name")
 @click.option("--by", default=_os_user, show_default="the OS user", help="Who releases it.")
-def release(name: str, by: str) -> None:
-    """Release process NAME: its sensors and schedules run it again."""
-    _tracker().release(name, by=by)
-    click.echo(f"process {name} released by {by}")
+@click.option("--partition", default=None, help="Release only this partition's hold.")
+def release(name: str, by: str, partition: str | None) -> None:
+    """Release process NAME (or one of its partitions): its sensors and schedules run it again."""
+    _tracker().release(name, by=by, partition=partition)
+    where = f" [{partition}]" if partition else ""
+    click.echo(f"process {name}{where} released by {by}")
 
 
 @process_cli.command("extracts")

@@ -348,7 +348,7 @@ class ProcessTracker:
         check_hold: bool,
         exclusive: bool,
     ) -> ProcessRun:
-        hold = holds.hold_of(self.engine, process_name) if check_hold else None
+        hold = holds.hold_of(self.engine, process_name, partition) if check_hold else None
         refusal: TrackingError | None = None
         with self._session() as session, session.begin():
             process = self._locked_process(session, process_name)
@@ -470,11 +470,40 @@ class ProcessTracker:
                 .returning(Process.consecutive_failures, Process.max_concurrent_failures, Process.name)
             ).one()
         # The hold is written after the commit: on SQLite a second writer would wait on our lock.
-        if counts_toward_hold and failures >= limit and holds.hold_of(self.engine, name) is None:
-            reason = f"the last {failures} runs failed; last error: {message.strip().splitlines()[0][:200]}"
-            self.hold(name, reason, by="tracking", partition=partition)
+        if not counts_toward_hold:
+            return None
+        last = message.strip().splitlines()[0][:200]
+        if partition:
+            # A partitioned job is held for the failing partition only (a contributor with a dead
+            # URL must not stop the healthy ones): its own consecutive failures decide.
+            failures = self._partition_failures(run.process_id, partition, limit)
+            if failures >= limit and holds.hold_of(self.engine, name, partition) is None:
+                reason = f"the last {failures} runs of {partition} failed; last error: {last}"
+                self.hold(name, reason, by="tracking", partition=partition)
+                return holds.hold_of(self.engine, name, partition)
+            return None
+        if failures >= limit and holds.hold_of(self.engine, name) is None:
+            self.hold(name, f"the last {failures} runs failed; last error: {last}", by="tracking")
             return holds.hold_of(self.engine, name)
         return None
+
+    def _partition_failures(self, process_id: int, partition: str, limit: int) -> int:
+        """Failed runs of one partition in a row, newest first, up to its last completed run; runs
+        that are not failures (canceled, skipped, refused, on hold, running) neither count nor reset."""
+        with self._session() as session:
+            statuses = session.scalars(
+                select(ProcessRun.status)
+                .where(ProcessRun.process_id == process_id, ProcessRun.partition == partition)
+                .order_by(ProcessRun.id.desc())
+                .limit(limit * 10)
+            ).all()
+        failures = 0
+        for status in statuses:
+            if status == "completed":
+                break
+            if status == "failed":
+                failures += 1
+        return failures
 
     def _add_error(
         self,
@@ -570,7 +599,7 @@ class ProcessTracker:
     def hold(self, process_name: str, reason: str, by: str, partition: str | None = None) -> None:
         """Put the process on hold: every sensor and schedule that asks core.holds skips it. The hold
         event waits in `process_hold_event` until the notice sensor has mailed the operators."""
-        holds.put_on_hold(self.engine, process_name, reason, by=by)
+        holds.put_on_hold(self.engine, process_name, reason, by=by, partition_key=partition or "")
         with self._session() as session, session.begin():
             session.add(
                 HoldEvent(process_name=process_name, action="held", by=by, reason=reason, partition=partition)
@@ -578,9 +607,12 @@ class ProcessTracker:
 
     def release(self, process_name: str, by: str, partition: str | None = None) -> None:
         """Release the hold (recording who and when, to be mailed); failures counted so far are forgotten."""
-        if holds.hold_of(self.engine, process_name) is None:
-            raise TrackingError(f"process {process_name!r} is not on hold")
-        holds.release_hold(self.engine, process_name, by=by)
+        held = (holds.held_partitions(self.engine, process_name).get(partition) if partition
+                else holds.hold_of(self.engine, process_name))
+        if held is None:
+            where = f" [{partition}]" if partition else ""
+            raise TrackingError(f"process {process_name!r}{where} is not on hold")
+        holds.release_hold(self.engine, process_name, by=by, partition_key=partition or "")
         with self._session() as session, session.begin():
             session.add(HoldEvent(process_name=process_name, action="released", by=by, partition=partition))
             process = session.scalar(select(Process).where(Process.name == process_name).with_for_update())

@@ -41,3 +41,23 @@ def test_code_location_loads_as_dagster_loads_it(tmp_path) -> None:  # type: ign
         cwd=repo, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dg_check_defs_passes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`dg check defs` (pyproject's [tool.dg]) loads the code location as `make dev` does."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    venv = Path(sys.executable).parent.parent
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "PLATFORM_DATA_DIR": str(tmp_path / "data"),
+           "VIRTUAL_ENV": str(venv)}
+    (tmp_path / "dagster.yaml").write_text((repo / "dagster.yaml").read_text())
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dg"), "check", "defs"],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All definitions loaded successfully" in result.stdout + result.stderr

@@ -155,3 +155,27 @@ def test_concurrent_runs_get_distinct_numbers(tracker: ProcessTracker) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         numbers = [number for batch in pool.map(start_three, range(4)) for number in batch]
     assert sorted(numbers) == list(range(1, 13))
+
+
+def test_a_failing_partition_is_held_alone_and_the_others_go_on(tracker: ProcessTracker) -> None:
+    """Issue 16, holds 2: a contributor with a dead URL fails N times in a row: that contributor's
+    partition is held, the healthy contributor keeps running, the process itself is not held."""
+    tracker.register_process("transit_contributor_export", max_concurrent_failures=3)
+    for number in range(3):
+        healthy = tracker.start_run("transit_contributor_export", partition="beta")
+        tracker.complete_run(healthy.id)
+        dead = tracker.start_run("transit_contributor_export", partition="alpha")
+        hold = tracker.fail_run(dead.id, "system", f"FetchError: alpha: connection refused ({number})")
+        assert (hold is None) == (number < 2)
+    alpha = holds.hold_of(tracker.engine, "transit_contributor_export", "alpha")
+    assert alpha is not None and alpha.partition_key == "alpha" and "the last 3 runs of alpha failed" in alpha.reason
+    assert holds.hold_of(tracker.engine, "transit_contributor_export") is None
+    assert holds.hold_of(tracker.engine, "transit_contributor_export", "beta") is None
+    # The healthy partition still starts; the held one is refused.
+    assert tracker.start_run("transit_contributor_export", partition="beta").status == "running"
+    with pytest.raises(holds.ProcessOnHoldError, match=r"\[alpha\]"):
+        tracker.start_run("transit_contributor_export", partition="alpha")
+    tracker.release("transit_contributor_export", by="ops", partition="alpha")
+    assert holds.hold_of(tracker.engine, "transit_contributor_export", "alpha") is None
+    with pytest.raises(TrackingError, match=r"\[alpha\] is not on hold"):
+        tracker.release("transit_contributor_export", by="ops", partition="alpha")
