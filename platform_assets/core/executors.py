@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +28,7 @@ EXECUTOR_SETTINGS: tuple[SettingSpec, ...] = (
 def _celery_value(name: str, env: Mapping[str, str] | None) -> Any:
     """Dagster's `{"env": NAME}` config form when the variable is set (the broker URL may hold a
     password, which must not reach the UI), else the default."""
-    source = env if env is not None else __import__("os").environ
-    if env is None and source.get(name):
+    if env is None and os.environ.get(name):
         return {"env": name}
     return read(name, EXECUTOR_SETTINGS, env)
 

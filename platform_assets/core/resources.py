@@ -16,7 +16,7 @@ from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.errors import SettingsError
 from platform_assets.core.mailer import Mailer
 from platform_assets.core.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
-from platform_assets.core.settings import SettingSpec, configure, env_value, parse_smtp_url
+from platform_assets.core.settings import SettingSpec, configure, env_value, field_specs, parse_smtp_url
 
 __all__ = [
     "ObjectStore", "LocalObjectStore", "S3ObjectStore", "PlatformDatabase", "Mailer", "PlatformInfo",
@@ -39,9 +39,7 @@ def object_store(env: Mapping[str, str] | None = None, *, resolve: bool = False)
         return configure(LocalObjectStore, env, resolve=resolve)
     from dagster_aws.s3 import S3Resource
 
-    bucket = S3ObjectStore.model_fields["bucket"]
-    bucket_spec = SettingSpec("PLATFORM_S3_BUCKET", "", bucket.description or "")
-    name = bucket_spec.read(env)
+    name = field_specs(S3ObjectStore)["bucket"].read(env)
     if not name:
         raise SettingsError("PLATFORM_S3_BUCKET", "required when PLATFORM_OBJECT_STORE=s3")
     if len(name) < 3:

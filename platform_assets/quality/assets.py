@@ -2,15 +2,12 @@
 `ocds_filtered_dataset` (Pelican's filtered dataset); files go to the object store, never
 through an IO manager."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from dagster import (
     AssetExecutionContext,
     Config,
     DataVersion,
-    Failure,
     MaterializeResult,
     MetadataValue,
     RetryPolicy,
@@ -19,7 +16,7 @@ from dagster import (
 from pydantic import Field
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.errors import DatabaseError, ObjectStoreError, PlatformError
+from platform_assets.core.failures import one_line_failure
 from platform_assets.core.holds import refuse_if_held
 from platform_assets.core.metadata import ROW_COUNT, file_metadata
 from platform_assets.core.objectstore import ObjectStore
@@ -39,17 +36,6 @@ from platform_assets.quality.resources import OcdsSource
 
 GROUP = "quality"
 OWNERS = ["team:quality"]
-
-
-@contextmanager
-def _retry_only_outages() -> Iterator[None]:
-    """An outage (database, object store) may pass and is retried by the asset's policy; a bad
-    dataset or filter will not: it fails at once with its one-line message as the headline."""
-    try:
-        yield
-    except PlatformError as error:
-        transient = isinstance(error, (DatabaseError, ObjectStoreError))
-        raise Failure(description=f"{type(error).__name__}: {error}", allow_retries=transient) from error
 
 
 class OcdsDatasetConfig(Config):
@@ -77,7 +63,7 @@ def ocds_dataset(
     ocds_source: OcdsSource,
 ) -> MaterializeResult:
     refuse_if_held(context, database)
-    with _retry_only_outages():
+    with one_line_failure():  # database and object store outages retried, a bad dataset never
         return _load_dataset(context, config, object_store, database, ocds_source)
 
 

@@ -7,7 +7,7 @@ run log says why) and the steps downstream in the run are skipped.
 
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,6 @@ from dagster import (
     AssetExecutionContext,
     Config,
     DynamicPartitionsDefinition,
-    Failure,
     MaterializeResult,
     MetadataValue,
     RetryPolicy,
@@ -27,7 +26,7 @@ from pydantic import Field
 
 from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.errors import DatabaseError, ObjectStoreError, PlatformError
+from platform_assets.core.failures import OUTAGES, one_line_failure
 from platform_assets.core.holds import refuse_if_held
 from platform_assets.core.metadata import ROW_COUNT, file_metadata
 from platform_assets.core.objectstore import ObjectStore
@@ -83,17 +82,9 @@ def _export_metadata(outcome: ExportOutcome) -> dict[str, object]:
     return metadata
 
 
-@contextmanager
-def _one_line_failure() -> Iterator[None]:
-    """Platform errors surface as a Dagster Failure: the run log and the failure email carry the
-    one-line message itself instead of a wrapped traceback."""
-    try:
-        yield
-    except PlatformError as error:
-        # Outages may pass: the job's retry policy retries them. A bad feed, catalog or parameter
-        # will not: fail at once.
-        transient = isinstance(error, (FetchError, ObjectStoreError, DatabaseError))
-        raise Failure(description=f"{type(error).__name__}: {error}", allow_retries=transient) from error
+def _one_line_failure() -> AbstractContextManager[None]:
+    """Platform errors as a one-line Dagster Failure; fetch, store and database outages may be retried."""
+    return one_line_failure((*OUTAGES, FetchError))
 
 
 def _export(

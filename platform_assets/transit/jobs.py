@@ -34,7 +34,7 @@ MAX_RUNTIME_TAG = "dagster/max_runtime"  # honoured by the instance's run monito
 def build_transit_jobs(retry_delay: float, max_runtime_seconds: int = 4 * 3600) -> list[UnresolvedAssetJobDefinition]:
     """The transit jobs. Fetch and export steps are retried once after `retry_delay` seconds
     (PLATFORM_TRANSIT_RETRY_DELAY) when their failure may pass (an outage: see
-    `assets._one_line_failure`); the publication step is never retried (a partial publication is
+    `core.failures.one_line_failure`); the publication step is never retried (a partial publication is
     not repeated blindly). Stuck runs (Tartare cancels jobs over 4 h): run monitoring fails a run
     past `max_runtime_seconds` (PLATFORM_TRANSIT_MAX_RUNTIME), and the failure sensor emails it."""
     retry = RetryPolicy(max_retries=1, delay=retry_delay, backoff=Backoff.LINEAR)

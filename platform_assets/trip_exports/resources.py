@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -105,15 +106,16 @@ class OpenDataPortal(ConfigurableResource):
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class TripExportsRuntime:
     """The resources resolved for the CLI, the HTTP API and the demo (processes that show no
     configuration, so values rather than EnvVars)."""
 
     resources: dict[str, Any]
 
-    @property
+    @cached_property
     def engine(self) -> Engine:
+        """The database engine, migrated once for this process."""
         from platform_assets.core.database import upgrade_database
 
         database = self.resources["database"]
