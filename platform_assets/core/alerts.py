@@ -38,6 +38,11 @@ class PlatformInfo(ConfigurableResource):
     alert_emails_text: str = setting(
         "PLATFORM_ALERT_EMAILS", "operators@localhost", "Comma-separated operators who get failure emails."
     )
+    run_heartbeat_seconds: int = setting(
+        "PLATFORM_RUN_HEARTBEAT_SECONDS", "30", "Seconds between heartbeats of a run a CLI command executes in its own "
+        "process; on another machine its run is failed after 4 missed (on the same machine: once its pid is gone).",
+        minimum=1,
+    )
     webserver_url: str = setting(
         "PLATFORM_WEBSERVER_URL", "", "Base URL of the Dagster UI, for run links in alert emails (empty: no link)."
     )

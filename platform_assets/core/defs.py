@@ -10,6 +10,7 @@ from platform_assets.core.alerts import alert_delivery, run_failure_email
 from platform_assets.core.executors import build_executor
 from platform_assets.core.inventory import platform_inventory
 from platform_assets.core.resources import core_resources
+from platform_assets.core.run_liveness import dead_run_detection
 
 platform_inventory_job = define_asset_job(
     "platform_inventory_job",
@@ -26,5 +27,5 @@ def core_definitions(env: Mapping[str, str] | None = None) -> Definitions:
         assets=[platform_inventory],
         jobs=[platform_inventory_job],
         resources=core_resources(env),
-        sensors=[run_failure_email, alert_delivery],
+        sensors=[run_failure_email, alert_delivery, dead_run_detection],
     )

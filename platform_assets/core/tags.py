@@ -19,6 +19,10 @@ TRANSIT_TRIGGER_TAG = "transit/trigger"
 PROCESS_TYPE_TAG = "platform/process_type"
 # A job (its tags reach its runs) may say how often a run is expected: "90s", "30m", "6h", "1d" or seconds.
 EXPECTED_EVERY_TAG = "platform/expected_every"
+# A run executed by a command's own process (CLI): "host|boot id|pid|process start", and the epoch
+# second of that process's last heartbeat (core/run_liveness.py fails the run once it is gone).
+RUN_OWNER_TAG = "platform/run_owner"
+RUN_HEARTBEAT_TAG = "platform/heartbeat"
 # The open-data request (POST /opendata/{month}/publish) a run answers.
 OPENDATA_REQUEST_TAG = "trip_exports/request"
 

@@ -74,20 +74,27 @@ def _launch(job_name: str, partitions: str, partition_key: str, run_config: dict
         return
     from dagster import Definitions
 
+    from platform_assets.core.alerts import PlatformInfo
     from platform_assets.core.defs import core_definitions
     from platform_assets.core.instance import dagster_instance
+    from platform_assets.core.run_liveness import execute_owned_run
+    from platform_assets.core.settings import configure
     from platform_assets.core.tags import SUBJECT_TAG, TRANSIT_TRIGGER_TAG
     from platform_assets.transit.defs import transit_definitions
 
     # The same definitions the code location serves, with this command's environment.
     defs = Definitions.merge(core_definitions(), transit_definitions())
+    platform = configure(PlatformInfo, resolve=True)
     # The instance as a context manager: disposed (and its state storage unset) when done.
     with dagster_instance() as instance:
         if not instance.has_dynamic_partition(partitions, partition_key):
             instance.add_dynamic_partitions(partitions, [partition_key])
-        result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, partition_key=partition_key, run_config=run_config,
-            tags={SUBJECT_TAG: subject, TRANSIT_TRIGGER_TAG: "cli"}, raise_on_error=False,
+        # Owned by this process with a heartbeat: killed with -9, the run is failed and its queue
+        # slots freed (core/run_liveness.py), where run monitoring only sees launched runs.
+        result = execute_owned_run(
+            defs.resolve_job_def(job_name).execute_in_process, instance, platform.run_heartbeat_seconds,
+            {SUBJECT_TAG: subject, TRANSIT_TRIGGER_TAG: "cli"},
+            partition_key=partition_key, run_config=run_config, raise_on_error=False,
         )
     for event in result.get_asset_materialization_events():
         metadata = event.materialization.metadata
