@@ -4,29 +4,43 @@ backend (`LocalObjectStore`, `S3ObjectStore`); `core/resources.py` chooses (PLAT
 Files are streamed in and out (never read whole into memory) and each write reports its size and
 sha256, which assets return as materialization metadata. Writes are atomic: a failed upload
 leaves the previous object with the same key untouched.
+
+Faults (issue 18 item 14): an upload in progress logs its progress every few seconds (so a frozen
+endpoint is visible, not silent); S3 calls have connect and read timeouts; runs keep their
+temporary files in `work_folder()`s under PLATFORM_WORK_DIR, and whatever a killed run left
+behind (its work folder, `.part` files, incomplete S3 multipart uploads) is removed when the
+store is next set up for a run (`setup_for_execution`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, ClassVar
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
 from platform_assets.core.errors import ObjectStoreError
-from platform_assets.core.settings import setting
+from platform_assets.core.settings import fill_default, setting
 
 CHUNK_SIZE = 1024 * 1024
+MIB = 1024 * 1024
+# The file in each work folder naming the process that owns it (core/run_liveness.ProcessOwner).
+OWNER_FILE = ".owner"
+# The folder of PLATFORM_WORK_DIR holding one marker per S3 upload in progress (its process and key).
+UPLOADS_FOLDER = "uploads"
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,11 @@ class _HashingReader:
         self._stream = stream
         self.sha256 = hashlib.sha256()
         self.size = 0
+        # Bytes the backend reports sent (S3's transfer callback), for progress logs.
+        self.sent = 0
+
+    def count_sent(self, count: int) -> None:
+        self.sent += count
 
     def read(self, size: int = -1) -> bytes:
         data = self._stream.read(size)
@@ -77,6 +96,15 @@ class ObjectStore(ConfigurableResource):
 
     # Named in errors so an operator knows which setting to look at.
     setting_hint: ClassVar[str] = ""
+
+    work_dir: str = setting(
+        "PLATFORM_WORK_DIR", "{data_dir}/work", "Folder of runs' temporary files: one folder per run step, removed "
+        "when it ends; a killed run's is removed when the object store is next set up for a run."
+    )
+    progress_seconds: int = setting(
+        "PLATFORM_OBJECT_STORE_PROGRESS_SECONDS", "30", "Seconds between progress log lines of an upload to the "
+        "object store (bytes sent so far), so a slow or frozen store is visible in the run's logs.", minimum=1,
+    )
 
     # -- what a backend implements --------------------------------------------------------------
     def _where(self) -> str:
@@ -110,6 +138,89 @@ class ObjectStore(ConfigurableResource):
     def _ping(self) -> None:
         raise NotImplementedError
 
+    def _clean_incomplete_uploads(self) -> list[str]:
+        """Remove what killed uploads left in the store; return what was removed."""
+        return []
+
+    # -- lifecycle: leftovers of killed runs ------------------------------------------------------
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Dagster calls this when a run (or step) starts with this store: remove what killed
+        runs left behind. Best effort: a store that cannot be reached fails the write, not this."""
+        try:
+            removed = self.clean_leftovers()
+        except Exception as error:  # the run's own use of the store reports an unreachable store
+            get_dagster_logger("platform_assets.object_store").warning(f"leftover cleanup skipped: {error}"[:500])
+            return
+        if removed:
+            get_dagster_logger("platform_assets.object_store").info(
+                f"removed {len(removed)} leftover(s) of killed runs: {', '.join(removed)[:1000]}"
+            )
+
+    def work_root(self) -> Path:
+        """PLATFORM_WORK_DIR, absolute (`{data_dir}` filled in when the store was built directly)."""
+        return Path(fill_default(self.work_dir)).absolute()
+
+    def clean_leftovers(self) -> list[str]:
+        """Remove the work folders of processes that are gone and the store's incomplete uploads
+        (killed runs); return what was removed (folder paths, upload keys)."""
+        from platform_assets.core.run_liveness import ProcessOwner, owned_by_dead_process
+
+        removed: list[str] = []
+        root = self.work_root()
+        if root.is_dir():
+            for folder in root.iterdir():
+                try:
+                    owner = ProcessOwner.parse(json.loads((folder / OWNER_FILE).read_text())["owner"])
+                except (OSError, ValueError, KeyError, TypeError):
+                    owner = None
+                if owner is not None and owned_by_dead_process(owner):
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed.append(str(folder))
+        with self._errors("clean up", ""):
+            removed.extend(self._clean_incomplete_uploads())
+        return removed
+
+    @contextmanager
+    def work_folder(self, prefix: str) -> Iterator[Path]:
+        """A fresh folder under PLATFORM_WORK_DIR for a step's temporary files, removed on exit;
+        if the process is killed, the next `clean_leftovers` removes it."""
+        from platform_assets.core.run_liveness import this_process
+
+        root = self.work_root()
+        root.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+        try:
+            (folder / OWNER_FILE).write_text(json.dumps({"owner": this_process().tag()}))
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    @contextmanager
+    def _progress(self, key: str, sent: Callable[[], int]) -> Iterator[None]:
+        """Log `sent()` every `progress_seconds` while the block runs (a thread, so a frozen
+        endpoint that blocks the upload still shows in the log)."""
+        stop = threading.Event()
+        started = time.monotonic()
+        log = get_dagster_logger("platform_assets.object_store")
+
+        def report() -> None:
+            last = 0
+            while not stop.wait(self.progress_seconds):
+                now = sent()
+                log.info(
+                    f"uploading {key!r} to {self._where()}: {now / MIB:.1f} MiB sent in "
+                    f"{time.monotonic() - started:.0f} s ({(now - last) / MIB:.1f} MiB in the last {self.progress_seconds} s)"
+                )
+                last = now
+
+        thread = threading.Thread(target=report, name=f"progress-{key[-40:]}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
     # -- the interface --------------------------------------------------------------------------
     @contextmanager
     def _errors(self, action: str, key: str = "") -> Iterator[None]:
@@ -134,9 +245,13 @@ class ObjectStore(ConfigurableResource):
         """Stream `stream` to `key`; the previous object stays until the new one is complete."""
         key = _check_key(key)
         reader = _HashingReader(stream)
-        with self._errors("write", key):
+        with self._errors("write", key), self._progress(key, self._sent_counter(reader)):
             self._write(key, reader, content_type)
         return StoredObject(key, self.uri(key), reader.size, reader.sha256.hexdigest())
+
+    def _sent_counter(self, reader: _HashingReader) -> Callable[[], int]:
+        """Bytes sent so far by a write of `reader` (a backend that knows better overrides this)."""
+        return lambda: reader.size
 
     def put_file(self, key: str, path: str | os.PathLike[str], content_type: str | None = None) -> StoredObject:
         with open(path, "rb") as stream:
@@ -273,6 +388,22 @@ class LocalObjectStore(ObjectStore):
     def _ping(self) -> None:
         self._root().mkdir(parents=True, exist_ok=True)
 
+    def _clean_incomplete_uploads(self) -> list[str]:
+        # A write is a `.part` file renamed into place: one older than a day was left by a killed
+        # process (a live write keeps touching its file, so it is never that old).
+        removed: list[str] = []
+        root = self._root()
+        cutoff = time.time() - 86400
+        if root.is_dir():
+            for part in root.rglob(".*.part"):
+                try:
+                    if part.is_file() and part.stat().st_mtime < cutoff:
+                        part.unlink()
+                        removed.append(part.relative_to(root).as_posix())
+                except OSError:
+                    continue
+        return removed
+
 
 class S3ObjectStore(ObjectStore):
     """An S3 bucket (AWS, MinIO, moto...) through dagster-aws's S3Resource. Uploads are multipart
@@ -280,13 +411,46 @@ class S3ObjectStore(ObjectStore):
 
     bucket: str = setting("PLATFORM_S3_BUCKET", "", "S3 bucket (required when PLATFORM_OBJECT_STORE=s3).")
     prefix: str = setting("PLATFORM_S3_PREFIX", "", "Key prefix inside the bucket.")
+    connect_timeout: int = setting(
+        "PLATFORM_S3_CONNECT_TIMEOUT", "10", "Seconds to open a connection to the S3 endpoint.", minimum=1
+    )
+    read_timeout: int = setting(
+        "PLATFORM_S3_READ_TIMEOUT", "60", "Seconds to wait for the S3 endpoint's answer to one request attempt.",
+        minimum=1,
+    )
+    max_attempts: int = setting(
+        "PLATFORM_S3_MAX_ATTEMPTS", "3", "Attempts of one S3 request, the first included (a frozen endpoint fails a "
+        "request after about this many read timeouts).", minimum=1,
+    )
+    stale_upload_seconds: int = setting(
+        "PLATFORM_S3_STALE_UPLOAD_SECONDS", "7200", "Age past which an incomplete multipart upload under the "
+        "prefix is a killed run's leftover, aborted when the store is next set up for a run.", minimum=1,
+    )
     s3: S3Resource = Field(default_factory=S3Resource, description="S3 client configuration.")
 
     _client: Any = PrivateAttr(default=None)
 
     def _s3_client(self) -> Any:
+        """dagster-aws's S3Resource settings, with connect and read timeouts and a total number of
+        attempts (its own client has botocore's 60 s timeouts, no way to set them, and retries
+        `max_attempts` times after the first: 6 x 60 s on a frozen endpoint)."""
         if self._client is None:
-            self._client = self.s3.get_client()
+            import boto3
+            from botocore import UNSIGNED
+            from botocore.config import Config
+
+            config = Config(
+                connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
+                retries={"total_max_attempts": self.max_attempts, "mode": "standard"},
+                signature_version=UNSIGNED if self.s3.use_unsigned_session else None,
+            )
+            session = boto3.session.Session(profile_name=self.s3.profile_name)
+            self._client = session.client(
+                "s3", region_name=self.s3.region_name, endpoint_url=self.s3.endpoint_url, use_ssl=self.s3.use_ssl,
+                verify=self.s3.verify, aws_access_key_id=self.s3.aws_access_key_id,
+                aws_secret_access_key=self.s3.aws_secret_access_key, aws_session_token=self.s3.aws_session_token,
+                config=config,
+            )
         return self._client
 
     def _s3_key(self, key: str) -> str:
@@ -302,9 +466,74 @@ class S3ObjectStore(ObjectStore):
     def _uri_head(self) -> str:
         return f"s3://{self.bucket}/{self._s3_key('')}"
 
+    def _sent_counter(self, reader: _HashingReader) -> Callable[[], int]:
+        # Bytes the endpoint took (upload_fileobj's callback), not bytes read ahead from the source.
+        return lambda: reader.sent
+
     def _write(self, key: str, reader: _HashingReader, content_type: str | None) -> None:
         extra = {"ContentType": content_type} if content_type else None
-        self._s3_client().upload_fileobj(reader, self.bucket, self._s3_key(key), ExtraArgs=extra)
+        with self.upload_marker(key):
+            self._s3_client().upload_fileobj(
+                reader, self.bucket, self._s3_key(key), ExtraArgs=extra, Callback=reader.count_sent
+            )
+
+    @contextmanager
+    def upload_marker(self, key: str) -> Iterator[None]:
+        """A file under PLATFORM_WORK_DIR/uploads naming this process and the S3 key it uploads,
+        while it uploads: an incomplete upload of a key whose process is gone is a killed run's."""
+        from platform_assets.core.run_liveness import this_process
+
+        owner = this_process()
+        folder = self.work_root() / UPLOADS_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        s3_key = self._s3_key(key)
+        marker = folder / f"{hashlib.sha256(f'{self.bucket}/{s3_key}'.encode()).hexdigest()[:24]}-{owner.pid}.json"
+        marker.write_text(json.dumps({"owner": owner.tag(), "bucket": self.bucket, "key": s3_key}))
+        try:
+            yield
+        finally:
+            marker.unlink(missing_ok=True)
+
+    def _upload_owners(self) -> tuple[set[str], set[str]]:
+        """(keys some live process of this machine is uploading, keys a dead one was uploading);
+        the markers of dead processes are removed."""
+        from platform_assets.core.run_liveness import ProcessOwner, owned_by_dead_process
+
+        live: set[str] = set()
+        dead: set[str] = set()
+        folder = self.work_root() / UPLOADS_FOLDER
+        for marker in folder.glob("*.json") if folder.is_dir() else ():
+            try:
+                entry = json.loads(marker.read_text())
+                owner = ProcessOwner.parse(entry["owner"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if owner is None or entry.get("bucket") != self.bucket:
+                continue
+            if owned_by_dead_process(owner):
+                dead.add(entry["key"])
+                marker.unlink(missing_ok=True)
+            else:
+                live.add(entry["key"])
+        return live, dead
+
+    def _clean_incomplete_uploads(self) -> list[str]:
+        # An incomplete upload is a killed run's when its process (known from its marker on this
+        # machine) is gone, or, with no marker (another machine's, or from before), once it is
+        # older than PLATFORM_S3_STALE_UPLOAD_SECONDS. Uploads of live processes are never touched.
+        client = self._s3_client()
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.stale_upload_seconds)
+        live, dead = self._upload_owners()
+        aborted: list[str] = []
+        paginator = client.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._s3_key("")):
+            for upload in page.get("Uploads", []):
+                if upload["Key"] in live:
+                    continue
+                if upload["Key"] in dead or upload["Initiated"] < cutoff:
+                    client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                    aborted.append(f"s3://{self.bucket}/{upload['Key']} (upload {upload['UploadId'][:12]})")
+        return aborted
 
     def _open(self, key: str) -> IO[bytes]:
         return self._s3_client().get_object(Bucket=self.bucket, Key=self._s3_key(key))["Body"]

@@ -104,6 +104,17 @@ def _process_alive(owner: ProcessOwner) -> bool:
     return not owner.started or state[1] in ("", owner.started)
 
 
+def owned_by_dead_process(owner: ProcessOwner) -> bool:
+    """Whether `owner` is a process of this machine that is gone (another machine's is never
+    judged: its folders are its own to clean)."""
+    here = this_process()
+    if owner.host != here.host:
+        return False
+    if owner.boot and here.boot and owner.boot != here.boot:
+        return True
+    return not _process_alive(owner)
+
+
 def owner_tags(heartbeat_at: float | None = None) -> dict[str, str]:
     """The tags of a run this process executes itself."""
     return {RUN_OWNER_TAG: this_process().tag(), RUN_HEARTBEAT_TAG: str(int(heartbeat_at or time.time()))}

@@ -5,7 +5,6 @@ checksums, validity and counts). When nothing changed an export yields no materi
 run log says why) and the steps downstream in the run are skipped.
 """
 
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -99,7 +98,7 @@ def _export(
     """The body of both export assets: export the partition's contributor or coverage if an input
     changed (or forced); yield nothing, and say so, when there is nothing new."""
     subject = context.partition_key
-    with _one_line_failure(), tempfile.TemporaryDirectory(prefix=f"transit-{subject}-") as workdir:
+    with _one_line_failure(), object_store.work_folder(f"transit-{subject}-") as workdir:
         refuse_if_held(context, database)
         catalog = transit.load_catalog()
         outcome = export(
@@ -177,7 +176,7 @@ def coverage_publication(
     platform: PlatformInfo,
 ) -> MaterializeResult:
     coverage_id = context.partition_key
-    with _one_line_failure(), tempfile.TemporaryDirectory(prefix=f"transit-publish-{coverage_id}-") as workdir:
+    with _one_line_failure(), object_store.work_folder(f"transit-publish-{coverage_id}-") as workdir:
         refuse_if_held(context, database)
         latest, publications = publish_coverage(
             object_store, transit.load_catalog(), coverage_id, Path(workdir), url_replacements(platform.data_path),

@@ -108,12 +108,11 @@ def trip_export(
 def opendata_trip_export(
     context: AssetExecutionContext, database: PlatformDatabase, object_store: ObjectStore, opendata_portal: OpenDataPortal
 ) -> MaterializeResult:
-    import tempfile
     from pathlib import Path
 
     refuse_if_held(context, database)
     month = context.partition_key[:7]
-    with tempfile.TemporaryDirectory(prefix="opendata-") as tmp:
+    with object_store.work_folder("opendata-") as tmp:
         files = build_opendata(database.engine, month, Path(tmp))
         problems, verified = verify_opendata_csv(files.csv_path)
         if problems:

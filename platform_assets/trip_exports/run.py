@@ -11,7 +11,6 @@ file is deleted unless a recipient already has its link, and recipients get a ge
 from __future__ import annotations
 
 import multiprocessing
-import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -148,7 +147,7 @@ def run_export(
 
         name = f"trips-{params['start_date']}-{params['end_date']}-{export_uuid[:8]}"
         help_rows = export_help_rows(export_uuid, export.type, params)
-        with tempfile.TemporaryDirectory(prefix="trip-export-") as tmp:
+        with store.work_folder("trip-export-") as tmp:
             zip_path = Path(tmp) / f"{name}.zip"
             # The workbook is written straight into its entry of the zip that is uploaded (no
             # intermediate XLSX file). The XLSX is already deflated inside, so the entry is
