@@ -1,9 +1,10 @@
 """Hostile-feed benchmark (issue 18 items 2 and 6): peak RSS and time of reading feed zips, each in
 a fresh process (resource.getrusage). Valid feeds of growing stop_times size are read by the
 streaming reader and by the old way (each member read whole, decoded whole, then parsed) for a
-baseline; compression bombs are refused by the limits. Figures go in the README "Limits" section.
+baseline; the export path (read, prefix ids, write the zip) with every row a Python list against
+large tables spilled to a temporary file; compression bombs are refused by the limits. Figures go in the README "Limits" section.
 
-    PYTHONPATH=. python benchmarks/hostile_feeds.py [--sizes 25 50 100] [--zeros-mib 1024]
+    PYTHONPATH=. python benchmarks/hostile_feeds.py [--sizes 25 50 100] [--zeros-mib 1024] [--modes lists spilled]
 """
 
 from __future__ import annotations
@@ -23,8 +24,18 @@ from platform_assets.lib.gtfs.reader import ZipLimits, decode_text, parse_table,
 path, mode, ratio = sys.argv[1], sys.argv[2], int(sys.argv[3])
 started = time.perf_counter()
 try:
+    limits = ZipLimits(max_ratio=ratio, max_member_bytes=4 << 30, max_feed_bytes=8 << 30)
     if mode == "streaming":
-        feed = read_feed(path, limits=ZipLimits(max_ratio=ratio, max_member_bytes=4 << 30, max_feed_bytes=8 << 30))
+        feed = read_feed(path, limits=limits)
+        rows = sum(len(t.rows) for t in feed.tables.values())
+    elif mode in ("lists", "spilled"):
+        # A contributor export's path: read, prefix every id (as a merge does), write the export zip.
+        # "lists" keeps every row as a Python list (before), "spilled" spills large tables (after).
+        from platform_assets.lib.gtfs.reader import write_feed
+        from platform_assets.transit.merge import prefix_feed
+        feed = read_feed(path, limits=limits, spill_rows=None if mode == "lists" else 50_000)
+        prefix_feed(feed, "P")
+        write_feed(feed, path + ".export.zip")
         rows = sum(len(t.rows) for t in feed.tables.values())
     else:  # the reader before issue 18: archive.read(member), decode the whole text, parse it
         rows = 0
@@ -76,6 +87,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[25, 50, 100], help="stop_times sizes in MB")
     parser.add_argument("--zeros-mib", type=int, default=1024)
+    parser.add_argument("--modes", nargs="+", default=["old", "streaming", "lists", "spilled"],
+                        help="old: whole members; streaming: read_feed; lists / spilled: read, prefix and write "
+                        "the export with rows as lists (before) or large tables spilled to disk (after)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -83,7 +97,7 @@ def main() -> None:
         print("|---|---|---|---|---|---|")
         for size in args.sizes:
             path = stop_times_feed(root / f"valid-{size}.zip", size, varied=True)
-            for mode in ("old", "streaming"):
+            for mode in args.modes:
                 result = measure(path, mode, ratio=1000)
                 print(f"| valid stop_times {size} MB | {path.stat().st_size / 1e6:.1f} MB | {mode} | {result['outcome']} | {result['seconds']} | {result['peak_mib']} |")
         bomb = stop_times_feed(root / "bomb.zip", 300, varied=False)

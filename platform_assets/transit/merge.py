@@ -8,7 +8,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from platform_assets.lib.gtfs.reader import Feed, Table
+from platform_assets.lib.gtfs.reader import SPILL_ROWS, Feed, SpilledRows, Table
 
 # Columns holding identifiers, per GTFS file (references included, so prefixed ids still match).
 ID_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -44,17 +44,18 @@ def prefix_feed(feed: Feed, prefix: str) -> Feed:
             table = feed.table(table_name)
             if table is not None:
                 column = table.ensure_column("agency_id")
-                for row in table.rows:
+                for row in table.edited_rows():
                     row[column] = row[column] or lone_agency
     for table_name, columns in ID_COLUMNS.items():
         table = feed.table(table_name)
         if table is None:
             continue
-        for column in columns:
-            if not table.has(column):
-                continue
-            index = table.column(column)
-            for row in table.rows:
+        indexes = [table.column(column) for column in columns if table.has(column)]
+        if not indexes:
+            continue
+        # One pass per table, all its id columns at once (a spilled table is rewritten once).
+        for row in table.edited_rows():
+            for index in indexes:
                 if row[index]:
                     row[index] = f"{prefix}:{row[index]}"
     return feed
@@ -74,6 +75,8 @@ def merge_feeds(feeds: list[tuple[str, Feed]], name: str) -> Feed:
             if target is None:
                 merged.tables[table_name] = Table(table_name, list(table.header), table.rows)
                 continue
+            if isinstance(target.rows, list) and len(target.rows) + len(table.rows) > SPILL_ROWS:
+                target.rows = SpilledRows(target.rows)  # merged large tables stay out of memory too
             for column in table.header:
                 target.ensure_column(column)
             positions = [table.header.index(column) if column in table.header else -1 for column in target.header]

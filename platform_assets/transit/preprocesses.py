@@ -76,16 +76,22 @@ class ComputeDirections(Preprocess):
             stop_times.column("stop_id"),
             stop_times.column("stop_sequence"),
         )
+        route_col, id_col = trips.column("route_id"), trips.column("trip_id")
+        # Only the reference stops of configured routes' trips are kept (the direction depends on
+        # nothing else): memory follows the configuration, not the size of stop_times.
+        references = {route_id: set(stops) for route_id, stops in config.items()}
+        reference_of_trip = {row[id_col]: references[row[route_col]] for row in trips.rows if row[route_col] in references}
         stops_of_trip: dict[str, list[tuple[int, str]]] = {}
         for row in stop_times.rows:
             try:
                 sequence = int(row[seq_col])
             except ValueError:
                 raise PreprocessError(f"{self.name}: stop_times.txt: stop_sequence {row[seq_col]!r} is not a number") from None
-            stops_of_trip.setdefault(row[trip_col], []).append((sequence, row[stop_col]))
-        route_col, id_col = trips.column("route_id"), trips.column("trip_id")
+            reference_stops = reference_of_trip.get(row[trip_col])
+            if reference_stops is not None and row[stop_col] in reference_stops:
+                stops_of_trip.setdefault(row[trip_col], []).append((sequence, row[stop_col]))
         direction_col = trips.ensure_column("direction_id")
-        for row in trips.rows:
+        for row in trips.edited_rows():
             reference = config.get(row[route_col])
             if reference is None:
                 continue
@@ -158,7 +164,7 @@ class GtfsAgencyFile(Preprocess):
         routes = feed.table("routes.txt")
         if routes is not None:
             index = routes.ensure_column("agency_id")
-            for route in routes.rows:
+            for route in routes.edited_rows():
                 if not route[index]:
                     route[index] = agency_id
         return feed
@@ -191,7 +197,7 @@ class HeadsignShortName(Preprocess):
         route_col, headsign_col, short_col = (
             trips.column("route_id"), trips.column("trip_headsign"), trips.column("trip_short_name")
         )
-        for row in trips.rows:
+        for row in trips.edited_rows():
             route_type = route_types.get(row[route_col])
             if route_type == self.METRO:
                 row[short_col] = ""
@@ -276,7 +282,7 @@ class Ruspell(Preprocess):
         rules = self._rules(context)
         stops = feed.require("stops.txt")
         name_col = stops.column("stop_name")
-        for row in stops.rows:
+        for row in stops.edited_rows():
             text = row[name_col]
             for rule in rules:
                 text = rule(text)
@@ -292,7 +298,8 @@ class RemoveUnusedStops(Preprocess):
     def apply(self, feed: Feed, context: PreprocessContext) -> Feed:
         stops = feed.require("stops.txt")
         stop_times = feed.require("stop_times.txt")
-        used = set(stop_times.values("stop_id"))
+        stop_col = stop_times.column("stop_id")
+        used = {row[stop_col] for row in stop_times.rows}  # one id at a time: stop_times may be spilled
         for table_name in ("transfers.txt", "pathways.txt"):
             table = feed.table(table_name)
             for column in ("from_stop_id", "to_stop_id"):
@@ -305,15 +312,14 @@ class RemoveUnusedStops(Preprocess):
         def is_stop_point(row: list[str]) -> bool:
             return type_col is None or row[type_col].strip() in ("", "0")
 
-        kept = [row for row in stops.rows if not is_stop_point(row) or row[id_col] in used]
-        parents = {row[parent_col] for row in kept if parent_col is not None and is_stop_point(row)}
+        before = len(stops.rows)
+        stops.keep(lambda row: not is_stop_point(row) or row[id_col] in used)
+        parents = {row[parent_col] for row in stops.rows if parent_col is not None and is_stop_point(row)}
         # Stations (location_type 1) stay only while a kept stop point names them as parent.
-        kept = [
-            row for row in kept
-            if is_stop_point(row) or row[type_col].strip() != "1" or row[id_col] in parents  # type: ignore[index]
-        ]
-        removed = len(stops.rows) - len(kept)
-        stops.rows = kept
+        stops.keep(
+            lambda row: is_stop_point(row) or row[type_col].strip() != "1" or row[id_col] in parents  # type: ignore[index]
+        )
+        removed = before - len(stops.rows)
         context.log(f"{self.name}: {removed} unused stop(s) removed")
         return feed
 

@@ -157,6 +157,70 @@ def test_zeros_are_refused_in_bounded_memory(tmp_path: Path) -> None:
     assert int(result["peak_kib"]) < 300 * 1024, result
 
 
+SPILL_SCRIPT = """
+import json, sys
+from platform_assets.lib.gtfs.reader import read_feed, write_feed
+from platform_assets.transit.merge import prefix_feed
+def peak_kib():
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+before = peak_kib()  # the interpreter with pandas and pyarrow loaded (about 120 MiB)
+feed = read_feed(sys.argv[1], spill_rows=int(sys.argv[2]))
+prefix_feed(feed, "P")
+write_feed(feed, sys.argv[1] + ".export.zip")
+print(json.dumps({"rows": len(feed.tables["stop_times.txt"].rows), "growth_kib": peak_kib() - before}))
+"""
+
+
+def test_an_accepted_feed_is_exported_in_memory_that_does_not_grow_with_it(tmp_path: Path) -> None:
+    """Accepted feeds kept every row as a Python list: about 13 MiB of RSS per MB of stop_times.
+    Past `spill_rows` rows a table is spilled to a temporary file; here 3 MB of stop_times
+    (120,000 rows; as lists about 40 MiB) read, prefixed and written with 2,000 rows in memory."""
+    path = _stop_times_bomb(tmp_path / "big.zip", 3)
+    done = subprocess.run([sys.executable, "-c", SPILL_SCRIPT, str(path), "2000"], capture_output=True, text=True,
+                          timeout=300, check=True)
+    result = json.loads(done.stdout)
+    assert result["rows"] == 3 * 40_000
+    assert result["growth_kib"] < 20 * 1024, result  # as lists: about 57 MiB
+    with zipfile.ZipFile(str(path) + ".export.zip") as archive, archive.open("stop_times.txt") as member:
+        lines = member.read().decode().split("\r\n")
+    assert lines[:2] == ["trip_id,arrival_time,departure_time,stop_id,stop_sequence", "P:T1,08:00:00,08:00:00,P:S1,1"]
+    assert len(lines) == 1 + 3 * 40_000 + 1 and lines[-1] == ""
+
+
+def test_spilled_tables_are_prefixed_filtered_and_written_like_lists(tmp_path: Path) -> None:
+    from platform_assets.lib.gtfs.reader import SpilledRows
+    from platform_assets.transit.merge import prefix_feed
+    from platform_assets.transit.preprocesses import PreprocessContext, RemoveUnusedStops
+
+    path = tmp_path / "small.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("agency.txt", "agency_name,agency_url,agency_timezone\nA,http://a,Europe/Paris\n")
+        archive.writestr("routes.txt", "route_id,agency_id,route_type\nR1,,3\n")
+        archive.writestr("stops.txt", "stop_id,stop_name,location_type,parent_station\n"
+                         "S1,One,0,ST\nS2,Two,0,\nST,Station,1,\nST2,Empty station,1,\n")
+        archive.writestr("trips.txt", "route_id,service_id,trip_id\nR1,SV,T1\n")
+        archive.writestr("stop_times.txt", "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+                         "T1,08:00:00,08:00:00,S1,1\nT1,08:10:00,08:10:00,S1,2\nT1,08:20:00,08:20:00,S1,3\n")
+    feed = read_feed(path, spill_rows=2)
+    assert isinstance(feed.tables["stop_times.txt"].rows, SpilledRows) and isinstance(feed.tables["stops.txt"].rows, SpilledRows)
+    assert isinstance(feed.tables["trips.txt"].rows, list)
+    prefix_feed(feed, "P")
+    RemoveUnusedStops().apply(feed, PreprocessContext({}, lambda _message: None))
+    assert len(feed.tables["stops.txt"].rows) == 2
+    write_feed(feed, tmp_path / "out.zip")
+    with zipfile.ZipFile(tmp_path / "out.zip") as archive:
+        text = {name: archive.read(name).decode() for name in archive.namelist()}
+    assert text["stop_times.txt"] == (
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence\r\n"
+        "P:T1,08:00:00,08:00:00,P:S1,1\r\nP:T1,08:10:00,08:10:00,P:S1,2\r\nP:T1,08:20:00,08:20:00,P:S1,3\r\n"
+    )
+    # S2 is used by no stop time, ST2 is a station without a kept stop: both dropped.
+    assert text["stops.txt"] == (
+        "stop_id,stop_name,location_type,parent_station\r\nP:S1,One,0,P:ST\r\nP:ST,Station,1,\r\n"
+    )
+    assert text["routes.txt"] == "route_id,agency_id,route_type\r\nP:R1,P:agency,3\r\n"
+
+
 def test_per_member_and_per_feed_limits(shared_data: Path, tmp_path: Path) -> None:
     path = _stop_times_bomb(tmp_path / "big.zip", 3)
     generous_ratio = {"max_ratio": 10_000}
