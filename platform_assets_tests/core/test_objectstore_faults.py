@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import time
@@ -53,11 +54,11 @@ def test_an_upload_to_a_frozen_endpoint_logs_progress_and_fails_at_the_read_time
     assert "Read timeout" in message
     # botocore's default is 60 s per attempt and dagster-aws's 6 attempts; here one attempt: about
     # 1 s waiting for "100 Continue", then the 2 s read timeout (slack for a loaded machine).
-    assert 1.9 < elapsed < 6, elapsed
+    assert 1.9 < elapsed < 10, elapsed
     progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("uploading 'transit/alpha.zip'")]
     assert progress, "no progress line while the upload waited"
     assert progress[0].startswith(f"uploading 'transit/alpha.zip' to S3 bucket 'frozen' at {frozen_endpoint}")
-    assert "0.0 MiB sent in 1 s" in progress[0]
+    assert re.search(r": 0\.0 MiB sent in \d+ s \(0\.0 MiB in the last 1 s\)$", progress[0]), progress[0]
 
 
 def test_incomplete_multipart_uploads_of_killed_runs_are_aborted_at_setup(

@@ -66,10 +66,10 @@ SPILL_ROWS = 50_000
 
 class SpilledRows:
     """The rows of a large table, in batches written to an anonymous temporary file (gone with the
-    process, even killed) and read back one batch at a time (marshal: this process's own file,
-    and two to three times faster than pickle on lists of strings). Supports what the platform does with
-    rows: append, extend, len and iteration (several iterations may run at once); a row changed
-    while iterating is not written back: use `Table.edited_rows()` for that."""
+    process, even killed) and read back one batch at a time (marshal: the file is this process's
+    own, and marshal loads lists of strings about twice as fast as pickle). Supports what the
+    platform does with rows: append, extend, len and iteration (several iterations may run at
+    once); a row changed while iterating is not written back: use `Table.edited_rows()` for that."""
 
     BATCH = 10_000
 
