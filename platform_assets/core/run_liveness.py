@@ -44,7 +44,8 @@ MISSED_HEARTBEATS = 4
 
 @dataclass(frozen=True)
 class ProcessOwner:
-    """Who executes a run: the machine (hostname and boot id, so pids after a reboot never match)
+    """Who executes a run: the machine (hostname, and as `boot` the kernel's boot id, so pids after
+    a reboot never match, and the pid namespace, so another container's pids are never checked)
     and the process (pid and its start time in clock ticks, so a reused pid never matches)."""
 
     host: str
@@ -64,10 +65,21 @@ class ProcessOwner:
 
 
 def _boot_id() -> str:
+    """The kernel's boot id and this process's pid namespace: two containers that share a hostname
+    (and a kernel) but not their pids never judge each other's pids."""
     try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
-        return ""
+        boot = ""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").removeprefix("pid:").strip("[]")
+    except OSError:
+        namespace = ""
+    return f"{boot}/{namespace}"
+
+
+def _kernel_boot(boot: str) -> str:
+    return boot.split("/", 1)[0]
 
 
 def _process_state(pid: int) -> tuple[str, str] | None:
@@ -104,14 +116,21 @@ def _process_alive(owner: ProcessOwner) -> bool:
     return not owner.started or state[1] in ("", owner.started)
 
 
+def _rebooted(owner: ProcessOwner, here: ProcessOwner) -> bool:
+    """Whether the kernel `owner` ran on has rebooted since (so every process of it is gone)."""
+    return bool(_kernel_boot(owner.boot)) and bool(_kernel_boot(here.boot)) and _kernel_boot(owner.boot) != _kernel_boot(here.boot)
+
+
 def owned_by_dead_process(owner: ProcessOwner) -> bool:
     """Whether `owner` is a process of this machine that is gone (another machine's is never
     judged: its folders are its own to clean)."""
     here = this_process()
     if owner.host != here.host:
         return False
-    if owner.boot and here.boot and owner.boot != here.boot:
+    if _rebooted(owner, here):
         return True
+    if owner.boot != here.boot:  # another pid namespace (container) on this machine: not ours to judge
+        return False
     return not _process_alive(owner)
 
 
@@ -129,7 +148,7 @@ def dead_reason(tags: Mapping[str, str], heartbeat_seconds: int, now: float, her
         if _process_alive(owner):
             return None
         return f"its process {owner.pid} on {owner.host} is gone (killed or crashed)"
-    if owner.host == here.host and owner.boot and here.boot and owner.boot != here.boot:
+    if owner.host == here.host and _rebooted(owner, here):
         return f"{owner.host} restarted since its process {owner.pid} started it"
     beat = tags.get(RUN_HEARTBEAT_TAG, "")
     last = float(beat) if beat.isdigit() else 0.0

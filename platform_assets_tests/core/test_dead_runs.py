@@ -147,5 +147,14 @@ def test_a_run_of_another_machine_is_dead_after_four_missed_heartbeats() -> None
     assert dead_reason({RUN_OWNER_TAG: here.tag(), RUN_HEARTBEAT_TAG: "0"}, 30, now=10**10, here=here) is None
     reused = ProcessOwner(here.host, here.boot, here.pid, str(int(here.started) + 1))
     assert dead_reason({RUN_OWNER_TAG: reused.tag()}, 30, now=0, here=here) is not None
+    # Another container of this machine (same hostname and kernel, its own pids): its pid means
+    # nothing here, so only its heartbeat counts; after a reboot of this machine every run is dead.
+    kernel_boot = here.boot.split("/")[0]
+    container = ProcessOwner(here.host, f"{kernel_boot}/4026599999", 999_999, "1")
+    assert dead_reason({RUN_OWNER_TAG: container.tag(), RUN_HEARTBEAT_TAG: "1000"}, 30, now=1100, here=here) is None
+    rebooted = ProcessOwner(here.host, "an-earlier-boot/4026531836", os.getpid(), here.started)
+    assert dead_reason({RUN_OWNER_TAG: rebooted.tag(), RUN_HEARTBEAT_TAG: "1000"}, 30, now=1001, here=here) == (
+        f"{here.host} restarted since its process {os.getpid()} started it"
+    )
     # A run without the owner tag (launched by the daemon) is run monitoring's business, not ours.
     assert dead_reason({}, 30, now=10**10, here=here) is None
