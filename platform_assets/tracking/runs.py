@@ -148,12 +148,17 @@ class RunFailure:
 # Dagster's wrappers around the user's exception: the step failure wrapper ("Error occurred while
 # executing op ..."), and the retry wrappers whose message is only "Exceeded max_retries of 1".
 RETRY_WRAPPERS = frozenset({"RetryRequested", "RetryRequestedFromPolicy"})
+# Dagster's `Failure` raised `from` an error (core.failures.one_line_failure turns every platform
+# error into one) wraps it too: its cause is the real error. A bare `Failure` is the error itself.
+FAILURE_WRAPPER = "Failure"
 MAX_CHAIN = 20
 MAX_DETAIL_CHARS = 20_000
 
 
 def _is_wrapper(error: SerializableErrorInfo) -> bool:
     name = error.cls_name or ""
+    if name == FAILURE_WRAPPER:
+        return (error.cause or error.context) is not None
     return name in RETRY_WRAPPERS or name.startswith("Dagster")
 
 
