@@ -1,8 +1,9 @@
-"""Issue 16, holds 2 end to end on the real definitions (`build_definitions`), driven the way the
+"""Issue 16, holds 2-5 end to end on the real definitions (`build_definitions`), driven the way the
 daemon drives them: the schedule's run requests are launched on the instance, then the run status
-sensors and the notice sensor tick. A contributor whose URL is dead fails N times: only its
-partition is held (refused before any asset work, with a message naming the hold, mailed once
-through a loopback SMTP server), the healthy contributor beside it keeps exporting, and a release
+sensors and the notice sensor tick. A contributor whose URL is dead fails N times (runs canceled
+while queued not counted): only its partition is held, with the root cause (refused before any
+asset work, with a message naming the hold; mailed once through a loopback SMTP server, the
+refusal not mailed as a failure), the healthy contributor beside it keeps exporting, and a release
 from the launchpad lets the dead one run again."""
 
 from __future__ import annotations
@@ -21,13 +22,17 @@ from dagster import (
     AssetKey,
     DagsterEventType,
     DagsterInstance,
+    DagsterRunStatus,
     Definitions,
     ExecuteInProcessResult,
     RunRequest,
+    build_run_status_sensor_context,
     build_schedule_context,
     build_sensor_context,
     instance_for_test,
 )
+from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from platform_assets.core.database import PlatformDatabase, upgrade_database
 from platform_assets.core.holds import hold_of
@@ -95,6 +100,27 @@ class Daemon:
             instance=self.instance, partition_key=partition, tags=tags or {}, run_config=run_config or {},
             raise_on_error=False,
         )
+
+    def cancel_while_queued(self, job: str, partition: str) -> str:
+        """What the UI's Terminate does to a run still waiting in the run queue; returns its id."""
+        origin = RemoteJobOrigin(RemoteRepositoryOrigin(InProcessCodeLocationOrigin(
+            LoadableTargetOrigin(module_name="platform_assets.definitions")), "__repository__"), job)
+        queued = self.instance.create_run_for_job(
+            job_def=self.repository.get_job(job), status=DagsterRunStatus.QUEUED, remote_job_origin=origin,
+            tags={"dagster/partition": partition},
+        )
+        self.instance.report_run_canceled(queued)
+        # The daemon's tick would match the run by its code location, which this context has not:
+        # the canceled sensor is given the run's event as the daemon gives it.
+        [record] = self.instance.get_records_for_run(queued.run_id, of_type=DagsterEventType.RUN_CANCELED).records
+        sensor_def = self.repository.get_sensor_def("tracking_run_canceled")
+        with build_run_status_sensor_context(
+            sensor_name=sensor_def.name, dagster_event=record.event_log_entry.dagster_event,
+            dagster_instance=self.instance, dagster_run=self.instance.get_run_by_id(queued.run_id),
+            resources=self._resources_of(sensor_def), repository_def=self.repository,
+        ) as context:
+            sensor_def(context)
+        return queued.run_id
 
     def run_schedule(self, at: datetime) -> dict[str, ExecuteInProcessResult]:
         """One schedule tick: every run request launched (tagged as the daemon tags them), then the
@@ -180,6 +206,9 @@ def test_a_dead_contributor_is_held_alone_while_the_healthy_one_keeps_exporting(
     daemon, engine = world.daemon, world.database.engine
     tracker = tracker_for(world.database.url)
     monday = datetime(2026, 11, 2, 20, tzinfo=UTC)
+    # Runs of the dead contributor canceled while queued are no failures: they never count.
+    canceled = [daemon.cancel_while_queued(JOB, "dead") for _ in range(2)]
+    assert [tracker.run_by_dagster_id(run_id).status for run_id in canceled] == ["canceled"] * 2  # type: ignore[union-attr]
     for week in range(MAX_FAILURES):
         results = daemon.run_schedule(monday + timedelta(weeks=week))
         assert sorted(results) == ["dead", "healthy"]
@@ -194,12 +223,13 @@ def test_a_dead_contributor_is_held_alone_while_the_healthy_one_keeps_exporting(
     assert hold is not None and hold.partition_key == "dead" and hold.held_by == "tracking"
     assert f"the last {MAX_FAILURES} runs of dead failed; last error: FetchError: http://127.0.0.1:" in hold.reason
     assert "cannot fetch: ConnectionError" in hold.reason and "Exceeded max_retries" not in hold.reason
-    runs = sorted((run.partition, run.run_number, run.status, run.actor) for run in tracker.runs(JOB))
+    runs = sorted((run.run_number, run.partition, run.status, run.actor) for run in tracker.runs(JOB))
     actor = f"schedule:{SCHEDULE}"
-    assert runs == [("dead", 1, "failed", actor), ("dead", 3, "failed", actor),
-                    ("healthy", 2, "completed", actor), ("healthy", 4, "completed", actor)]
-    errors = tracker.errors(JOB, partition="dead")
-    assert [(e.exception, e.step, e.fatal) for e in errors] == [("FetchError", "contributor_export", True)] * MAX_FAILURES
+    assert runs == [(1, "dead", "canceled", "user"), (2, "dead", "canceled", "user"),
+                    (3, "dead", "failed", actor), (4, "healthy", "completed", actor),
+                    (5, "dead", "failed", actor), (6, "healthy", "completed", actor)]
+    errors = [(e.exception, e.step, e.fatal) for e in tracker.errors(JOB, partition="dead")]
+    assert errors == [("FetchError", "contributor_export", True)] * MAX_FAILURES + [("RunCanceled", None, False)] * 2
 
     # The hold is mailed once, on its own; each of the real failures got its failure email.
     daemon.tick_sensor("tracking_hold_notices")
