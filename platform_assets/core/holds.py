@@ -6,7 +6,7 @@ schedule and refused by every asset and op until released. Systems use the one g
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -129,6 +129,24 @@ def process_name_for_run(job_name: str, asset_keys: Iterable[str] = ()) -> str:
     return job_name
 
 
+def process_of_assets(job_name: str, asset_keys: Iterable[str], assets_by_job: Mapping[str, frozenset[str]]) -> str:
+    """The one process a run is tracked as: its job; for an ad-hoc asset run (a Materialize click),
+    the named job that materializes all its assets (the smallest such job), else the only job that
+    materializes some of them, else its asset list. So a failing ad-hoc run of a job's assets counts
+    toward that job's hold, and a refused one is recorded under the process that is held."""
+    if not job_name.startswith(HIDDEN_JOB_PREFIX):
+        return job_name
+    keys = set(asset_keys)
+    if keys:
+        owners = sorted((len(assets), name) for name, assets in assets_by_job.items() if keys & assets)
+        covering = [name for size, name in owners if keys <= assets_by_job[name]]
+        if covering:
+            return covering[0]
+        if len(owners) == 1:
+            return owners[0][1]
+    return process_name_for_run(job_name, keys)
+
+
 def ensure_not_on_hold(engine: Engine, job_name: str, asset_keys: Iterable[str] = ()) -> None:
     """Refuse to start work for a process on hold (a manual launch gets this clear message)."""
     hold = hold_of(engine, process_name_for_run(job_name, asset_keys))
@@ -150,18 +168,28 @@ def record_definitions(defs: Any) -> None:
     _DEFINITIONS[:] = [defs]
 
 
-def _job_assets_of(jobs: Iterable[Any]) -> dict[str, frozenset[str]]:
+def assets_by_job(jobs: Iterable[Any]) -> dict[str, frozenset[str]]:
+    """The asset keys each named job (not Dagster's hidden asset jobs) materializes."""
     return {job.name: frozenset(key.to_user_string() for key in job.asset_layer.selected_asset_keys)
             for job in jobs if not job.name.startswith(HIDDEN_JOB_PREFIX)}
 
 
+def assets_by_job_of(repository: Any) -> dict[str, frozenset[str]]:
+    """`assets_by_job` of a repository definition (empty when there is none or it cannot say)."""
+    try:
+        return assets_by_job(repository.get_all_jobs()) if repository is not None else {}
+    except Exception:  # a context without a repository raises on access
+        return {}
+
+
 def _job_assets(context: Any) -> dict[str, frozenset[str]]:
     try:
-        found = _job_assets_of(context.repository_def.get_all_jobs())
+        repository = context.repository_def
     except Exception:  # an in-process run has no repository on its context: use the record
-        found = {}
+        repository = None
+    found = assets_by_job_of(repository)
     if not found and _DEFINITIONS:
-        found = _job_assets_of(_DEFINITIONS[0].get_repository_def().get_all_jobs())
+        found = assets_by_job(_DEFINITIONS[0].get_repository_def().get_all_jobs())
     return found
 
 

@@ -12,10 +12,15 @@ ProcessTracker's "currently running" guard, process_tracker/process_tracker.py),
 run is completed, or failed with the exception recorded as a fatal error (its cause chain and
 stack as the error's detail; it may put the process on hold) and the exception re-raised.
 A refused run is recorded with its error, as a run refused under Dagster is.
+
+With PLATFORM_OPENLINEAGE_URL set, the run is sent as OpenLineage events as a Dagster run is:
+START when it starts, then COMPLETE, FAIL or ABORT (skipped) with the extracts it read as inputs
+and the extracts it wrote as outputs. A refused run never started: it sends nothing.
 """
 
 from __future__ import annotations
 
+import logging
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,11 +30,13 @@ from sqlalchemy import Engine
 
 from platform_assets.core.database import PlatformDatabase, get_engine, upgrade_database
 from platform_assets.core.settings import configure
+from platform_assets.tracking.lineage import LineageEmitter, LineageRun, lineage_emitter
 from platform_assets.tracking.models import Extract, ProcessRun, RunError
 from platform_assets.tracking.resources import TrackingPolicy
 from platform_assets.tracking.tracker import ProcessTracker, error_type_for, split_uri
 
 _migrated: set[str] = set()
+LOG = logging.getLogger(__name__)
 
 
 def tracker_for(database: Engine | str | None = None, max_failures: int | None = None) -> ProcessTracker:
@@ -57,6 +64,9 @@ class TrackedRun:
         self.records_written: int | None = None
         self.fatal_error: str | None = None
         self.skip_reason: str | None = None
+        # URIs of the extracts this run read and wrote (its lineage inputs and outputs).
+        self.read_uris: list[str] = []
+        self.written_uris: list[str] = []
 
     @property
     def id(self) -> int:
@@ -80,10 +90,13 @@ class TrackedRun:
     ) -> Extract:
         """A file this run wrote (give a filename and location, or one URI)."""
         name, where = self._where(filename, location)
+        self.written_uris.append(where + name)
         return self.tracker.register_extract(name, where, run_id=self.id, status=status, size=size, checksum=checksum)
 
     def extract_status(self, filename: str, location: str | None, status: str) -> Extract:
         name, where = self._where(filename, location)
+        if status == "loaded":
+            self.read_uris.append(where + name)
         return self.tracker.set_extract_status(name, where, status, run_id=self.id)
 
     def read_extract(self, filename: str, location: str | None = None) -> Extract:
@@ -145,23 +158,45 @@ def track_process(
         exclusive=not allow_concurrent,
     )
     tracked = TrackedRun(tracker, run, name)
+    policy = configure(TrackingPolicy, resolve=True)
+    lineage = lineage_emitter(policy.openlineage_url, policy.deployment)
+    _emit(lineage, "START", tracked, sources, targets)
     try:
         yield tracked
     except BaseException as error:
+        message = f"{type_name(error)}: {error}"
         tracker.fail_run(
             run.id,
             error_type=error_type_for(error),
-            message=f"{type_name(error)}: {error}",
+            message=message,
             exception=type_name(error),
             detail=exception_detail(error),
         )
+        _emit(lineage, "FAIL", tracked, sources, targets, message)
         raise
     if tracked.fatal_error is not None:
         tracker.fail_run(run.id, message=None)
+        _emit(lineage, "FAIL", tracked, sources, targets, tracked.fatal_error)
     elif tracked.skip_reason is not None:
         tracker.skip_run(run.id, tracked.skip_reason)
+        _emit(lineage, "ABORT", tracked, sources, targets)
     else:
         tracker.complete_run(run.id, records_read=tracked.records_read, records_written=tracked.records_written)
+        _emit(lineage, "COMPLETE", tracked, sources, targets)
+
+
+def _emit(lineage: LineageEmitter | None, event_type: str, tracked: TrackedRun, sources: Iterable[str] | None,
+          targets: Iterable[str] | None, error: str | None = None) -> None:
+    """One OpenLineage event of an API run (run id: a UUID derived from process and run number);
+    a consumer that cannot take it never fails the tool's run (a logged warning says so)."""
+    if lineage is None:
+        return
+    inputs = [*(sources or ()), *dict.fromkeys(tracked.read_uris)]
+    run = LineageRun(f"{tracked.process_name}#{tracked.run_number}", tracked.process_name, inputs,
+                     list(targets or ()), list(dict.fromkeys(tracked.written_uris)), error)
+    problem = lineage.emit(event_type, run)
+    if problem is not None:
+        LOG.warning(problem)
 
 
 def type_name(error: BaseException) -> str:

@@ -7,7 +7,7 @@ from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGra
 from dagster_shared.check import CheckError
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import refuse_if_held
+from platform_assets.core.holds import assets_by_job_of, refuse_if_held
 from platform_assets.core.metadata import file_metadata
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.tags import PROCESS_TYPE_TAG
@@ -27,6 +27,13 @@ def _asset_graph(context: AssetExecutionContext) -> BaseAssetGraph:
         return context.job_def.asset_layer.asset_graph
 
 
+def _assets_by_job(context: AssetExecutionContext) -> dict[str, frozenset[str]]:
+    try:
+        return assets_by_job_of(context.repository_def)
+    except CheckError:  # `materialize()`: no code location, no named jobs
+        return {}
+
+
 @asset(
     group_name="tracking",
     owners=["team:platform"],
@@ -40,7 +47,8 @@ def process_status_report(
     refuse_if_held(context, database)
     tracker = tracker_for(database.url, tracking.max_concurrent_failures)
     # Catch up finished runs the sensors never saw (before their first tick, or run in process).
-    caught_up = track_finished_runs(tracker, context.instance, _asset_graph(context), skip_run_ids=[context.run.run_id])
+    caught_up = track_finished_runs(tracker, context.instance, _asset_graph(context), skip_run_ids=[context.run.run_id],
+                                    assets_by_job=_assets_by_job(context))
     if caught_up:
         context.log.info(f"registered {len(caught_up)} finished runs the sensors had not seen")
     markdown, statuses = build_report(tracker, datetime.now(UTC))

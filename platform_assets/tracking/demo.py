@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dagster import DagsterInstance, Definitions
 
+from platform_assets.core.holds import assets_by_job_of
 from platform_assets.tracking.api import track_process, tracker_for
 from platform_assets.tracking.runs import track_finished_runs
 
@@ -21,14 +22,15 @@ def run_demo(instance: DagsterInstance, defs: Definitions) -> list[str]:
         "tracking_demo_external_check", type="check", tool="python", actor="demo", sources=["platform_database"]
     ) as run:
         run.records_read = len(tracker.processes())
-    asset_graph = defs.get_repository_def().asset_graph
-    track_finished_runs(tracker, instance, asset_graph)
+    repository = defs.get_repository_def()
+    asset_graph, jobs = repository.asset_graph, assets_by_job_of(repository)
+    track_finished_runs(tracker, instance, asset_graph, assets_by_job=jobs)
     result = defs.resolve_job_def("process_status_report_job").execute_in_process(instance=instance)
     if not result.success:
         raise RuntimeError("the process_status_report run failed: see the run in the Dagster UI")
     metadata = result.asset_materializations_for_node("process_status_report")[0].metadata
     # The report run itself is finished now: register it too (with the report file as an extract).
-    track_finished_runs(tracker, instance, asset_graph)
+    track_finished_runs(tracker, instance, asset_graph, assets_by_job=jobs)
     statuses = tracker.processes()
     runs = sum(len(tracker.runs(status.process.name, limit=1000)) for status in statuses)
     lines = [

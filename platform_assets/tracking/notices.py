@@ -28,10 +28,13 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "unknown time"
 
 
-def release_instructions(process_name: str) -> list[str]:
+def release_instructions(process_name: str, partition: str | None = None) -> list[str]:
+    """How to release the hold: a partition's hold is released by naming the partition too."""
+    option = f" --partition {partition}" if partition else ""
+    field = f", partition: {partition}" if partition else ""
     return [
-        f"  - command line: platform-assets process release {process_name} --by <your name>",
-        f"  - Dagster UI: launch release_process_job with process_name: {process_name} and by: <your name>",
+        f"  - command line: platform-assets process release {process_name}{option} --by <your name>",
+        f"  - Dagster UI: launch release_process_job with process_name: {process_name}{field} and by: <your name>",
     ]
 
 
@@ -59,7 +62,7 @@ def hold_notice(event: HoldEvent, errors: Sequence[RunError], deployment: str) -
             partition = f" [{error.run.partition}]" if error.run is not None and error.run.partition else ""
             step = f" step {error.step}" if error.step else ""
             lines.append(f"  - {_when(error.occurred_at)} {run}{partition}{step}: {first_line}")
-        lines += ["", "How to release it once the cause is fixed:", *release_instructions(event.process_name)]
+        lines += ["", "How to release it once the cause is fixed:", *release_instructions(event.process_name, event.partition)]
     else:
         subject = f"[{deployment}] process {event.process_name}{where} released"
         lines += [

@@ -15,7 +15,7 @@ from dagster._core.storage.dagster_run import RunRecord
 from dagster._core.storage.tags import PARTITION_NAME_TAG, SCHEDULE_NAME_TAG, SENSOR_NAME_TAG, WILL_RETRY_TAG
 from dagster._utils.error import SerializableErrorInfo
 
-from platform_assets.core.holds import process_name_for_run
+from platform_assets.core.holds import process_of_assets
 from platform_assets.core.metadata import files_from_metadata
 from platform_assets.core.tags import EXPECTED_EVERY_TAG, PROCESS_TYPE_TAG
 from platform_assets.tracking.lineage import LineageEmitter, LineageRun
@@ -84,9 +84,13 @@ def _planned_asset_keys(instance: DagsterInstance, run: DagsterRun) -> set[Asset
 
 
 def describe_run(
-    instance: DagsterInstance, run: DagsterRun, asset_graph: BaseAssetGraph | None = None
+    instance: DagsterInstance,
+    run: DagsterRun,
+    asset_graph: BaseAssetGraph | None = None,
+    assets_by_job: Mapping[str, frozenset[str]] | None = None,
 ) -> RunDescription:
-    """Process name from the job (or its assets), sources = upstream assets outside the run,
+    """Process name from the job (for an ad-hoc asset run, the job of `assets_by_job` that
+    materializes its assets, else the assets), sources = upstream assets outside the run,
     targets = the assets it materializes, kinds from the assets' `dagster/kind/*` tags.
     """
     keys = _planned_asset_keys(instance, run)
@@ -115,7 +119,7 @@ def describe_run(
         process_type = "transform" if sources else "extract"
     target_names = sorted(key.to_user_string() for key in keys)
     return RunDescription(
-        process_name=process_name_for_run(run.job_name, target_names),
+        process_name=process_of_assets(run.job_name, target_names, assets_by_job or {}),
         process_type=process_type,
         actor=actor_of(run.tags),
         sources=sorted(key.to_user_string() for key in sources),
@@ -148,12 +152,17 @@ class RunFailure:
 # Dagster's wrappers around the user's exception: the step failure wrapper ("Error occurred while
 # executing op ..."), and the retry wrappers whose message is only "Exceeded max_retries of 1".
 RETRY_WRAPPERS = frozenset({"RetryRequested", "RetryRequestedFromPolicy"})
+# Dagster's `Failure` raised `from` an error (core.failures.one_line_failure turns every platform
+# error into one) wraps it too: its cause is the real error. A bare `Failure` is the error itself.
+FAILURE_WRAPPER = "Failure"
 MAX_CHAIN = 20
 MAX_DETAIL_CHARS = 20_000
 
 
 def _is_wrapper(error: SerializableErrorInfo) -> bool:
     name = error.cls_name or ""
+    if name == FAILURE_WRAPPER:
+        return (error.cause or error.context) is not None
     return name in RETRY_WRAPPERS or name.startswith("Dagster")
 
 
@@ -262,6 +271,7 @@ def track_dagster_run(
     run: DagsterRun,
     asset_graph: BaseAssetGraph | None = None,
     lineage: LineageEmitter | None = None,
+    assets_by_job: Mapping[str, frozenset[str]] | None = None,
 ) -> ProcessRun:
     """Register (idempotently) the Dagster run as a process run in the state it is in now.
     With `lineage`, a run seen for the first time is sent as an OpenLineage START event and a
@@ -271,7 +281,7 @@ def track_dagster_run(
     completed, or failed with its error (possibly putting the process on hold). A run that failed
     because its process is on hold (ProcessOnHoldError) is recorded as refused (`on hold`).
     """
-    described = describe_run(instance, run, asset_graph)
+    described = describe_run(instance, run, asset_graph, assets_by_job)
     tracker.register_process(
         described.process_name,
         type=described.process_type,
@@ -371,6 +381,7 @@ def track_finished_runs(
     asset_graph: BaseAssetGraph | None = None,
     limit: int = 200,
     skip_run_ids: Iterable[str] = (),
+    assets_by_job: Mapping[str, frozenset[str]] | None = None,
 ) -> list[ProcessRun]:
     """Register the instance's latest finished runs not yet completed/failed in tracking, oldest first."""
     skip = set(skip_run_ids)
@@ -383,5 +394,5 @@ def track_finished_runs(
         known = tracker.run_by_dagster_id(run.run_id)
         if known is not None and known.status != "running":
             continue
-        tracked.append(track_dagster_run(tracker, instance, run, asset_graph))
+        tracked.append(track_dagster_run(tracker, instance, run, asset_graph, assets_by_job=assets_by_job))
     return tracked

@@ -19,6 +19,7 @@ from dagster import (
 
 from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
+from platform_assets.core.holds import assets_by_job_of
 from platform_assets.core.mailer import Mailer
 from platform_assets.tracking.api import tracker_for
 from platform_assets.tracking.lineage import lineage_emitter
@@ -34,7 +35,7 @@ def _track(context: RunStatusSensorContext, database: PlatformDatabase, tracking
     lineage = lineage_emitter(tracking.openlineage_url, tracking.deployment)
     process_run = track_dagster_run(
         tracker_for(database.url, tracking.max_concurrent_failures), context.instance, context.dagster_run,
-        repository.asset_graph if repository else None, lineage=lineage,
+        repository.asset_graph if repository else None, lineage=lineage, assets_by_job=assets_by_job_of(repository),
     )
     for problem in lineage.problems if lineage else []:
         context.log.warning(problem)

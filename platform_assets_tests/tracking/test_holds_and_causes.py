@@ -1,15 +1,13 @@
 """Issue 16 items 3-6: the root cause of a retried failure, runs that are not failures (canceled,
-skipped, refused), hold and release notices, no failure email for a refused run, and the Python
-API's guard against a second concurrent run."""
+skipped, refused), hold and release notices, and the Python API's guard against a second concurrent
+run. No failure email for a refused run: core/test_holds_end_to_end.py, on the real definitions."""
 
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from dagster import (
-    AssetExecutionContext,
     DagsterEventType,
     DagsterInstance,
     DagsterRunStatus,
@@ -25,9 +23,9 @@ from dagster import (
 from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
-from platform_assets.core.alerts import PlatformInfo, run_failure_email
+from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import ProcessOnHoldError, ensure_not_on_hold, hold_of
+from platform_assets.core.holds import hold_of
 from platform_assets.core.mailer import Mailer
 from platform_assets.core.settings import configure
 from platform_assets.tracking.api import track_process
@@ -65,14 +63,6 @@ QUEUE_ORIGIN = RemoteJobOrigin(
     RemoteRepositoryOrigin(InProcessCodeLocationOrigin(LoadableTargetOrigin(python_file=__file__)), "__repository__"),
     "dead_source_job",
 )
-
-
-@asset
-def guarded(context: AssetExecutionContext, database: PlatformDatabase) -> None:
-    ensure_not_on_hold(database.engine, context.run.job_name, [k.to_user_string() for k in context.selected_asset_keys])
-
-
-guarded_job = define_asset_job("guarded_job", selection=[guarded])
 
 
 @pytest.fixture
@@ -253,30 +243,6 @@ def test_a_notice_waits_while_the_mail_server_is_down(
     [mail] = smtp.wait_for(1)
     assert "Reason: supplier outage" in mail.message.get_content()
     assert "No error recorded." in mail.message.get_content()
-
-
-def test_a_run_refused_by_a_hold_is_not_mailed_as_a_failed_run(
-    instance: DagsterInstance, resources: dict[str, Any], tracker: ProcessTracker, tmp_path: Path
-) -> None:
-    defs = Definitions(assets=[guarded, dead_source], jobs=[guarded_job, dead_source_job], resources=resources)
-    tracker.register_process("guarded_job")
-    tracker.hold("guarded_job", "supplier outage", by="ops-bob")
-    outbox = tmp_path / "outbox"
-    alert_resources = {
-        "mailer": Mailer(outbox_dir=str(outbox)),
-        "platform": PlatformInfo(deployment="prod-eu", alert_emails_text="ops@example.org"),
-        "database": resources["database"],
-    }
-    refused = defs.resolve_job_def("guarded_job").execute_in_process(instance=instance, raise_on_error=False)
-    assert not refused.success
-    _failure_sensor(run_failure_email, refused, instance, alert_resources, defs)
-    assert not outbox.exists() or list(outbox.iterdir()) == []
-    # A real failure still is.
-    failed = defs.resolve_job_def("dead_source_job").execute_in_process(instance=instance, raise_on_error=False)
-    _failure_sensor(run_failure_email, failed, instance, alert_resources, defs)
-    assert len(list(outbox.iterdir())) == 1
-    with pytest.raises(ProcessOnHoldError):
-        ensure_not_on_hold(tracker.engine, "guarded_job")
 
 
 def test_a_process_not_run_within_its_expected_frequency_is_mailed_once(

@@ -130,3 +130,46 @@ def test_lineage_is_off_by_default_and_a_dead_consumer_never_fails_tracking(
     from platform_assets.configuration import all_settings
 
     assert next(spec for spec in all_settings() if spec.name == "PLATFORM_OPENLINEAGE_URL").default == ""
+
+
+def test_python_api_runs_and_their_extracts_are_sent_as_valid_openlineage_events(
+    tmp_path: Path, http_server: HttpServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from platform_assets.tracking.api import track_process, tracker_for
+
+    database_url = f"sqlite:///{tmp_path / 'platform.db'}"  # lineage does not depend on the backend
+    tracker = tracker_for(database_url)
+
+    received: list[dict[str, Any]] = []
+    http_server.route("POST", "/api/v1/lineage", lambda request: (received.append(json.loads(request.body)),
+                                                                  Response(201, b""))[1])
+    monkeypatch.setenv("PLATFORM_OPENLINEAGE_URL", http_server.base_url)
+    monkeypatch.setenv("PLATFORM_DEPLOYMENT", "prod-eu")
+    tracker.register_process("crm_dump")
+    tracker.register_extract("orders.csv", "s3://drop/crm/", status="ready")
+    with track_process("crm_load", database=database_url, sources=["crm"], targets=["warehouse.orders"]) as run:
+        run.read_extract("s3://drop/crm/orders.csv")
+        run.register_extract("orders.parquet", "s3://lake/orders/", size=10)
+    with pytest.raises(ValueError, match="bad header"), track_process("crm_load", database=database_url):
+        raise ValueError("bad header")
+    with track_process("crm_load", database=database_url) as skipped:
+        skipped.skip("nothing new")
+
+    validator = Draft202012Validator(SCHEMA, format_checker=FormatChecker())
+    for event in received:
+        errors = [f"{list(error.path)}: {error.message}" for error in validator.iter_errors(event)]
+        assert not errors, errors
+    assert [(e["eventType"], e["job"]["namespace"], e["job"]["name"]) for e in received] == [
+        ("START", "prod-eu", "crm_load"), ("COMPLETE", "prod-eu", "crm_load"),
+        ("START", "prod-eu", "crm_load"), ("FAIL", "prod-eu", "crm_load"),
+        ("START", "prod-eu", "crm_load"), ("ABORT", "prod-eu", "crm_load"),
+    ]
+    run_ids = [e["run"]["runId"] for e in received]
+    assert run_ids[0] == run_ids[1] != run_ids[2] == run_ids[3] != run_ids[4] == run_ids[5]
+    complete = received[1]
+    assert [(i["namespace"], i["name"]) for i in complete["inputs"]] == [("prod-eu", "crm"), ("s3://drop", "/crm/orders.csv")]
+    assert [(o["namespace"], o["name"]) for o in complete["outputs"]] == [
+        ("prod-eu", "warehouse.orders"), ("s3://lake", "/orders/orders.parquet"),
+    ]
+    assert received[3]["run"]["facets"]["errorMessage"]["message"] == "ValueError: bad header"
+    assert [run.status for run in tracker.runs("crm_load")] == ["skipped", "failed", "completed"]
