@@ -121,6 +121,17 @@ def is_hold_refusal(context: RunFailureSensorContext) -> bool:
     return bool(failures) and all(HOLD_REFUSAL in _error_classes(error) for error in failures)
 
 
+def _short_message(error: Any) -> str:
+    """The error's message with its class named as the user knows it: Dagster writes the class's
+    full module path first (`platform_assets.transit.errors.FetchError: ...`)."""
+    message = str(error.message).strip()
+    name = str(getattr(error, "cls_name", "") or "")
+    head, separator, rest = message.partition(":")
+    if name and separator and head.endswith("." + name) and " " not in head:
+        return f"{name}:{rest}"
+    return message
+
+
 def _as_datetime(timestamp: float | None) -> datetime | None:
     return datetime.fromtimestamp(timestamp, tz=UTC) if timestamp else None
 
@@ -138,7 +149,7 @@ def failure_report(context: RunFailureSensorContext, platform: str, run_url: str
         while error is not None and error.cause is not None:
             error = error.cause
         if error is not None:
-            errors.append(f"{event.step_key}: {error.message.strip()}")
+            errors.append(f"{event.step_key}: {_short_message(error)}")
     if not errors:
         errors.append(context.failure_event.message or "the run failed")
     record = context.instance.get_run_record_by_id(run.run_id)

@@ -21,9 +21,13 @@ from platform_assets_tests import servers
 contributors = DynamicPartitionsDefinition(name="alert_test_contributors")
 
 
+class FeedFileMissing(ValueError):
+    """A platform error class defined in a module, as transit's errors are."""
+
+
 @asset(partitions_def=contributors)
 def broken_export() -> None:
-    raise ValueError("stops.txt is missing from feed.zip")
+    raise FeedFileMissing("stops.txt is missing from feed.zip")
 
 
 @asset(retry_policy=RetryPolicy(max_retries=1))
@@ -80,14 +84,19 @@ def test_failure_email_carries_every_field(smtp: servers.SmtpServer) -> None:
         record = instance.get_run_record_by_id(result.run_id)
     [mail] = smtp.wait_for(1)
     assert mail.recipients == ["ops@example.org"]
-    assert mail.message["Subject"].startswith("[production-eu] contributor_export_job [tisseo] failed")
+    # The error is named by its class alone, not by Dagster's module path of it.
+    assert mail.message["Subject"] == (
+        "[production-eu] contributor_export_job [tisseo] failed: "
+        "broken_export: FeedFileMissing: stops.txt is missing from feed.zip"
+    )
     body = mail.message.get_content()
+    assert "test_alerts." not in body
     assert "Platform: production-eu" in body
     assert "Action type: contributor_export_job" in body
     assert f"Job (run) id: {result.run_id}" in body
     assert "Step: broken_export" in body
     assert "Contributor / coverage / export: tisseo" in body
-    assert "ValueError: stops.txt is missing from feed.zip" in body
+    assert "FeedFileMissing: stops.txt is missing from feed.zip" in body
     from datetime import UTC, datetime
 
     started = datetime.fromtimestamp(record.start_time, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
