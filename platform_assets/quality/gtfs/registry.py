@@ -27,7 +27,16 @@ from platform_assets.lib.gtfs.reader import DEFAULT_CHUNK_ROWS, read_gtfs_frames
 from platform_assets.lib.quality.result import CheckResult, Level
 from platform_assets.lib.quality.tally import Tally
 from platform_assets.lib.quality.time_based.persistence import DEFAULT_SHARE
-from platform_assets.quality.gtfs import entities, schema, shapes, stop_times
+from platform_assets.quality.gtfs import (
+    booking,
+    entities,
+    fares,
+    locations,
+    schema,
+    shapes,
+    stations,
+    stop_times,
+)
 from platform_assets.quality.gtfs.common import result_of
 from platform_assets.quality.gtfs.dataset import close_stops, trips_per_route
 from platform_assets.quality.gtfs.notices import RULES, Findings
@@ -81,8 +90,9 @@ def check_feed(
         return FeedReport(feed.name, findings.results(), 0)
     schema.file_rules(feed, findings)
     schema.schema_rules(feed, findings, seed)
+    geojson_ids = locations.zip_rules(feed.path or path, findings)
     try:
-        scan = stop_times.scan_stop_times(feed, findings)
+        scan = stop_times.scan_stop_times(feed, findings, stations.transfer_trips(feed), stations.translation_trips(feed))
     except FeedError as error:  # rare after the reader's pre-read: the file is reported unreadable
         feed.unreadable["stop_times.txt"] = str(error)
         findings.fail(schema.CSV_PARSING, {"item": "stop_times.txt", "error": str(error)})
@@ -97,6 +107,10 @@ def check_feed(
     entities.route_rules(feed, findings)
     entities.trip_references(feed, findings, shape_ids)
     entities.calendar_rules(feed, findings, today or date.today())
+    booking.booking_rules(feed, findings)
+    fares.fare_rules(feed, findings)
+    stations.station_rules(feed, findings, scan.trip_stops, geojson_ids)
+    stations.translation_rules(feed, findings, scan.trip_sequences)
     previous = read_gtfs_frames(previous_path, chunk_rows=chunk_rows) if previous_path is not None else None
     if previous is not None and previous.error:
         previous = None
