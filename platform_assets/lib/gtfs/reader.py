@@ -377,13 +377,46 @@ def decode_text(data: bytes, where: str, warnings: list[str]) -> str:
     return text
 
 
+def _plain_utf8(binary: IO[bytes], encoding: str, block_size: int = 1 << 20) -> bool:
+    """True when the whole member is valid UTF-8 with no NUL byte and no line longer than
+    MAX_LINE_CHARS (counted in bytes, which bound the characters from above), checked block by
+    block in C (the incremental decoder, numpy) instead of line by line; False: `_lines` decides."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    run = 0  # bytes since the last line end
+    while block := binary.read(block_size):
+        try:
+            decoder.decode(block)
+        except UnicodeDecodeError:
+            return False
+        if b"\x00" in block:
+            return False
+        data = np.frombuffer(block, dtype=np.uint8)
+        ends = np.flatnonzero((data == 10) | (data == 13))
+        if not len(ends):
+            run += len(block)
+        else:
+            longest = max(run + int(ends[0]), int(np.diff(ends).max(initial=0)) - 1)
+            run = len(block) - int(ends[-1]) - 1
+        if max(run, longest if len(ends) else 0) > MAX_LINE_CHARS:
+            return False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def streamed_encoding(open_binary: Callable[[], IO[bytes]], where: str) -> str:
     """The encoding a member is read with, by the reader's rules, found by streaming it (never held
     whole): "utf-16", "utf-8-sig", "utf-8" or LEGACY_ENCODING; FeedError for UTF-32, NUL bytes or
     text that is neither UTF-8 nor Latin."""
     with open_binary() as binary:
         encoding = _bom_encoding(binary.read(4), where)
-    with open_binary() as binary:
+    if encoding.startswith("utf-8"):
+        with open_binary() as binary:
+            if _plain_utf8(binary, encoding):
+                return encoding
+    with open_binary() as binary:  # not plain: line by line, for the exact verdict and message
         try:
             for _line in _lines(binary, encoding, where):
                 pass

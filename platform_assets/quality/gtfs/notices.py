@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from platform_assets.lib.quality.check import score_of
-from platform_assets.lib.quality.result import FAILED, PASSED, CheckResult, Level, Outcome
+from platform_assets.lib.quality.result import PASSED, CheckResult, Level, Outcome
 from platform_assets.lib.quality.tally import Tally
 
 ERROR, WARNING, INFO = "ERROR", "WARNING", "INFO"
@@ -75,7 +75,7 @@ class Findings:
         """`bad[i]` is True where element i breaks the rule (the others pass)."""
         bad = np.asarray(bad, dtype=bool)
         if len(bad):
-            self.tally(code).add(np.where(bad, FAILED, PASSED).astype(np.int8), example_at)
+            self.tally(code).add_mask(bad, example_at)
 
     def fail(self, code: str, example: dict[str, Any]) -> None:
         self.tally(code).add_one(Outcome.FAILED, example)

@@ -88,7 +88,7 @@ class StopTimesScan:
 
     trip_names: list[str] = field(default_factory=list)  # trip number -> trip_id
     served_stops: set[str] = field(default_factory=set)
-    parts: list[tuple[np.ndarray, ...]] = field(default_factory=list)  # line, trip, sequence, arrival, departure, distance
+    parts: list[list[np.ndarray]] = field(default_factory=lambda: [[], [], [], [], []])  # trip, sequence, arrival, departure, distance
     rows: int = 0
     trip_stops: dict[str, set[str]] = field(default_factory=dict)  # for the trips transfers.txt names
     trip_sequences: dict[str, set[str]] = field(default_factory=dict)  # for the trips translations.txt names
@@ -244,10 +244,14 @@ def scan_stop_times(feed: GtfsFrames, findings: Findings, stops_of: Collection[s
             findings.add(schema.OUT_OF_RANGE, number & (distance < 0), lambda i: example(i, "shape_dist_traveled"))
         phone_only = _flex_rules(cols, empty, rows, findings, example, continuous_trips, has_arrival, has_departure)
         if "trip_id" in cols:
-            keep = trip >= 0
-            scan.parts.append((line[keep], trip[keep], sequence[keep], arrival[keep], departure[keep], distance[keep]))
+            # Every row (its line is its position + 2; rows without a trip_id are dropped when
+            # sorted); stop_sequence in 32 bits unless a value needs more.
+            compact = sequence.astype(np.int32) if not len(sequence) or sequence.max() < 2**31 else sequence
+            for part, column in zip(scan.parts, (trip, compact, arrival, departure, distance), strict=True):
+                part.append(column)
             if phone_only is not None and phone_only.any():
-                scan.phone_only.append((line[phone_only & keep], trip[phone_only & keep]))
+                keep = phone_only & (trip >= 0)
+                scan.phone_only.append((line[keep], trip[keep]))
             if len(kept):
                 wanted = np.flatnonzero(pc.is_in(cols["trip_id"], value_set=kept).to_numpy(zero_copy_only=False))
                 for i in wanted:
@@ -263,10 +267,10 @@ def scan_stop_times(feed: GtfsFrames, findings: Findings, stops_of: Collection[s
 
 def _previous_known(values: np.ndarray, missing: np.ndarray, same_trip: np.ndarray) -> np.ndarray:
     """For each row, the last non-missing value before it in the same trip (positions: -1 when none)."""
-    positions = np.where(~missing, np.arange(len(values)), -1)
-    positions = np.r_[-1, positions[:-1]]
+    index = np.arange(-1, len(values) - 1, dtype=np.int32)  # the row before each row
+    positions = np.where(np.r_[False, ~missing[:-1]], index, np.int32(-1))
     np.maximum.accumulate(positions, out=positions)
-    starts = np.flatnonzero(~same_trip)
+    starts = np.flatnonzero(~same_trip).astype(np.int32)
     trip_start = np.repeat(starts, np.diff(np.r_[starts, len(values)]))
     positions[positions < trip_start] = -1
     return positions
@@ -274,13 +278,31 @@ def _previous_known(values: np.ndarray, missing: np.ndarray, same_trip: np.ndarr
 
 def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dict[str, Any]:
     """The per-trip rules on the stop times sorted by trip, stop_sequence and line."""
-    if scan.parts:
-        line, trip, sequence, arrival, departure, distance = (np.concatenate(column) for column in zip(*scan.parts, strict=True))
+    columns: list[np.ndarray] = []
+    for part, dtype in zip(scan.parts, (np.int32, np.int32, np.int32, np.int32, np.float32), strict=True):
+        columns.append(np.concatenate(part) if part else np.empty(0, dtype=dtype))
+        part.clear()  # each column's batches are freed as soon as it is whole
+    trip, sequence = columns[0], columns[1]
+    if not len(sequence) or sequence.max() < 2**31:
+        # One int64 key, built in place (trip in the high 32 bits, stop_sequence + 1 >= 0 in the
+        # low ones), sorted stably so equal keys keep file order: cheaper than a lexsort and fast
+        # on files already in order.
+        key = trip.astype(np.int64)
+        key <<= 32
+        key += sequence
+        key += 1
+        order = np.argsort(key, kind="stable")
+        del key
     else:
-        line, trip, sequence, arrival, departure, distance = (np.empty(0, dtype=t) for t in (np.int32, np.int32, np.int64, np.int32, np.int32, np.float32))
-    scan.parts = []
-    order = np.lexsort((line, sequence, trip))
-    line, trip, sequence, arrival, departure, distance = (c[order] for c in (line, trip, sequence, arrival, departure, distance))
+        order = np.lexsort((np.arange(len(trip)), sequence, trip))
+    first = int(np.searchsorted(trip[order], 0))  # rows without a trip_id (trip -1) sort first
+    order = order[first:]
+    line = (order + 2).astype(np.int32)
+    for position in range(len(columns)):  # one column at a time: the unsorted one is freed at once
+        columns[position] = columns[position][order]
+    del order
+    trip, sequence, arrival, departure, distance = columns
+    del columns
     names = scan.trip_names
 
     def example(i: int, **extra: Any) -> dict[str, Any]:
