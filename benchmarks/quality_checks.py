@@ -222,6 +222,7 @@ def main() -> None:
               f"(same results: {chunked['checks'] == whole['checks'] and chunked['failing'] == whole['failing']})")
     if peer is not None:
         from platform_assets.quality.gtfs.notices import RULES
+        from platform_assets.quality.gtfs.registry import check_feed  # noqa: F401 (declares every rule)
 
         print(f"gtfs-kit {version('gtfs-kit')} read_feed + validate() on the same x{args.copies} feed: {peer['seconds']:.2f} s "
               f"({peer['cpu_seconds']:.2f} CPU-s), peak RSS {peer['peak_mib']:.0f} MiB, {peer['problems']} problems "

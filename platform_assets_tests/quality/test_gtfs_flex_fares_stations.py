@@ -1,6 +1,6 @@
 """The GTFS rules on optional files (GTFS-Flex stop times and booking rules, locations.geojson,
-Fares v2, timeframes, networks, pathways, stop_access, transfers, translations) and the zip's
-layout, each named by its MobilityData notice: one tiny good feed built here that no rule flags,
+Fares v2, timeframes, networks, pathways, stop_access, transfers, translations), the zip's
+layout and the common warnings on the small tables, each named by its MobilityData notice: one tiny good feed built here that no rule flags,
 and for each rule a copy broken by one text edit with the number of notices counted by hand."""
 
 from __future__ import annotations
@@ -13,22 +13,26 @@ import pytest
 
 from platform_assets.lib.gtfs.reader import read_gtfs_frames
 from platform_assets.lib.quality.result import CheckResult
-from platform_assets.quality.gtfs import booking, fares, locations, stations, stop_times
+from platform_assets.quality.gtfs import booking, fares, locations, stations, stop_times, warnings
 from platform_assets.quality.gtfs.notices import RULES, Findings, mobilitydata_notices
 from platform_assets.quality.gtfs.registry import check_feed
 
 GEOJSON = ('{"type": "FeatureCollection", "features": [{"id": "Z1", "type": "Feature", "properties": {}, '
            '"geometry": {"type": "Polygon", "coordinates": [[[-73.0, 40.0], [-73.0, 40.1], [-72.9, 40.1], [-73.0, 40.0]]]}}]}')
 GOOD: dict[str, str] = {
-    "agency.txt": "agency_id,agency_name,agency_url,agency_timezone\nA,Agency,http://a.example,America/New_York\n",
-    "stops.txt": "stop_id,stop_name,stop_lat,stop_lon,location_type,parent_station,level_id,stop_access\n"
-                 "S1,Station,40.0,-73.0,1,,,\n"
-                 "E1,Entrance,40.0,-73.0,2,S1,L1,\n"
-                 "N1,Node,40.0,-73.0,3,S1,L2,\n"
-                 "P1,Platform,40.0,-73.0,0,S1,L1,\n"
-                 "P2,Street stop,40.1,-73.1,0,,,\n"
-                 "P3,Other stop,40.2,-73.2,0,,,\n",
-    "routes.txt": "route_id,agency_id,route_short_name,route_type,network_id,continuous_pickup\nR1,A,1,3,NET,\nR2,A,2,3,NET,0\n",
+    "agency.txt": "agency_id,agency_name,agency_url,agency_timezone,agency_lang\nA,Agency,http://a.example,America/New_York,en\n",
+    "feed_info.txt": "feed_publisher_name,feed_publisher_url,feed_lang,feed_contact_email\nP,http://p.example,en,c@p.example\n",
+    "attributions.txt": "attribution_id,organization_name,is_producer,is_operator,is_authority\nAT1,Org,1,,\n",
+    "stops.txt": "stop_id,stop_name,stop_lat,stop_lon,location_type,parent_station,level_id,stop_access,stop_desc,stop_url\n"
+                 "S1,Station,40.0,-73.0,1,,,,,\n"
+                 "E1,Entrance,40.0,-73.0,2,S1,L1,,,\n"
+                 "N1,Node,40.0,-73.0,3,S1,L2,,,\n"
+                 "P1,Platform,40.0,-73.0,0,S1,L1,,,\n"
+                 "P2,Street stop,40.1,-73.1,0,,,,Corner of X,http://s.example/p2\n"
+                 "P3,Other stop,40.2,-73.2,0,,,,,\n",
+    "routes.txt": "route_id,agency_id,route_short_name,route_long_name,route_type,network_id,continuous_pickup,route_color,route_text_color,route_url\n"
+                  "R1,A,1,Main Street,3,NET,,000000,FFFFFF,http://a.example/r1\n"
+                  "R2,A,2,Harbour,3,NET,0,FFFFFF,000000,\n",
     "trips.txt": "route_id,service_id,trip_id\nR1,WK,T1\nR2,WK,T2\nR1,WK,T3\n",
     "calendar.txt": "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\n"
                     "WK,1,1,1,1,1,0,0,20240101,20251231\n",
@@ -66,7 +70,7 @@ GOOD: dict[str, str] = {
                         "stop_times,stop_headsign,fr,Nord,T1,2,\n"
                         "routes,route_long_name,fr,Ligne,,,Line\n",
 }
-NEW_CODES = sorted(code for module in (booking, fares, locations, stations) for code in vars(module).values()
+NEW_CODES = sorted(code for module in (booking, fares, locations, stations, warnings) for code in vars(module).values()
                    if isinstance(code, str) and code in RULES) + [
     stop_times.GEOGRAPHY_IDS, stop_times.FLEX_DISTANCE, stop_times.WINDOW_AND_TIMES, stop_times.HALF_WINDOW,
     stop_times.WINDOW_ORDER, stop_times.WINDOW_PICKUP, stop_times.WINDOW_DROP_OFF, stop_times.WINDOW_CONTINUOUS,
@@ -99,6 +103,7 @@ def _findings(path: Path) -> dict[str, CheckResult]:
     fares.fare_rules(feed, findings)
     stations.station_rules(feed, findings, scan.trip_stops, geojson_ids)
     stations.translation_rules(feed, findings, scan.trip_sequences)
+    warnings.warning_rules(feed, findings)
     return {result.name: result for result in findings.results()}
 
 
@@ -133,7 +138,7 @@ CASES: list[tuple[str, str, dict[str, str], int]] = [
     # pathways, levels, stop_access
     ("bidirectional_exit_gate", "", _edit("pathways.txt", "W1,E1,N1,1,1", "W1,E1,N1,7,1"), 1),
     ("pathway_to_wrong_location_type", "", _edit("pathways.txt", "W1,E1,N1", "W1,E1,S1"), 1),
-    ("pathway_to_platform_with_boarding_areas", "", _edit("stops.txt", "P2,", "B1,Boarding area,40.0,-73.0,4,P1,L1,\nP2,"), 1),
+    ("pathway_to_platform_with_boarding_areas", "", _edit("stops.txt", "P2,", "B1,Boarding area,40.0,-73.0,4,P1,L1,,,\nP2,"), 1),
     # W1 one-way: nothing leads back to the entrance from N1 and P1.
     ("pathway_unreachable_location", "", _edit("pathways.txt", "W1,E1,N1,1,1", "W1,E1,N1,1,0"), 2),
     ("pathway_to_stop_with_access_outside_of_station_pathways", "", _edit("stops.txt", "0,S1,L1,", "0,S1,L1,1"), 1),
@@ -157,7 +162,7 @@ CASES: list[tuple[str, str, dict[str, str], int]] = [
     ("invalid_pickup_drop_off_window", "", _edit("stop_times.txt", "G1,1,2,2,10:00:00,12:00:00", "G1,1,2,2,10:00:00,09:00:00"), 1),
     ("forbidden_pickup_type", "", _edit("stop_times.txt", "G1,1,2,2", "G1,1,0,2"), 1),
     ("forbidden_drop_off_type", "", _edit("stop_times.txt", "G1,1,2,2", "G1,1,2,"), 1),  # empty: 0, regular
-    ("forbidden_continuous_pickup_drop_off", "", _edit("routes.txt", "R1,A,1,3,NET,", "R1,A,1,3,NET,2"), 2),  # T3's two stop times
+    ("forbidden_continuous_pickup_drop_off", "", _edit("routes.txt", "Main Street,3,NET,,", "Main Street,3,NET,2,"), 2),  # T3's two stop times
     ("missing_stop_times_record", "", _edit("stop_times.txt", "T3,,,,G1,2,2,2,10:00:00,12:00:00,\n", ""), 1),
     # the zip and locations.geojson
     ("invalid_input_files_in_subfolder", "", {"gtfs/stops.txt": GOOD["stops.txt"]}, 1),
@@ -169,6 +174,22 @@ CASES: list[tuple[str, str, dict[str, str], int]] = [
     ("unsupported_geometry_type", "", {"locations.geojson": GEOJSON.replace(
         '"type": "Polygon", "coordinates": [[[-73.0, 40.0], [-73.0, 40.1], [-72.9, 40.1], [-73.0, 40.0]]]',
         '"type": "Point", "coordinates": [-73.0, 40.0]')}, 1),
+    # common warnings
+    ("duplicate_route_name", "", _edit("routes.txt", "R2,A,2,Harbour", "R2,A,1,Main Street"), 1),
+    ("route_color_contrast", "", _edit("routes.txt", "000000,FFFFFF", "000000,111111"), 1),
+    ("route_long_name_contains_short_name", "", _edit("routes.txt", "R2,A,2,Harbour", "R2,A,2,2 - Harbour"), 1),
+    ("same_route_and_agency_url", "", _edit("routes.txt", "http://a.example/r1", "http://A.example"), 1),
+    ("same_name_and_description_for_stop", "", _edit("stops.txt", "Corner of X", "street STOP"), 1),
+    ("same_stop_and_agency_url", "", _edit("stops.txt", "http://s.example/p2", "http://a.example"), 1),
+    ("same_stop_and_route_url", "", _edit("stops.txt", "http://s.example/p2", "http://a.example/r1"), 1),
+    ("inconsistent_agency_lang", "", _edit("agency.txt", "York,en\n", "York,en\nB,Other,http://b.example,America/New_York,fr\n"), 1),
+    ("feed_info_lang_and_agency_lang_mismatch", "", _edit("agency.txt", "York,en", "York,de"), 1),
+    ("missing_feed_contact_email_and_url", "", _edit("feed_info.txt", "c@p.example", ""), 1),
+    ("attribution_without_role", "", _edit("attributions.txt", "Org,1,,", "Org,0,,"), 1),
+    ("pathway_dangling_generic_node", "", {**_edit("stops.txt", "P2,", "N2,Node 2,40.0,-73.0,3,S1,L2,,,\nP2,"),
+                                           **_edit("pathways.txt", "W2,N1,P1,5,1\n", "W2,N1,P1,5,1\nW3,N1,N2,1,1\n")}, 1),
+    ("pathway_loop", "", _edit("pathways.txt", "W2,N1,P1,5,1\n", "W2,N1,P1,5,1\nW3,P1,P1,1,1\n"), 1),
+    ("translation_unknown_table_name", "", _edit("translations.txt", "Ligne,,,Line\n", "Ligne,,,Line\ncalendar_dates,date,fr,x,,,v\n"), 1),
     ("invalid_geometry", "bow_tie", {"locations.geojson": GEOJSON.replace(
         "[[-73.0, 40.0], [-73.0, 40.1], [-72.9, 40.1], [-73.0, 40.0]]", "[[-73.0, 40.0], [-72.0, 41.0], [-72.0, 40.0], [-73.0, 41.0], [-73.0, 40.0]]")}, 1),
     ("invalid_geometry", "open_ring", {"locations.geojson": GEOJSON.replace("[-72.9, 40.1], [-73.0, 40.0]]", "[-72.9, 40.1], [-72.9, 40.0]]")}, 1),
@@ -196,4 +217,4 @@ def test_the_good_feed_breaks_no_rule_and_every_rule_looked_at_it(good_results: 
 def test_each_rule_flags_its_one_edit_broken_copy(code: str, edit: dict[str, str], expected: int, tmp_path: Path) -> None:
     results = _findings(_feed(tmp_path, GOOD, edit))
     assert results[code].failed == expected, (code, results[code].examples)
-    assert results[code].meta["severity"] == "ERROR"
+    assert results[code].meta["severity"] == RULES[code].severity

@@ -36,6 +36,7 @@ from platform_assets.quality.gtfs import (
     shapes,
     stations,
     stop_times,
+    warnings,
 )
 from platform_assets.quality.gtfs.common import result_of
 from platform_assets.quality.gtfs.dataset import close_stops, trips_per_route
@@ -111,6 +112,7 @@ def check_feed(
     fares.fare_rules(feed, findings)
     stations.station_rules(feed, findings, scan.trip_stops, geojson_ids)
     stations.translation_rules(feed, findings, scan.trip_sequences)
+    warnings.warning_rules(feed, findings)
     previous = read_gtfs_frames(previous_path, chunk_rows=chunk_rows) if previous_path is not None else None
     if previous is not None and previous.error:
         previous = None

@@ -15,7 +15,7 @@ import pandas as pd
 from platform_assets.lib.gtfs.reader import GtfsFrames
 from platform_assets.lib.quality.result import Level
 from platform_assets.quality.gtfs.booking import text_column
-from platform_assets.quality.gtfs.notices import ERROR, Findings, rule
+from platform_assets.quality.gtfs.notices import ERROR, WARNING, Findings, rule
 
 TO_PLATFORM_WITH_AREAS = rule("pathway_to_platform_with_boarding_areas", ERROR, "stops",
                               "a pathway does not end at a platform that has boarding areas (it ends at a boarding area)", Level.ITEM)
@@ -40,6 +40,8 @@ TRANSLATION_KEY = rule("translation_foreign_key_violation", ERROR, "references",
                        "a translation's record_id (and record_sub_id) names a row of its table", Level.ITEM)
 TRANSLATION_VALUE = rule("translation_unexpected_value", ERROR, "references",
                          "a translation gives record_id / record_sub_id only where its table has such keys, never with field_value", Level.ITEM)
+TRANSLATION_TABLE = rule("translation_unknown_table_name", WARNING, "references",
+                         "a translation's table_name is a file of the feed", Level.ITEM)
 GEOGRAPHY_ID = rule("duplicate_geography_id", ERROR, "references",
                     "stops.stop_id, location_groups.location_group_id and locations.geojson ids are distinct", Level.ITEM)
 
@@ -204,9 +206,11 @@ def translation_rules(feed: GtfsFrames, findings: Findings, trip_sequences: dict
     keys_of: dict[str, set[tuple[str, ...]]] = {}
     unexpected = np.zeros(len(translations), bool)
     broken = np.zeros(len(translations), bool)
+    unknown = np.zeros(len(translations), bool)
     for i in range(len(translations)):
         name, with_value, has_record, has_sub = table.iat[i], value.iat[i] != "", record.iat[i] != "", sub.iat[i] != ""
         keys = TRANSLATION_KEYS.get(name)
+        unknown[i] = not feed.has(f"{name}.txt")
         if with_value:
             unexpected[i] = has_record or has_sub
             continue
@@ -230,6 +234,7 @@ def translation_rules(feed: GtfsFrames, findings: Findings, trip_sequences: dict
 
     findings.add(TRANSLATION_VALUE, unexpected, example)
     findings.add(TRANSLATION_KEY, broken, example)
+    findings.add(TRANSLATION_TABLE, unknown, example)
 
 
 def translation_trips(feed: GtfsFrames) -> set[str]:
