@@ -99,11 +99,13 @@ def check_feed(
         findings.fail(schema.CSV_PARSING, {"item": "stop_times.txt", "error": str(error)})
         scan = stop_times.StopTimesScan()
     found = stop_times.trip_rules(feed, scan, findings)
+    farthest: dict[str, tuple[float, float, float]] = {}
     try:
-        shape_ids = shapes.scan_shapes(feed, findings)
+        shape_ids = shapes.scan_shapes(feed, findings, farthest)
     except FeedError as error:
         findings.fail(schema.CSV_PARSING, {"item": "shapes.txt", "error": str(error)})
         shape_ids = set()
+    shapes.trip_distance_rules(feed, findings, found["last_stops"], scan.trip_names, scan.stop_names, farthest)
     entities.stop_rules(feed, findings, scan.served_stops)
     entities.route_rules(feed, findings)
     entities.trip_references(feed, findings, shape_ids)

@@ -88,7 +88,8 @@ class StopTimesScan:
 
     trip_names: list[str] = field(default_factory=list)  # trip number -> trip_id
     served_stops: set[str] = field(default_factory=set)
-    parts: list[list[np.ndarray]] = field(default_factory=lambda: [[], [], [], [], []])  # trip, sequence, arrival, departure, distance
+    parts: list[list[np.ndarray]] = field(default_factory=lambda: [[], [], [], [], [], []])  # trip, sequence, arrival, departure, distance, stop
+    stop_names: list[str] = field(default_factory=list)  # stop number -> stop_id (stops.txt's, in order)
     rows: int = 0
     trip_stops: dict[str, set[str]] = field(default_factory=dict)  # for the trips transfers.txt names
     trip_sequences: dict[str, set[str]] = field(default_factory=dict)  # for the trips translations.txt names
@@ -169,6 +170,12 @@ def scan_stop_times(feed: GtfsFrames, findings: Findings, stops_of: Collection[s
         kinds = stops["location_type"].fillna("0")
         not_stops = pa.array(stops.loc[~kinds.isin(["0", "4"]), "stop_id"].dropna().astype(str).unique(), pa.string())
     has_trips, has_stops = feed.has("trips.txt"), feed.has("stops.txt")
+    # stop_id -> stop number, looked up per distinct stop of a batch like trips; -1 for stops that
+    # stops.txt lacks; 16 bits a row unless the feed has more stops.
+    scan.stop_names = stop_ids.to_pylist()
+    stop_number = {name: number for number, name in enumerate(scan.stop_names)}
+    stop_dtype = np.int16 if len(stop_number) < 2**15 - 1 else np.int32
+    station_stop = np.asarray([name in set(not_stops.to_pylist()) for name in scan.stop_names] + [False], bool)
     for column in ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time"):
         if column in header:
             findings.passed(schema.MISSING_COLUMN)
@@ -203,13 +210,17 @@ def scan_stop_times(feed: GtfsFrames, findings: Findings, stops_of: Collection[s
         if "trip_id" in cols and has_trips:
             findings.add(schema.FOREIGN_KEY, trip >= listed,
                          lambda i: example(i, "trip_id", target="trips.trip_id"))
+        stop = np.full(rows, -1, dtype=stop_dtype)
         if "stop_id" in cols:
-            scan.served_stops.update(pc.unique(cols["stop_id"]).to_pylist())
+            encoded = pc.dictionary_encode(cols["stop_id"])
+            stop_names = encoded.dictionary.to_pylist()
+            scan.served_stops.update(stop_names)
+            if stop_names:
+                stop = np.asarray([stop_number.get(name, -1) for name in stop_names], dtype=stop_dtype)[
+                    encoded.indices.to_numpy(zero_copy_only=False)]
             if has_stops:
-                known = pc.is_in(cols["stop_id"], value_set=stop_ids).to_numpy(zero_copy_only=False)
-                findings.add(schema.FOREIGN_KEY, ~known & ~empty["stop_id"], lambda i: example(i, "stop_id", target="stops.stop_id"))
-                station = pc.is_in(cols["stop_id"], value_set=not_stops).to_numpy(zero_copy_only=False)
-                findings.add(UNEXPECTED_STOP, station, lambda i: example(i, "stop_id"))
+                findings.add(schema.FOREIGN_KEY, (stop < 0) & ~empty["stop_id"], lambda i: example(i, "stop_id", target="stops.stop_id"))
+                findings.add(UNEXPECTED_STOP, station_stop[stop], lambda i: example(i, "stop_id"))
         # Times, vectorised.
         none = np.full(rows, -1, dtype=np.int32)
         arrival, bad_arrival = seconds_of(cols["arrival_time"]) if "arrival_time" in cols else (none, np.zeros(rows, bool))
@@ -247,7 +258,7 @@ def scan_stop_times(feed: GtfsFrames, findings: Findings, stops_of: Collection[s
             # Every row (its line is its position + 2; rows without a trip_id are dropped when
             # sorted); stop_sequence in 32 bits unless a value needs more.
             compact = sequence.astype(np.int32) if not len(sequence) or sequence.max() < 2**31 else sequence
-            for part, column in zip(scan.parts, (trip, compact, arrival, departure, distance), strict=True):
+            for part, column in zip(scan.parts, (trip, compact, arrival, departure, distance, stop), strict=True):
                 part.append(column)
             if phone_only is not None and phone_only.any():
                 keep = phone_only & (trip >= 0)
@@ -279,7 +290,7 @@ def _previous_known(values: np.ndarray, missing: np.ndarray, same_trip: np.ndarr
 def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dict[str, Any]:
     """The per-trip rules on the stop times sorted by trip, stop_sequence and line."""
     columns: list[np.ndarray] = []
-    for part, dtype in zip(scan.parts, (np.int32, np.int32, np.int32, np.int32, np.float32), strict=True):
+    for part, dtype in zip(scan.parts, (np.int32, np.int32, np.int32, np.int32, np.float32, np.int16), strict=True):
         columns.append(np.concatenate(part) if part else np.empty(0, dtype=dtype))
         part.clear()  # each column's batches are freed as soon as it is whole
     trip, sequence = columns[0], columns[1]
@@ -297,11 +308,12 @@ def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dic
         order = np.lexsort((np.arange(len(trip)), sequence, trip))
     first = int(np.searchsorted(trip[order], 0))  # rows without a trip_id (trip -1) sort first
     order = order[first:]
-    line = (order + 2).astype(np.int32)
+    line = order.astype(np.int32)
+    line += 2
     for position in range(len(columns)):  # one column at a time: the unsorted one is freed at once
         columns[position] = columns[position][order]
     del order
-    trip, sequence, arrival, departure, distance = columns
+    trip, sequence, arrival, departure, distance, stop = columns
     del columns
     names = scan.trip_names
 
@@ -309,7 +321,7 @@ def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dic
         return {"item": names[trip[i]], "line": int(line[i]), "stop_sequence": int(sequence[i]), **extra}
 
     same_trip = np.r_[False, trip[1:] == trip[:-1]] if len(trip) else np.zeros(0, bool)
-    findings.add(schema.DUPLICATE_KEY, same_trip & (sequence >= 0) & (np.r_[-2, sequence[:-1]] == sequence),
+    findings.add(schema.DUPLICATE_KEY, same_trip & (sequence >= 0) & np.r_[False, sequence[1:] == sequence[:-1]],
                  lambda i: {**example(i), "file": "stop_times.txt", "key": "trip_id, stop_sequence"})
     # Arrival (else departure) against the last departure (else arrival) known before it in the trip.
     here = np.where(arrival >= 0, arrival, departure)
@@ -317,12 +329,16 @@ def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dic
     before = _previous_known(last_time, last_time < 0, same_trip) if len(trip) else np.empty(0, np.int64)
     previous = np.where(before >= 0, last_time[np.maximum(before, 0)], -1)
     findings.add(BEFORE_PREVIOUS, (here >= 0) & (previous >= 0) & (here < previous),
-                 lambda i: example(i, arrival_time=_time_text(int(here[i])), previous_departure_time=_time_text(int(previous[i]))))
+                 lambda i, here=here, previous=previous: example(
+                     i, arrival_time=_time_text(int(here[i])), previous_departure_time=_time_text(int(previous[i]))))
+    del here, last_time, before, previous  # row-sized temporaries: freed before the next ones
     known_distance = ~np.isnan(distance)
     before = _previous_known(distance, ~known_distance, same_trip) if len(trip) else np.empty(0, np.int64)
     previous_distance = np.where(before >= 0, distance[np.maximum(before, 0)], np.nan)
     findings.add(DISTANCE, known_distance & ~np.isnan(previous_distance) & (distance <= previous_distance),
-                 lambda i: example(i, shape_dist_traveled=float(distance[i]), previous=float(previous_distance[i])))
+                 lambda i, previous_distance=previous_distance: example(
+                     i, shape_dist_traveled=float(distance[i]), previous=float(previous_distance[i])))
+    del known_distance, before, previous_distance
     # Per trip: edges and size.
     starts = np.flatnonzero(~same_trip)
     ends = np.r_[starts[1:], len(trip)] - 1
@@ -348,4 +364,7 @@ def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dic
                      lambda i: {"item": ids[i], "file": "trips.txt"})
     # Arrival after departure at one stop: the project's own check (no MobilityData notice).
     both = (arrival >= 0) & (departure >= 0)
-    return {"arrival_after_departure": (both, arrival > departure, line, trip, names, arrival, departure), "trips_listed": listed}
+    # Each trip's last stop time (by stop_sequence): its stop and distance, for trip_distance_exceeds_shape_distance.
+    last = (trip[ends], stop[ends], distance[ends]) if len(trip) else (np.empty(0, np.int32), np.empty(0, np.int16), np.empty(0, np.float32))
+    return {"arrival_after_departure": (both, arrival > departure, line, trip, names, arrival, departure), "trips_listed": listed,
+            "last_stops": last}
