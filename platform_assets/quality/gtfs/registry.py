@@ -10,7 +10,7 @@ ones against the previous export. A feed that cannot be read at all gives a fail
 `csv_parsing_failed` instead of an exception.
 
 Memory: stop_times.txt and shapes.txt are read `chunk_rows` rows at a time; what is kept for all
-stop times is what the per-trip rules must see together (28 bytes a row). The other tables grow
+stop times is what the per-trip rules must see together (22 bytes a row). The other tables grow
 with stops, routes, trips and services and are read whole.
 """
 

@@ -1,7 +1,7 @@
 """stop_times.txt, scanned columnar in bounded Arrow batches (the table that grows with the
 timetable): field rules and references per batch with vectorised parsing and set look-ups, then
-the per-trip rules on compact columns (trip number, stop_sequence, two times, distance: 28 bytes
-a row) sorted once. Rules from MobilityData/gtfs-validator's StopTimeArrivalAndDepartureTime-,
+the per-trip rules on compact columns (trip number, stop_sequence, two times, distance, stop
+number: 22 bytes a row) sorted once. Rules from MobilityData/gtfs-validator's StopTimeArrivalAndDepartureTime-,
 MissingTripEdge-, StopTimeIncreasingDistance- and TimepointTimeValidator (main/src/main/java/org/
 mobilitydata/gtfsvalidator/validator/)."""
 
