@@ -13,7 +13,16 @@ import pytest
 
 from platform_assets.lib.gtfs.reader import read_gtfs_frames
 from platform_assets.lib.quality.result import CheckResult
-from platform_assets.quality.gtfs import booking, fares, locations, shapes, stations, stop_times, warnings
+from platform_assets.quality.gtfs import (
+    blocks,
+    booking,
+    fares,
+    locations,
+    shapes,
+    stations,
+    stop_times,
+    warnings,
+)
 from platform_assets.quality.gtfs.notices import RULES, Findings, mobilitydata_notices
 from platform_assets.quality.gtfs.registry import check_feed
 
@@ -33,7 +42,7 @@ GOOD: dict[str, str] = {
     "routes.txt": "route_id,agency_id,route_short_name,route_long_name,route_type,network_id,continuous_pickup,route_color,route_text_color,route_url\n"
                   "R1,A,1,Main Street,3,NET,,000000,FFFFFF,http://a.example/r1\n"
                   "R2,A,2,Harbour,3,NET,0,FFFFFF,000000,\n",
-    "trips.txt": "route_id,service_id,trip_id,shape_id\nR1,WK,T1,SH1\nR2,WK,T2,\nR1,WK,T3,\n",
+    "trips.txt": "route_id,service_id,trip_id,shape_id,block_id\nR1,WK,T1,SH1,B1\nR2,WK,T2,,B1\nR1,WK,T3,,\n",
     "shapes.txt": "shape_id,shape_pt_lat,shape_pt_lon,shape_pt_sequence,shape_dist_traveled\nSH1,40.0,-73.0,1,0\nSH1,40.2,-73.2,2,15\n",
     "calendar.txt": "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\n"
                     "WK,1,1,1,1,1,0,0,20240101,20251231\n",
@@ -75,7 +84,7 @@ NEW_CODES = sorted(code for module in (booking, fares, locations, stations, warn
                    if isinstance(code, str) and code in RULES) + [
     stop_times.GEOGRAPHY_IDS, stop_times.FLEX_DISTANCE, stop_times.WINDOW_AND_TIMES, stop_times.HALF_WINDOW,
     stop_times.WINDOW_ORDER, stop_times.WINDOW_PICKUP, stop_times.WINDOW_DROP_OFF, stop_times.WINDOW_CONTINUOUS,
-    shapes.TRIP_PAST_SHAPE, shapes.TRIP_PAST_SHAPE_NEAR,
+    shapes.TRIP_PAST_SHAPE, shapes.TRIP_PAST_SHAPE_NEAR, blocks.BLOCK_OVERLAP,
     stop_times.LONE_PHONE_RECORD]
 NEW_CODES = sorted(set(NEW_CODES) - {"unknown_file", "unknown_column"})
 
@@ -104,6 +113,7 @@ def _findings(path: Path) -> dict[str, CheckResult]:
     farthest: dict[str, tuple[float, float, float]] = {}
     shapes.scan_shapes(feed, findings, farthest)
     shapes.trip_distance_rules(feed, findings, found["last_stops"], scan.trip_names, scan.stop_names, farthest)
+    blocks.block_rules(feed, findings, found["trip_edges"], scan.trip_names)
     booking.booking_rules(feed, findings)
     fares.fare_rules(feed, findings)
     stations.station_rules(feed, findings, scan.trip_stops, geojson_ids)
@@ -183,6 +193,8 @@ CASES: list[tuple[str, str, dict[str, str], int]] = [
     ("trip_distance_exceeds_shape_distance", "", _edit("stop_times.txt", "P2,,2,,,,,14", "P2,,2,,,,,16"), 1),
     ("trip_distance_exceeds_shape_distance_below_threshold", "", {**_edit("stop_times.txt", "P2,,2,,,,,14", "P2,,2,,,,,16"),
                                                                   **_edit("shapes.txt", "SH1,40.2,-73.2", "SH1,40.1,-73.1")}, 1),
+    # T2 (block B1, like T1) leaves at 08:05, before T1 arrives at 08:10, on the same weekdays
+    ("block_trips_with_overlapping_stop_times", "", _edit("stop_times.txt", "T2,09:00:00,09:00:00", "T2,08:05:00,08:05:00"), 1),
     # common warnings
     ("duplicate_route_name", "", _edit("routes.txt", "R2,A,2,Harbour", "R2,A,1,Main Street"), 1),
     ("route_color_contrast", "", _edit("routes.txt", "000000,FFFFFF", "000000,111111"), 1),

@@ -28,6 +28,7 @@ from platform_assets.lib.quality.result import CheckResult, Level
 from platform_assets.lib.quality.tally import Tally
 from platform_assets.lib.quality.time_based.persistence import DEFAULT_SHARE
 from platform_assets.quality.gtfs import (
+    blocks,
     booking,
     entities,
     fares,
@@ -106,6 +107,7 @@ def check_feed(
         findings.fail(schema.CSV_PARSING, {"item": "shapes.txt", "error": str(error)})
         shape_ids = set()
     shapes.trip_distance_rules(feed, findings, found["last_stops"], scan.trip_names, scan.stop_names, farthest)
+    blocks.block_rules(feed, findings, found["trip_edges"], scan.trip_names)
     entities.stop_rules(feed, findings, scan.served_stops)
     entities.route_rules(feed, findings)
     entities.trip_references(feed, findings, shape_ids)

@@ -366,5 +366,8 @@ def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dic
     both = (arrival >= 0) & (departure >= 0)
     # Each trip's last stop time (by stop_sequence): its stop and distance, for trip_distance_exceeds_shape_distance.
     last = (trip[ends], stop[ends], distance[ends]) if len(trip) else (np.empty(0, np.int32), np.empty(0, np.int16), np.empty(0, np.float32))
+    # Each trip's first and last times, for block_trips_with_overlapping_stop_times.
+    edges = (trip[starts], arrival[starts], departure[starts], arrival[ends], departure[ends]) if len(trip) else \
+        tuple(np.empty(0, np.int32) for _ in range(5))
     return {"arrival_after_departure": (both, arrival > departure, line, trip, names, arrival, departure), "trips_listed": listed,
-            "last_stops": last}
+            "last_stops": last, "trip_edges": edges}
