@@ -1,10 +1,12 @@
 """Benchmark of the quality checks: checks per second on 100k generated OCDS-like compiled releases
 (every OCDS check, time-based ones against a previous version), and every GTFS check on the
-largest real feed and on that feed scaled up 30 times (2.6 M stop times), read in chunks and,
-as the baseline measured in the same run, whole. Prints the figures; not part of the test suite.
+largest real feed and on that feed scaled up 30 times (2.6 M stop times), read in chunks and
+whole, and, as the peer measured in the same run on the same feed, gtfs-kit 9's read_feed +
+validate() (the `bench` extra). Wall-clock and CPU seconds (the machine is shared: CPU-s is the
+figure that load does not inflate). Prints the figures; not part of the test suite.
 
     PYTHONPATH=. python benchmarks/quality_checks.py [--items 100000] [--feed platform_assets_tests/data/gtfs/nyc_subway_gtfs.zip]
-        [--copies 30] [--chunk-rows 25000] [--skip-ocds]
+        [--copies 30] [--chunk-rows 25000] [--skip-ocds] [--skip-whole] [--skip-gtfs-kit]
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -127,12 +130,50 @@ def scaled_feed(source: Path, target: Path, copies: int) -> Path:
 def _check_in_child(feed: str, chunk_rows: int | None, queue: Any) -> None:
     from platform_assets.quality.gtfs.registry import check_feed
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     report = check_feed(feed, chunk_rows=chunk_rows)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     evaluations = sum(r.passed + r.failed + r.not_applicable for r in report.results)
-    queue.put({"rows": report.rows, "checks": len(report.results), "seconds": elapsed, "evaluations": evaluations,
+    queue.put({"rows": report.rows, "checks": len(report.results), "seconds": elapsed, "cpu_seconds": cpu, "evaluations": evaluations,
                "failing": len(report.failing()), "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+
+
+def _gtfs_kit_in_child(feed: str, queue: Any) -> None:
+    """The peer: gtfs-kit 9 reading the feed and running its validate() (imports not timed, as for ours)."""
+    import gtfs_kit
+
+    start, cpu = time.perf_counter(), time.process_time()
+    problems = gtfs_kit.read_feed(feed, dist_units="km").validate()
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    queue.put({"seconds": elapsed, "cpu_seconds": cpu, "problems": len(problems),
+               "errors": int((problems["type"] == "error").sum()) if len(problems) else 0,
+               "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+
+
+def bench_gtfs_kit(feed: Path) -> dict[str, Any] | None:
+    """gtfs-kit's validate() in a fresh process (None when the `bench` extra is not installed)."""
+    try:
+        import gtfs_kit  # noqa: F401
+    except ImportError:
+        return None
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_gtfs_kit_in_child, args=(str(feed), queue))
+    child.start()
+    figures = queue.get()
+    child.join()
+    return figures
+
+
+def gtfs_kit_checks() -> int:
+    """How many checks gtfs-kit's validators make: its check_column* calls and hand-written problems
+    (each of ours is a MobilityData notice, usually over several columns: the units differ)."""
+    import inspect
+
+    import gtfs_kit.validators
+
+    source = inspect.getsource(gtfs_kit.validators)
+    return sum(source.count(token) for token in ("check_column(", "check_column_id(", "check_column_linked_id(", "problems.append"))
 
 
 def bench_gtfs(feed: Path, chunk_rows: int | None) -> dict[str, Any]:
@@ -150,7 +191,7 @@ def bench_gtfs(feed: Path, chunk_rows: int | None) -> dict[str, Any]:
 def _print_gtfs(label: str, figures: dict[str, Any]) -> None:
     chunks = "whole tables" if figures["chunk_rows"] is None else f"{figures['chunk_rows']:,}-row chunks"
     print(f"GTFS {figures['feed']} ({label}, {chunks}): {figures['rows']:,} rows, {figures['checks']} checks in "
-          f"{figures['seconds']:.2f} s -> {figures['rows_per_s']:,.0f} rows/s, "
+          f"{figures['seconds']:.2f} s ({figures['cpu_seconds']:.2f} CPU-s) -> {figures['rows_per_s']:,.0f} rows/s, "
           f"{figures['evaluations'] / figures['seconds']:,.0f} check evaluations/s, peak RSS {figures['peak_mib']:.0f} MiB")
 
 
@@ -161,6 +202,8 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=30, help="the feed's trips repeated this many times for the large run")
     parser.add_argument("--chunk-rows", type=int, default=25_000)
     parser.add_argument("--skip-ocds", action="store_true")
+    parser.add_argument("--skip-whole", action="store_true", help="Skip the whole-tables run of the large feed.")
+    parser.add_argument("--skip-gtfs-kit", action="store_true", help="Skip the gtfs-kit validate() peer run.")
     parser.add_argument("--only-ocds", action="store_true", help="Skip the GTFS part.")
     args = parser.parse_args()
     if args.only_ocds:
@@ -170,11 +213,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         large = scaled_feed(args.feed, Path(folder) / f"{args.feed.stem}-x{args.copies}.zip", args.copies)
         chunked = bench_gtfs(large, args.chunk_rows)
-        whole = bench_gtfs(large, None)  # the baseline: every table read whole, as before chunking
+        whole = None if args.skip_whole else bench_gtfs(large, None)  # every table read whole, as before chunking
+        peer = None if args.skip_gtfs_kit else bench_gtfs_kit(large)
     _print_gtfs(f"x{args.copies}", chunked)
-    _print_gtfs(f"x{args.copies}, baseline", whole)
-    print(f"chunked / whole: peak RSS {chunked['peak_mib'] / whole['peak_mib']:.2f}x, speed {chunked['rows_per_s'] / whole['rows_per_s']:.2f}x "
-          f"(same results: {chunked['checks'] == whole['checks'] and chunked['failing'] == whole['failing']})")
+    if whole is not None:
+        _print_gtfs(f"x{args.copies}, baseline", whole)
+        print(f"chunked / whole: peak RSS {chunked['peak_mib'] / whole['peak_mib']:.2f}x, speed {chunked['rows_per_s'] / whole['rows_per_s']:.2f}x "
+              f"(same results: {chunked['checks'] == whole['checks'] and chunked['failing'] == whole['failing']})")
+    if peer is not None:
+        from platform_assets.quality.gtfs.notices import RULES
+        from platform_assets.quality.gtfs.registry import check_feed  # noqa: F401 (declares every rule)
+
+        print(f"gtfs-kit {version('gtfs-kit')} read_feed + validate() on the same x{args.copies} feed: {peer['seconds']:.2f} s "
+              f"({peer['cpu_seconds']:.2f} CPU-s), peak RSS {peer['peak_mib']:.0f} MiB, {peer['problems']} problems "
+              f"({peer['errors']} errors), {gtfs_kit_checks()} checks")
+        print(f"ours / gtfs-kit: {peer['cpu_seconds'] / chunked['cpu_seconds']:.2f}x faster in CPU-s, "
+              f"{peer['seconds'] / chunked['seconds']:.2f}x in wall-clock s, peak RSS {chunked['peak_mib'] / peer['peak_mib']:.2f}x; "
+              f"{len(RULES)} MobilityData notices + {chunked['checks'] - len(RULES)} own checks vs {gtfs_kit_checks()} gtfs-kit checks")
     if not args.skip_ocds:
         _print_ocds(args.items)
 

@@ -44,14 +44,14 @@ from platform_assets.quality.reports import build_quality_report
 from platform_assets.quality.resources import QualityPolicy
 
 FAMILY_DESCRIPTIONS = {
-    "files": "MobilityData file notices: required, known, UTF-8, readable files; headers and row lengths.",
-    "fields": "MobilityData field notices: required columns and fields, keys, times, dates, colours, URLs, e-mails, timezones, languages, numbers, enums.",
-    "references": "foreign_key_violation: stop_times -> trips/stops, trips -> routes/services/shapes, routes -> agency, parent stations, frequencies.",
-    "stop_times": "Per stop time and trip: times, trip edges, distances, timepoints, unusable and unused trips.",
-    "shapes": "Shape distances and points, unused shapes.",
-    "stops": "Location types, parents, names and locations of stops; stops without stop times.",
-    "routes": "Route names, agency ids and timezones.",
-    "calendar": "Date and time ranges, overlapping frequencies, expired calendars and feeds.",
+    "files": "MobilityData file notices: required, known, UTF-8, readable files at the zip's root; headers and row lengths; locations.geojson.",
+    "fields": "MobilityData field notices: required columns and fields, keys, times, dates, colours, URLs, e-mails, timezones, languages, numbers, enums, currencies.",
+    "references": "foreign_key_violation (stop_times -> trips/stops, trips -> routes/services/shapes, routes -> agency, parent stations, frequencies), transfers, translations, geography ids.",
+    "stop_times": "Per stop time and trip: times, trip edges, distances, timepoints, unusable and unused trips; GTFS-Flex windows and booking rules.",
+    "shapes": "Shape distances and points, unused shapes, trips running past their shape.",
+    "stops": "Location types, parents, names and locations of stops; stops without stop times; pathways, levels, stop_access.",
+    "routes": "Route names, colours and URLs, agency ids, timezones and languages; Fares v2 products and transfer rules, networks.",
+    "calendar": "Date and time ranges, overlapping frequencies and timeframes, expired calendars and feeds, feed contact.",
     "coherence": "The project's own: a stop time's arrival is not after its departure.",
     "dataset": "The project's own: trips per route; close stops (informational).",
     "time_based": "Against the previous export of the same partition: stop and route ids persisting (95%), validity not shrinking.",

@@ -78,6 +78,9 @@ def test_manual_action_errors_are_one_line(cli_world: TransitWorld) -> None:
 def test_check_feed_prints_failing_checks_and_exits_1_only_when_one_blocks(
     shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from platform_assets.quality.gtfs.notices import RULES
+    from platform_assets.quality.gtfs.registry import FAMILIES  # noqa: F401 (declares every rule)
+
     night_buses = Path(__file__).parents[2] / "platform_assets/transit/demo/feeds/transilien-night.zip"
     good = shared_data / "gtfs/nyc_subway_gtfs.zip"
     monkeypatch.setenv("PLATFORM_QUALITY_BLOCKING_CHECKS", "files.*")  # a rule group: the file notices
@@ -86,15 +89,16 @@ def test_check_feed_prints_failing_checks_and_exits_1_only_when_one_blocks(
     # agency.txt, stops.txt and routes.txt are missing (the coverage merge brings them).
     assert 'ERROR missing_required_file: 3 of 5 failed  e.g. {"item": "agency.txt", "file": "agency.txt"}' in blocked.stdout
     assert "WARN  unused_trip" in blocked.stdout
-    assert "transilien-night.zip: 67 checks, 4 failing, 2 blocking; 309 rows" in blocked.stdout
+    checks = len(RULES) + 6  # every MobilityData notice covered, plus the project's six own checks
+    assert f"transilien-night.zip: {checks} checks, 4 failing, 2 blocking; 309 rows" in blocked.stdout
 
     passed = invoke("check-feed", str(good), "--previous", str(good), "--json")
     assert passed.exit_code == 0, passed.output
     results = {result["name"]: result for result in map(json.loads, passed.stdout.splitlines())}
     failing = sorted(name for name, result in results.items() if result["failed"] and result["name"] != "dataset.stops.close_pairs")
-    assert len(results) == 67 and failing == ["expired_calendar"]  # its calendar ended 2025-01-17: a warning
+    assert len(results) == checks and failing == ["expired_calendar"]  # its calendar ended 2025-01-17: a warning
     assert results["time_based.stops.stop_id.persistence"]["passed"] > 0  # against --previous
-    assert "nyc_subway_gtfs.zip: 67 checks, 1 failing, 0 blocking; 94295 rows" in passed.stderr
+    assert f"nyc_subway_gtfs.zip: {checks} checks, 1 failing, 0 blocking; 94295 rows" in passed.stderr
 
     monkeypatch.setenv("PLATFORM_QUALITY_CHUNK_ROWS", "many")
     refused = invoke("check-feed", str(good))

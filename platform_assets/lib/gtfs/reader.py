@@ -466,13 +466,46 @@ def decode_text(data: bytes, where: str, warnings: list[str]) -> str:
     return text
 
 
+def _plain_utf8(binary: IO[bytes], encoding: str, block_size: int = 1 << 20) -> bool:
+    """True when the whole member is valid UTF-8 with no NUL byte and no line longer than
+    MAX_LINE_CHARS (counted in bytes, which bound the characters from above), checked block by
+    block in C (the incremental decoder, numpy) instead of line by line; False: `_lines` decides."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    run = 0  # bytes since the last line end
+    while block := binary.read(block_size):
+        try:
+            decoder.decode(block)
+        except UnicodeDecodeError:
+            return False
+        if b"\x00" in block:
+            return False
+        data = np.frombuffer(block, dtype=np.uint8)
+        ends = np.flatnonzero((data == 10) | (data == 13))
+        if not len(ends):
+            run += len(block)
+        else:
+            longest = max(run + int(ends[0]), int(np.diff(ends).max(initial=0)) - 1)
+            run = len(block) - int(ends[-1]) - 1
+        if max(run, longest if len(ends) else 0) > MAX_LINE_CHARS:
+            return False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def streamed_encoding(open_binary: Callable[[], IO[bytes]], where: str) -> str:
     """The encoding a member is read with, by the reader's rules, found by streaming it (never held
     whole): "utf-16", "utf-8-sig", "utf-8" or LEGACY_ENCODING; FeedError for UTF-32, NUL bytes or
     text that is neither UTF-8 nor Latin."""
     with open_binary() as binary:
         encoding = _bom_encoding(binary.read(4), where)
-    with open_binary() as binary:
+    if encoding.startswith("utf-8"):
+        with open_binary() as binary:
+            if _plain_utf8(binary, encoding):
+                return encoding
+    with open_binary() as binary:  # not plain: line by line, for the exact verdict and message
         try:
             for _line in _lines(binary, encoding, where):
                 pass
@@ -797,18 +830,15 @@ def _header_of(row: list[str]) -> list[str]:
 def _frame_of_rows(header: list[str], rows: list[list[str]], usecols: tuple[str, ...] | None) -> pd.DataFrame:
     if not header:
         return pd.DataFrame()
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
-    if usecols is not None:
-        frame = frame[[column for column in header if column in usecols]]
-    if len(frame.columns):
-        frame = frame.apply(_cells)
-    return frame
-
-
-def _cells(column: pd.Series) -> pd.Series:
-    """Cells without surrounding spaces; empty ones are NaN."""
-    stripped = column.str.strip()
-    return stripped.mask(stripped == "", np.nan)
+    # Cells stripped of surrounding spaces, empty ones NaN, in one pass over Python lists (a
+    # pandas apply per column costs more than the strip itself on small tables).
+    positions = [i for i, column in enumerate(header) if usecols is None or column in usecols]
+    nan = np.nan
+    if len(positions) == len(header):
+        cleaned = [[cell.strip() or nan for cell in row] for row in rows]
+    else:
+        cleaned = [[row[i].strip() or nan for i in positions] for row in rows]
+    return pd.DataFrame(cleaned, columns=[header[i] for i in positions], dtype=object)
 
 
 def _table_chunks(text: io.TextIOBase, chunk_rows: int | None, usecols: tuple[str, ...] | None = None) -> Iterator[TableChunk]:

@@ -1,11 +1,14 @@
 """Seeded reservoir sampling, vectorised over batches: the same data and seed give the same examples.
 
-Algorithm R: the n-th element seen (0-based) replaces slot j = floor(u * (n + 1)) when j < size.
-Drawing u for a whole batch with numpy keeps the Python work to the few accepted elements.
+Algorithm L (Li 1994): once the reservoir is full, the index of the next element to keep is drawn
+directly (a geometric skip), so the cost is per kept element, not per element offered: a batch of
+millions of passing rows costs a comparison. The random stream is consumed only when an element is
+kept, so the batch size never changes the sample.
 """
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +31,16 @@ class Reservoir:
         self.seen = 0
         self.items: list[Any] = []
         self._random = np.random.default_rng(seed)
+        self._weight = 0.0
+        self._next = -1  # index of the next element kept once full (-1: not drawn yet)
+
+    def _skip(self) -> int:
+        """Elements passed over before the next one kept (Algorithm L's geometric skip)."""
+        return int(math.floor(math.log(1.0 - self._random.random()) / math.log1p(-self._weight)))
+
+    def keeps_any(self, count: int) -> bool:
+        """Would offering `count` more elements keep one of them?"""
+        return self.size > 0 and (len(self.items) < self.size or self._next < 0 or self._next < self.seen + count)
 
     def offer(self, count: int, example_at: Callable[[int], Any]) -> None:
         """Offer `count` elements; `example_at(i)` builds the i-th only when it is kept."""
@@ -35,14 +48,15 @@ class Reservoir:
             return
         start = self.seen
         self.seen += count
-        # Fill the free slots first (they take elements in order), then sample the rest.
-        free = max(0, min(self.size - len(self.items), count))
+        free = max(0, min(self.size - len(self.items), count))  # free slots take elements in order
         for index in range(free):
             self.items.append(example_at(index))
-        if free == count:
+        if self.size <= 0 or len(self.items) < self.size:
             return
-        positions = np.arange(start + free, start + count, dtype=np.int64)
-        slots = np.floor(self._random.random(len(positions)) * (positions + 1)).astype(np.int64)
-        kept = np.flatnonzero(slots < self.size)
-        for offset in kept:
-            self.items[int(slots[offset])] = example_at(int(free + offset))
+        if self._next < 0:  # just filled: the first skip
+            self._weight = math.exp(math.log(1.0 - self._random.random()) / self.size)
+            self._next = self.size + self._skip()
+        while self._next < self.seen:
+            self.items[int(self._random.integers(self.size))] = example_at(self._next - start)
+            self._weight *= math.exp(math.log(1.0 - self._random.random()) / self.size)
+            self._next += self._skip() + 1

@@ -20,6 +20,10 @@ from platform_assets.lib.quality.sampling import Reservoir, seed_for
 ExampleAt = Callable[[int], dict[str, Any]]
 
 
+def _never(_index: int) -> dict[str, Any]:
+    raise AssertionError("a reservoir asked for an example it said it would not keep")
+
+
 class Tally:
     """Pass / fail / not-applicable counts plus a seeded reservoir of examples per outcome."""
 
@@ -38,6 +42,21 @@ class Tally:
             where = np.flatnonzero(outcomes == code)
             if len(where):
                 self.reservoirs[outcome].offer(len(where), lambda i, where=where: example_at(int(where[i])))
+
+    def add_mask(self, failed: np.ndarray, example_at: ExampleAt) -> None:
+        """`failed[i]` is True where element i fails, else it passes: the same as `add`, but the
+        positions of an outcome are only listed when its reservoir keeps one of them (a mask of
+        millions of passing rows costs a count)."""
+        failing = int(np.count_nonzero(failed))
+        for outcome, count, wanted in ((Outcome.FAILED, failing, True), (Outcome.PASSED, len(failed) - failing, False)):
+            reservoir = self.reservoirs[outcome]
+            if not count:
+                continue
+            if reservoir.keeps_any(count):
+                where = np.flatnonzero(failed == wanted)
+                reservoir.offer(count, lambda i, where=where: example_at(int(where[i])))
+            else:
+                reservoir.offer(count, _never)
 
     def add_one(self, outcome: Outcome, example: dict[str, Any] | None = None) -> None:
         self.reservoirs[outcome].offer(1, lambda _i: example or {})

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from platform_assets.lib.quality.check import score_of
-from platform_assets.lib.quality.result import FAILED, PASSED, CheckResult, Level, Outcome
+from platform_assets.lib.quality.result import PASSED, CheckResult, Level, Outcome
 from platform_assets.lib.quality.tally import Tally
 
 ERROR, WARNING, INFO = "ERROR", "WARNING", "INFO"
@@ -75,7 +75,7 @@ class Findings:
         """`bad[i]` is True where element i breaks the rule (the others pass)."""
         bad = np.asarray(bad, dtype=bool)
         if len(bad):
-            self.tally(code).add(np.where(bad, FAILED, PASSED).astype(np.int8), example_at)
+            self.tally(code).add_mask(bad, example_at)
 
     def fail(self, code: str, example: dict[str, Any]) -> None:
         self.tally(code).add_one(Outcome.FAILED, example)
@@ -112,7 +112,8 @@ def rules_markdown() -> str:
     covered_errors = [code for code in errors if code in RULES]
     lines = [f"Covered: {len(RULES)} MobilityData notices, {len(covered_errors)} of its {len(errors)} ERROR notices.", "",
              "| notice | severity | group | rule |", "|---|---|---|---|"]
-    lines += [f"| `{r.code}` | {r.severity} | {r.group} | {r.description} |" for r in RULES.values()]
+    # By group and code: the declaration order depends on which rule module is imported first.
+    lines += [f"| `{r.code}` | {r.severity} | {r.group} | {r.description} |" for r in sorted(RULES.values(), key=lambda r: (r.group, r.code))]
     missing = [(code, severity) for code, (severity, _source) in sorted(reference.items()) if code not in RULES]
     lines += ["", f"Not covered ({len(missing)}): " + ", ".join(f"`{code}` ({severity})" for code, severity in missing) + "."]
     return "\n".join(lines) + "\n"

@@ -10,7 +10,7 @@ ones against the previous export. A feed that cannot be read at all gives a fail
 `csv_parsing_failed` instead of an exception.
 
 Memory: stop_times.txt and shapes.txt are read `chunk_rows` rows at a time; what is kept for all
-stop times is what the per-trip rules must see together (28 bytes a row). The other tables grow
+stop times is what the per-trip rules must see together (22 bytes a row). The other tables grow
 with stops, routes, trips and services and are read whole.
 """
 
@@ -27,7 +27,18 @@ from platform_assets.lib.gtfs.reader import DEFAULT_CHUNK_ROWS, read_gtfs_frames
 from platform_assets.lib.quality.result import CheckResult, Level
 from platform_assets.lib.quality.tally import Tally
 from platform_assets.lib.quality.time_based.persistence import DEFAULT_SHARE
-from platform_assets.quality.gtfs import entities, schema, shapes, stop_times
+from platform_assets.quality.gtfs import (
+    blocks,
+    booking,
+    entities,
+    fares,
+    locations,
+    schema,
+    shapes,
+    stations,
+    stop_times,
+    warnings,
+)
 from platform_assets.quality.gtfs.common import result_of
 from platform_assets.quality.gtfs.dataset import close_stops, trips_per_route
 from platform_assets.quality.gtfs.notices import RULES, Findings
@@ -81,22 +92,31 @@ def check_feed(
         return FeedReport(feed.name, findings.results(), 0)
     schema.file_rules(feed, findings)
     schema.schema_rules(feed, findings, seed)
+    geojson_ids = locations.zip_rules(feed.path or path, findings)
     try:
-        scan = stop_times.scan_stop_times(feed, findings)
+        scan = stop_times.scan_stop_times(feed, findings, stations.transfer_trips(feed), stations.translation_trips(feed))
     except FeedError as error:  # rare after the reader's pre-read: the file is reported unreadable
         feed.unreadable["stop_times.txt"] = str(error)
         findings.fail(schema.CSV_PARSING, {"item": "stop_times.txt", "error": str(error)})
         scan = stop_times.StopTimesScan()
     found = stop_times.trip_rules(feed, scan, findings)
+    farthest: dict[str, tuple[float, float, float]] = {}
     try:
-        shape_ids = shapes.scan_shapes(feed, findings)
+        shape_ids = shapes.scan_shapes(feed, findings, farthest)
     except FeedError as error:
         findings.fail(schema.CSV_PARSING, {"item": "shapes.txt", "error": str(error)})
         shape_ids = set()
+    shapes.trip_distance_rules(feed, findings, found["last_stops"], scan.trip_names, scan.stop_names, farthest)
+    blocks.block_rules(feed, findings, found["trip_edges"], scan.trip_names)
     entities.stop_rules(feed, findings, scan.served_stops)
     entities.route_rules(feed, findings)
     entities.trip_references(feed, findings, shape_ids)
     entities.calendar_rules(feed, findings, today or date.today())
+    booking.booking_rules(feed, findings)
+    fares.fare_rules(feed, findings)
+    stations.station_rules(feed, findings, scan.trip_stops, geojson_ids)
+    stations.translation_rules(feed, findings, scan.trip_sequences)
+    warnings.warning_rules(feed, findings)
     previous = read_gtfs_frames(previous_path, chunk_rows=chunk_rows) if previous_path is not None else None
     if previous is not None and previous.error:
         previous = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -25,6 +26,14 @@ NEAR_ORIGIN = rule("point_near_origin", ERROR, "shapes", "no stop or shape point
 NEAR_POLE = rule("point_near_pole", ERROR, "shapes", "no stop or shape point lies near a pole")
 SINGLE_POINT = rule("single_shape_point", WARNING, "shapes", "a shape has more than one point", Level.ITEM)
 UNUSED_SHAPE = rule("unused_shape", WARNING, "shapes", "every shape is used by a trip", Level.DATASET)
+# MobilityData's TripAndShapeDistanceValidator: a trip's last stop time is further along than its
+# shape's farthest point; ERROR when that point is more than 11.1 m from the last stop, else WARNING.
+TRIP_PAST_SHAPE = rule("trip_distance_exceeds_shape_distance", ERROR, "shapes",
+                       "a trip's last shape_dist_traveled does not exceed its shape's (stop more than 11.1 m from the shape's end)", Level.ITEM)
+TRIP_PAST_SHAPE_NEAR = rule("trip_distance_exceeds_shape_distance_below_threshold", WARNING, "shapes",
+                            "a trip's last shape_dist_traveled does not exceed its shape's (stop within 11.1 m of the shape's end)", Level.ITEM)
+SHAPE_END_METRES = 11.1
+EARTH_METRES = 6_371_010.0
 
 
 def place_rules(findings: Findings, lat: np.ndarray, lon: np.ndarray, example_at: Any) -> None:
@@ -40,8 +49,9 @@ def _numbers(column: pa.Array, pattern: str, dtype: type) -> tuple[np.ndarray, n
     return values, ok
 
 
-def scan_shapes(feed: GtfsFrames, findings: Findings) -> set[str]:
-    """One bounded pass over shapes.txt; returns the shape ids (for trips.shape_id)."""
+def scan_shapes(feed: GtfsFrames, findings: Findings, farthest: dict[str, tuple[float, float, float]] | None = None) -> set[str]:
+    """One bounded pass over shapes.txt; returns the shape ids (for trips.shape_id) and fills
+    `farthest` with each shape's point of greatest shape_dist_traveled (distance, lat, lon)."""
     header = feed.headers.get("shapes.txt") or []
     if "shapes.txt" not in feed.streamed or not header:
         return set()
@@ -80,11 +90,12 @@ def scan_shapes(feed: GtfsFrames, findings: Findings) -> set[str]:
             continue
         ids = cols["shape_id"]
         findings.add(schema.MISSING_FIELD, pc.equal(ids, "").to_numpy(zero_copy_only=False), lambda i: example(i))
-        uniques = pc.unique(ids).to_pylist()
+        encoded = pc.dictionary_encode(ids)  # shape numbers looked up per distinct shape of the batch
+        uniques = encoded.dictionary.to_pylist()
         for name in uniques:
             shape_ids.setdefault(name, len(shape_ids))
-        number_of = pa.array(list(shape_ids), pa.string())
-        shape = pc.index_in(ids, value_set=number_of).to_numpy(zero_copy_only=False).astype(np.int32)
+        shape = np.asarray([shape_ids[name] for name in uniques], dtype=np.int32)[encoded.indices.to_numpy(zero_copy_only=False)] \
+            if uniques else np.empty(0, np.int32)
         parts.append((line, shape, values["shape_pt_sequence"], values["shape_dist_traveled"], values["shape_pt_lat"], values["shape_pt_lon"]))
     for line_number, cells in feed.cut_rows.get("shapes.txt", []):
         findings.fail(schema.ROW_LENGTH, {"item": f"shapes:{line_number}", "file": "shapes.txt", "cells": cells, "header_cells": len(header)})
@@ -107,7 +118,59 @@ def scan_shapes(feed: GtfsFrames, findings: Findings) -> set[str]:
                      lambda i: {**at(i), "file": "shapes.txt", "key": "shape_id, shape_pt_sequence"})
         counts = np.bincount(shape, minlength=len(names))
         findings.add(SINGLE_POINT, counts == 1, lambda k: {"item": names[k], "points": int(counts[k])})
+        if farthest is not None and len(shape):
+            # Per shape, the first point (by sequence) of greatest distance (absent: 0, as MobilityData's default).
+            starts = np.flatnonzero(~same)
+            along = np.nan_to_num(distance, nan=0.0)
+            greatest = np.maximum.reduceat(along, starts)
+            per_row = np.repeat(greatest, np.diff(np.r_[starts, len(along)]))
+            first = np.minimum.reduceat(np.where(along == per_row, np.arange(len(along)), len(along)), starts)
+            for k, i in enumerate(first):
+                farthest[names[shape[starts[k]]]] = (float(greatest[k]), float(lat[i]), float(lon[i]))
     used = set(feed.column("trips.txt", "shape_id").dropna().astype(str))
     if feed.has("trips.txt"):
         findings.add(UNUSED_SHAPE, np.asarray([name not in used for name in names], bool), lambda k: {"item": names[k], "file": "shapes.txt"})
     return set(names)
+
+
+def metres_between(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    """Great-circle distance (haversine) in metres."""
+    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(v, float)) for v in (lat1, lon1, lat2, lon2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_METRES * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def trip_distance_rules(feed: GtfsFrames, findings: Findings, last_stops: tuple[np.ndarray, np.ndarray, np.ndarray],
+                        trip_names: list[str], stop_names: list[str], farthest: dict[str, tuple[float, float, float]]) -> None:
+    """Each trip with stop times and a shape: is its last stop time further along than the shape?"""
+    trips, stops = feed.frame("trips.txt"), feed.frame("stops.txt")
+    if not farthest or trips is None or stops is None or not {"trip_id", "shape_id"} <= set(trips.columns):
+        return
+    trip, stop, distance = last_stops
+    shape_of = dict(zip(trips["trip_id"].astype(str), trips["shape_id"].fillna("").astype(str), strict=True))
+    stop_frame = stops.drop_duplicates("stop_id").set_index("stop_id")
+    stop_lat = pd.to_numeric(stop_frame["stop_lat"], errors="coerce").reindex(stop_names).to_numpy(float) if "stop_lat" in stop_frame else None
+    stop_lon = pd.to_numeric(stop_frame["stop_lon"], errors="coerce").reindex(stop_names).to_numpy(float) if "stop_lon" in stop_frame else None
+    if stop_lat is None or stop_lon is None:
+        return
+    shapes = [farthest.get(shape_of.get(trip_names[t], "")) for t in trip]
+    # Checked: a shape with a positive farthest distance and a last stop in stops.txt.
+    checked = np.asarray([f is not None and f[0] != 0 for f in shapes], bool) & (stop >= 0)
+    where = np.flatnonzero(checked)
+    if not len(where):
+        return
+    shape_distance = np.asarray([shapes[i][0] for i in where])  # type: ignore[index]
+    shape_lat = np.asarray([shapes[i][1] for i in where])  # type: ignore[index]
+    shape_lon = np.asarray([shapes[i][2] for i in where])  # type: ignore[index]
+    trip_distance = np.nan_to_num(distance[where].astype(float), nan=0.0)
+    metres = metres_between(shape_lat, shape_lon, stop_lat[stop[where]], stop_lon[stop[where]])
+    past = trip_distance > shape_distance
+    far = ~(metres <= SHAPE_END_METRES)  # an unknown stop position counts as far
+
+    def example(k: int) -> dict[str, Any]:
+        i = where[k]
+        return {"item": trip_names[trip[i]], "shape_id": shape_of.get(trip_names[trip[i]], ""), "trip_distance": float(trip_distance[k]),
+                "shape_distance": float(shape_distance[k]), "metres_from_shape_end": round(float(metres[k]), 1)}
+
+    findings.add(TRIP_PAST_SHAPE, past & far, example)
+    findings.add(TRIP_PAST_SHAPE_NEAR, past & ~far, example)

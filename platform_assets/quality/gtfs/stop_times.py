@@ -1,12 +1,13 @@
 """stop_times.txt, scanned columnar in bounded Arrow batches (the table that grows with the
 timetable): field rules and references per batch with vectorised parsing and set look-ups, then
-the per-trip rules on compact columns (trip number, stop_sequence, two times, distance: 28 bytes
-a row) sorted once. Rules from MobilityData/gtfs-validator's StopTimeArrivalAndDepartureTime-,
+the per-trip rules on compact columns (trip number, stop_sequence, two times, distance, stop
+number: 22 bytes a row) sorted once. Rules from MobilityData/gtfs-validator's StopTimeArrivalAndDepartureTime-,
 MissingTripEdge-, StopTimeIncreasingDistance- and TimepointTimeValidator (main/src/main/java/org/
 mobilitydata/gtfsvalidator/validator/)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,8 @@ from platform_assets.quality.gtfs import schema
 from platform_assets.quality.gtfs.notices import ERROR, WARNING, Findings, rule
 
 COLUMNS = ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time", "shape_dist_traveled",
-           "timepoint", "pickup_type", "drop_off_type")
+           "timepoint", "pickup_type", "drop_off_type", "location_group_id", "location_id",
+           "start_pickup_drop_off_window", "end_pickup_drop_off_window")
 ONLY_ONE_TIME = rule("stop_time_with_only_arrival_or_departure_time", ERROR, "stop_times",
                      "a stop time has both arrival_time and departure_time or neither", Level.ITEM)
 BEFORE_PREVIOUS = rule("stop_time_with_arrival_before_previous_departure_time", ERROR, "stop_times",
@@ -36,6 +38,26 @@ UNEXPECTED_STOP = rule("location_with_unexpected_stop_time", ERROR, "stop_times"
                        "stop_times.stop_id names a stop or platform (location_type 0), not a station, entrance or node", Level.ITEM)
 UNUSABLE_TRIP = rule("unusable_trip", WARNING, "stop_times", "a trip has at least two stop times", Level.ITEM)
 UNUSED_TRIP = rule("unused_trip", WARNING, "stop_times", "every trip of trips.txt has stop times", Level.DATASET)
+# GTFS-Flex stop times (MobilityData's PickupDropOffWindow-, PickupDropOffType-, ContinuousPickupDropOff-,
+# StopTimesGeographyIdPresence-, StopTimesShapeDistTraveledPresence- and StopTimesRecordValidator).
+GEOGRAPHY_IDS = rule("forbidden_geography_id", ERROR, "stop_times",
+                     "a stop time names one of stop_id, location_group_id and location_id, not several", Level.ITEM)
+FLEX_DISTANCE = rule("forbidden_shape_dist_traveled", ERROR, "stop_times",
+                     "a stop time at a location group or GeoJSON location has no shape_dist_traveled", Level.ITEM)
+WINDOW_AND_TIMES = rule("forbidden_arrival_or_departure_time", ERROR, "stop_times",
+                        "a stop time with a pickup/drop-off window has no arrival_time or departure_time", Level.ITEM)
+HALF_WINDOW = rule("missing_pickup_or_drop_off_window", ERROR, "stop_times",
+                   "a pickup/drop-off window has both its start and its end", Level.ITEM)
+WINDOW_ORDER = rule("invalid_pickup_drop_off_window", ERROR, "stop_times",
+                    "a pickup/drop-off window starts before it ends", Level.ITEM)
+WINDOW_PICKUP = rule("forbidden_pickup_type", ERROR, "stop_times",
+                     "a stop time with a window has pickup_type 1 or 2 (not regular 0, nor 3)", Level.ITEM)
+WINDOW_DROP_OFF = rule("forbidden_drop_off_type", ERROR, "stop_times",
+                       "a stop time with a window has drop_off_type 1, 2 or 3 (not regular 0)", Level.ITEM)
+WINDOW_CONTINUOUS = rule("forbidden_continuous_pickup_drop_off", ERROR, "stop_times",
+                         "a stop time with a window is not on a route with continuous pickup or drop-off", Level.ITEM)
+LONE_PHONE_RECORD = rule("missing_stop_times_record", ERROR, "stop_times",
+                         "a trip whose stop time has a window and must-phone pickup and drop-off has another stop time", Level.ITEM)
 
 TIME_PATTERN = r"^\d{1,3}:[0-5]\d:[0-5]\d$"  # hours past 24 are valid (trips after midnight)
 INTEGER_PATTERN = r"^-?\d+$"
@@ -66,12 +88,68 @@ class StopTimesScan:
 
     trip_names: list[str] = field(default_factory=list)  # trip number -> trip_id
     served_stops: set[str] = field(default_factory=set)
-    parts: list[tuple[np.ndarray, ...]] = field(default_factory=list)  # line, trip, sequence, arrival, departure, distance
+    parts: list[list[np.ndarray]] = field(default_factory=lambda: [[], [], [], [], [], []])  # trip, sequence, arrival, departure, distance, stop
+    stop_names: list[str] = field(default_factory=list)  # stop number -> stop_id (stops.txt's, in order)
     rows: int = 0
+    trip_stops: dict[str, set[str]] = field(default_factory=dict)  # for the trips transfers.txt names
+    trip_sequences: dict[str, set[str]] = field(default_factory=dict)  # for the trips translations.txt names
+    phone_only: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (line, trip) of must-phone window stop times
 
 
-def scan_stop_times(feed: GtfsFrames, findings: Findings) -> StopTimesScan:
-    """One pass over stop_times.txt, `feed.chunk_rows` rows at a time."""
+def _continuous_trips(feed: GtfsFrames) -> pa.Array:
+    """Trips of routes with continuous pickup or drop-off (0, 2 or 3; empty is 1, none)."""
+    routes, trips = feed.frame("routes.txt"), feed.frame("trips.txt")
+    if routes is None or trips is None or not {"route_id", "trip_id"} <= set(trips.columns) or "route_id" not in routes.columns:
+        return pa.array([], pa.string())
+    continuous = np.zeros(len(routes), bool)
+    for column in ("continuous_pickup", "continuous_drop_off"):
+        if column in routes.columns:
+            continuous |= routes[column].isin(["0", "2", "3"]).to_numpy()
+    chosen = set(routes.loc[continuous, "route_id"])
+    return pa.array(trips.loc[trips["route_id"].isin(chosen), "trip_id"].dropna().astype(str).unique(), pa.string())
+
+
+def _flex_rules(cols: dict[str, pa.Array], empty: dict[str, np.ndarray], rows: int, findings: Findings, example: Any,
+                continuous_trips: pa.Array, has_arrival: np.ndarray, has_departure: np.ndarray) -> np.ndarray | None:
+    """The GTFS-Flex rules of one batch; returns where a must-phone window stop time is (else None)."""
+    def given(column: str) -> np.ndarray:
+        return ~empty[column] if column in cols else np.zeros(rows, bool)
+
+    places = [given(column) for column in ("stop_id", "location_group_id", "location_id")]
+    count = places[0].astype(np.int8) + places[1] + places[2]
+    if "stop_id" in cols or "location_group_id" in cols or "location_id" in cols:  # one of them is required
+        findings.add(schema.MISSING_FIELD, count == 0, lambda i: example(i, "stop_id"))
+    if "location_group_id" in cols or "location_id" in cols:
+        findings.add(GEOGRAPHY_IDS, count > 1, lambda i: example(i, "stop_id"))
+        if "shape_dist_traveled" in cols:
+            findings.add(FLEX_DISTANCE, ~places[0] & (places[1] | places[2]) & given("shape_dist_traveled"),
+                         lambda i: example(i, "shape_dist_traveled"))
+    start_column, end_column = "start_pickup_drop_off_window", "end_pickup_drop_off_window"
+    if start_column not in cols and end_column not in cols:
+        return None
+    start, end = given(start_column), given(end_column)
+    window = start | end
+    findings.add(WINDOW_AND_TIMES, window & (has_arrival | has_departure), lambda i: example(i, "arrival_time"))
+    findings.add(HALF_WINDOW, window & ~(start & end), lambda i: example(i, start_column))
+    both = start & end
+    start_s = seconds_of(cols[start_column])[0] if start_column in cols else np.full(rows, -1)
+    end_s = seconds_of(cols[end_column])[0] if end_column in cols else np.full(rows, -1)
+    findings.add(WINDOW_ORDER, both & (start_s >= 0) & (end_s >= 0) & (start_s >= end_s), lambda i: example(i, start_column))
+    # Empty pickup_type / drop_off_type mean 0 (regular).
+    pickup = cols["pickup_type"].to_numpy(zero_copy_only=False) if "pickup_type" in cols else np.full(rows, "", object)
+    drop_off = cols["drop_off_type"].to_numpy(zero_copy_only=False) if "drop_off_type" in cols else np.full(rows, "", object)
+    findings.add(WINDOW_PICKUP, window & np.isin(pickup, ["", "0", "3"]), lambda i: example(i, "pickup_type"))
+    findings.add(WINDOW_DROP_OFF, window & np.isin(drop_off, ["", "0"]), lambda i: example(i, "drop_off_type"))
+    if len(continuous_trips) and "trip_id" in cols:
+        on_continuous = pc.is_in(cols["trip_id"], value_set=continuous_trips).to_numpy(zero_copy_only=False)
+        findings.add(WINDOW_CONTINUOUS, window & on_continuous, lambda i: example(i, "trip_id"))
+    return both & (pickup == "2") & (drop_off == "2")
+
+
+def scan_stop_times(feed: GtfsFrames, findings: Findings, stops_of: Collection[str] = (),
+                    sequences_of: Collection[str] = ()) -> StopTimesScan:
+    """One pass over stop_times.txt, `feed.chunk_rows` rows at a time; keeps the stop ids of the
+    trips `stops_of` and the stop_sequence values of the trips `sequences_of`."""
     scan = StopTimesScan()
     header = feed.headers.get("stop_times.txt") or []
     if "stop_times.txt" not in feed.streamed or not header:
@@ -79,7 +157,12 @@ def scan_stop_times(feed: GtfsFrames, findings: Findings) -> StopTimesScan:
     trips = feed.frame("trips.txt")
     trip_ids = pa.array(trips["trip_id"].dropna().astype(str).unique() if trips is not None and "trip_id" in trips else [], pa.string())
     scan.trip_names = trip_ids.to_pylist()
-    extra_trips: dict[str, int] = {}
+    # trip_id -> trip number: looked up once per distinct trip of a batch (a few hundred), not
+    # hashed again for every batch; trip ids trips.txt lacks get numbers after its own.
+    trip_number = {name: number for number, name in enumerate(scan.trip_names)}
+    listed = len(trip_number)
+    continuous_trips = _continuous_trips(feed)
+    kept = pa.array(sorted(set(stops_of) | set(sequences_of)), pa.string())
     stops = feed.frame("stops.txt")
     stop_ids = pa.array(stops["stop_id"].dropna().astype(str).unique() if stops is not None and "stop_id" in stops else [], pa.string())
     not_stops: pa.Array = pa.array([], pa.string())
@@ -87,6 +170,12 @@ def scan_stop_times(feed: GtfsFrames, findings: Findings) -> StopTimesScan:
         kinds = stops["location_type"].fillna("0")
         not_stops = pa.array(stops.loc[~kinds.isin(["0", "4"]), "stop_id"].dropna().astype(str).unique(), pa.string())
     has_trips, has_stops = feed.has("trips.txt"), feed.has("stops.txt")
+    # stop_id -> stop number, looked up per distinct stop of a batch like trips; -1 for stops that
+    # stops.txt lacks; 16 bits a row unless the feed has more stops.
+    scan.stop_names = stop_ids.to_pylist()
+    stop_number = {name: number for number, name in enumerate(scan.stop_names)}
+    stop_dtype = np.int16 if len(stop_number) < 2**15 - 1 else np.int32
+    station_stop = np.asarray([name in set(not_stops.to_pylist()) for name in scan.stop_names] + [False], bool)
     for column in ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time"):
         if column in header:
             findings.passed(schema.MISSING_COLUMN)
@@ -107,16 +196,31 @@ def scan_stop_times(feed: GtfsFrames, findings: Findings) -> StopTimesScan:
             if column in cols:
                 findings.add(schema.MISSING_FIELD, empty[column], lambda i, c=column: example(i, c))
         # References: set look-ups (not applicable when the target file is missing, reported once).
+        trip = np.full(rows, -1, dtype=np.int32)
+        if "trip_id" in cols:
+            encoded = pc.dictionary_encode(cols["trip_id"]).combine_chunks() if isinstance(cols["trip_id"], pa.ChunkedArray) \
+                else pc.dictionary_encode(cols["trip_id"])
+            names = encoded.dictionary.to_pylist()
+            for name in names:
+                if name and name not in trip_number:
+                    trip_number[name] = len(scan.trip_names)
+                    scan.trip_names.append(name)
+            numbers = np.asarray([trip_number.get(name, -1) for name in names], dtype=np.int32)
+            trip = numbers[encoded.indices.to_numpy(zero_copy_only=False)] if len(names) else trip
         if "trip_id" in cols and has_trips:
-            known = pc.is_in(cols["trip_id"], value_set=trip_ids).to_numpy(zero_copy_only=False)
-            findings.add(schema.FOREIGN_KEY, ~known & ~empty["trip_id"], lambda i: example(i, "trip_id", target="trips.trip_id"))
+            findings.add(schema.FOREIGN_KEY, trip >= listed,
+                         lambda i: example(i, "trip_id", target="trips.trip_id"))
+        stop = np.full(rows, -1, dtype=stop_dtype)
         if "stop_id" in cols:
-            scan.served_stops.update(pc.unique(cols["stop_id"]).to_pylist())
+            encoded = pc.dictionary_encode(cols["stop_id"])
+            stop_names = encoded.dictionary.to_pylist()
+            scan.served_stops.update(stop_names)
+            if stop_names:
+                stop = np.asarray([stop_number.get(name, -1) for name in stop_names], dtype=stop_dtype)[
+                    encoded.indices.to_numpy(zero_copy_only=False)]
             if has_stops:
-                known = pc.is_in(cols["stop_id"], value_set=stop_ids).to_numpy(zero_copy_only=False)
-                findings.add(schema.FOREIGN_KEY, ~known & ~empty["stop_id"], lambda i: example(i, "stop_id", target="stops.stop_id"))
-                station = pc.is_in(cols["stop_id"], value_set=not_stops).to_numpy(zero_copy_only=False)
-                findings.add(UNEXPECTED_STOP, station, lambda i: example(i, "stop_id"))
+                findings.add(schema.FOREIGN_KEY, (stop < 0) & ~empty["stop_id"], lambda i: example(i, "stop_id", target="stops.stop_id"))
+                findings.add(UNEXPECTED_STOP, station_stop[stop], lambda i: example(i, "stop_id"))
         # Times, vectorised.
         none = np.full(rows, -1, dtype=np.int32)
         arrival, bad_arrival = seconds_of(cols["arrival_time"]) if "arrival_time" in cols else (none, np.zeros(rows, bool))
@@ -149,18 +253,24 @@ def scan_stop_times(feed: GtfsFrames, findings: Findings) -> StopTimesScan:
             findings.add(schema.INVALID_FLOAT, ~number & ~empty["shape_dist_traveled"], lambda i: example(i, "shape_dist_traveled"))
             distance[number] = pc.cast(pc.filter(cols["shape_dist_traveled"], pa.array(number)), pa.float64()).to_numpy()
             findings.add(schema.OUT_OF_RANGE, number & (distance < 0), lambda i: example(i, "shape_dist_traveled"))
-        # Trip numbers: positions in trips.txt, then numbers for trip ids it lacks.
+        phone_only = _flex_rules(cols, empty, rows, findings, example, continuous_trips, has_arrival, has_departure)
         if "trip_id" in cols:
-            index = pc.index_in(cols["trip_id"], value_set=trip_ids)
-            trip = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int32)
-            for position in np.flatnonzero((trip < 0) & ~empty["trip_id"]):
-                name = cols["trip_id"][int(position)].as_py()
-                if name not in extra_trips:
-                    extra_trips[name] = len(scan.trip_names)
-                    scan.trip_names.append(name)
-                trip[position] = extra_trips[name]
-            keep = trip >= 0
-            scan.parts.append((line[keep], trip[keep], sequence[keep], arrival[keep], departure[keep], distance[keep]))
+            # Every row (its line is its position + 2; rows without a trip_id are dropped when
+            # sorted); stop_sequence in 32 bits unless a value needs more.
+            compact = sequence.astype(np.int32) if not len(sequence) or sequence.max() < 2**31 else sequence
+            for part, column in zip(scan.parts, (trip, compact, arrival, departure, distance, stop), strict=True):
+                part.append(column)
+            if phone_only is not None and phone_only.any():
+                keep = phone_only & (trip >= 0)
+                scan.phone_only.append((line[keep], trip[keep]))
+            if len(kept):
+                wanted = np.flatnonzero(pc.is_in(cols["trip_id"], value_set=kept).to_numpy(zero_copy_only=False))
+                for i in wanted:
+                    name = cols["trip_id"][int(i)].as_py()
+                    if name in stops_of and "stop_id" in cols:
+                        scan.trip_stops.setdefault(name, set()).add(cols["stop_id"][int(i)].as_py())
+                    if name in sequences_of and "stop_sequence" in cols:
+                        scan.trip_sequences.setdefault(name, set()).add(cols["stop_sequence"][int(i)].as_py())
     for line_number, cells in feed.cut_rows.get("stop_times.txt", []):
         findings.fail(schema.ROW_LENGTH, {"item": f"stop_times:{line_number}", "file": "stop_times.txt", "cells": cells, "header_cells": len(header)})
     return scan
@@ -168,10 +278,10 @@ def scan_stop_times(feed: GtfsFrames, findings: Findings) -> StopTimesScan:
 
 def _previous_known(values: np.ndarray, missing: np.ndarray, same_trip: np.ndarray) -> np.ndarray:
     """For each row, the last non-missing value before it in the same trip (positions: -1 when none)."""
-    positions = np.where(~missing, np.arange(len(values)), -1)
-    positions = np.r_[-1, positions[:-1]]
+    index = np.arange(-1, len(values) - 1, dtype=np.int32)  # the row before each row
+    positions = np.where(np.r_[False, ~missing[:-1]], index, np.int32(-1))
     np.maximum.accumulate(positions, out=positions)
-    starts = np.flatnonzero(~same_trip)
+    starts = np.flatnonzero(~same_trip).astype(np.int32)
     trip_start = np.repeat(starts, np.diff(np.r_[starts, len(values)]))
     positions[positions < trip_start] = -1
     return positions
@@ -179,20 +289,39 @@ def _previous_known(values: np.ndarray, missing: np.ndarray, same_trip: np.ndarr
 
 def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dict[str, Any]:
     """The per-trip rules on the stop times sorted by trip, stop_sequence and line."""
-    if scan.parts:
-        line, trip, sequence, arrival, departure, distance = (np.concatenate(column) for column in zip(*scan.parts, strict=True))
+    columns: list[np.ndarray] = []
+    for part, dtype in zip(scan.parts, (np.int32, np.int32, np.int32, np.int32, np.float32, np.int16), strict=True):
+        columns.append(np.concatenate(part) if part else np.empty(0, dtype=dtype))
+        part.clear()  # each column's batches are freed as soon as it is whole
+    trip, sequence = columns[0], columns[1]
+    if not len(sequence) or sequence.max() < 2**31:
+        # One int64 key, built in place (trip in the high 32 bits, stop_sequence + 1 >= 0 in the
+        # low ones), sorted stably so equal keys keep file order: cheaper than a lexsort and fast
+        # on files already in order.
+        key = trip.astype(np.int64)
+        key <<= 32
+        key += sequence
+        key += 1
+        order = np.argsort(key, kind="stable")
+        del key
     else:
-        line, trip, sequence, arrival, departure, distance = (np.empty(0, dtype=t) for t in (np.int32, np.int32, np.int64, np.int32, np.int32, np.float32))
-    scan.parts = []
-    order = np.lexsort((line, sequence, trip))
-    line, trip, sequence, arrival, departure, distance = (c[order] for c in (line, trip, sequence, arrival, departure, distance))
+        order = np.lexsort((np.arange(len(trip)), sequence, trip))
+    first = int(np.searchsorted(trip[order], 0))  # rows without a trip_id (trip -1) sort first
+    order = order[first:]
+    line = order.astype(np.int32)
+    line += 2
+    for position in range(len(columns)):  # one column at a time: the unsorted one is freed at once
+        columns[position] = columns[position][order]
+    del order
+    trip, sequence, arrival, departure, distance, stop = columns
+    del columns
     names = scan.trip_names
 
     def example(i: int, **extra: Any) -> dict[str, Any]:
         return {"item": names[trip[i]], "line": int(line[i]), "stop_sequence": int(sequence[i]), **extra}
 
     same_trip = np.r_[False, trip[1:] == trip[:-1]] if len(trip) else np.zeros(0, bool)
-    findings.add(schema.DUPLICATE_KEY, same_trip & (sequence >= 0) & (np.r_[-2, sequence[:-1]] == sequence),
+    findings.add(schema.DUPLICATE_KEY, same_trip & (sequence >= 0) & np.r_[False, sequence[1:] == sequence[:-1]],
                  lambda i: {**example(i), "file": "stop_times.txt", "key": "trip_id, stop_sequence"})
     # Arrival (else departure) against the last departure (else arrival) known before it in the trip.
     here = np.where(arrival >= 0, arrival, departure)
@@ -200,12 +329,16 @@ def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dic
     before = _previous_known(last_time, last_time < 0, same_trip) if len(trip) else np.empty(0, np.int64)
     previous = np.where(before >= 0, last_time[np.maximum(before, 0)], -1)
     findings.add(BEFORE_PREVIOUS, (here >= 0) & (previous >= 0) & (here < previous),
-                 lambda i: example(i, arrival_time=_time_text(int(here[i])), previous_departure_time=_time_text(int(previous[i]))))
+                 lambda i, here=here, previous=previous: example(
+                     i, arrival_time=_time_text(int(here[i])), previous_departure_time=_time_text(int(previous[i]))))
+    del here, last_time, before, previous  # row-sized temporaries: freed before the next ones
     known_distance = ~np.isnan(distance)
     before = _previous_known(distance, ~known_distance, same_trip) if len(trip) else np.empty(0, np.int64)
     previous_distance = np.where(before >= 0, distance[np.maximum(before, 0)], np.nan)
     findings.add(DISTANCE, known_distance & ~np.isnan(previous_distance) & (distance <= previous_distance),
-                 lambda i: example(i, shape_dist_traveled=float(distance[i]), previous=float(previous_distance[i])))
+                 lambda i, previous_distance=previous_distance: example(
+                     i, shape_dist_traveled=float(distance[i]), previous=float(previous_distance[i])))
+    del known_distance, before, previous_distance
     # Per trip: edges and size.
     starts = np.flatnonzero(~same_trip)
     ends = np.r_[starts[1:], len(trip)] - 1
@@ -214,6 +347,11 @@ def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dic
     edge_bad = ~timed[starts] | ~timed[ends] if len(starts) else np.zeros(0, bool)
     findings.add(TRIP_EDGE, edge_bad, lambda k: example(int(starts[k] if not timed[starts[k]] else ends[k])))
     findings.add(UNUSABLE_TRIP, counts < 2, lambda k: {"item": names[trip[starts[k]]], "stop_times": int(counts[k])})
+    if scan.phone_only:
+        phone_line, phone_trip = (np.concatenate(column) for column in zip(*scan.phone_only, strict=True))
+        per_trip = np.bincount(trip, minlength=len(names))
+        findings.add(LONE_PHONE_RECORD, per_trip[phone_trip] == 1,
+                     lambda k: {"item": f"stop_times:{phone_line[k]}", "file": "stop_times.txt", "trip_id": names[phone_trip[k]]})
     listed = len(feed.frame("trips.txt")) if feed.frame("trips.txt") is not None else 0
     used = np.zeros(len(names), bool)
     used[trip[starts]] = True
@@ -226,4 +364,10 @@ def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dic
                      lambda i: {"item": ids[i], "file": "trips.txt"})
     # Arrival after departure at one stop: the project's own check (no MobilityData notice).
     both = (arrival >= 0) & (departure >= 0)
-    return {"arrival_after_departure": (both, arrival > departure, line, trip, names, arrival, departure), "trips_listed": listed}
+    # Each trip's last stop time (by stop_sequence): its stop and distance, for trip_distance_exceeds_shape_distance.
+    last = (trip[ends], stop[ends], distance[ends]) if len(trip) else (np.empty(0, np.int32), np.empty(0, np.int16), np.empty(0, np.float32))
+    # Each trip's first and last times, for block_trips_with_overlapping_stop_times.
+    edges = (trip[starts], arrival[starts], departure[starts], arrival[ends], departure[ends]) if len(trip) else \
+        tuple(np.empty(0, np.int32) for _ in range(5))
+    return {"arrival_after_departure": (both, arrival > departure, line, trip, names, arrival, departure), "trips_listed": listed,
+            "last_stops": last, "trip_edges": edges}
