@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from platform_assets.lib.quality.batch import Batch
-from platform_assets.lib.quality.check import Check
+from platform_assets.lib.quality.check import Check, Evaluator, is_item_evaluator, update_item_checks
 from platform_assets.lib.quality.result import CheckResult
 
 # Young-generation threshold while checks run. A batch of JSON items lives (with what the checks
@@ -52,7 +52,12 @@ def run_checks(
             for batch in previous:
                 for evaluator in evaluators:
                     evaluator.update_previous(batch)
+        # Item checks run together, item by item (see update_item_checks); the others batch by batch.
+        item_evaluators = [evaluator for evaluator in evaluators if is_item_evaluator(evaluator)]
+        others: list[Evaluator] = [evaluator for evaluator in evaluators if not is_item_evaluator(evaluator)]
         for batch in batches:
-            for evaluator in evaluators:
+            for evaluator in others:
                 evaluator.update(batch)
+            if item_evaluators:
+                update_item_checks(item_evaluators, batch)  # type: ignore[arg-type]
         return [evaluator.finish(has_previous) for evaluator in evaluators]

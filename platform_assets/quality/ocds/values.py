@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from platform_assets.lib.quality.check import ItemOutcome
 from platform_assets.lib.quality.result import FAILED, NOT_APPLICABLE, PASSED
 
+T = TypeVar("T")
 PHASES = ("planning", "tender", "awards", "contracts", "implementation")
 
 
@@ -174,18 +175,38 @@ class _LocatedCache:
     and parts of the item no check reads are never walked), for the last `size` items. Each entry
     holds the item itself, so its id cannot be reused by another object while the entry lives."""
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 256) -> None:
         self.size = size
         self.entries: dict[int, tuple[Any, dict[str, tuple[Located, ...]]]] = {}
+        # The item checks run item by item (lib/quality/check.py update_item_checks): the item asked
+        # last is nearly always the one asked next.
+        self.last: Any = None
+        self.last_memo: dict[str, tuple[Located, ...]] = {}
 
-    def get(self, node: dict[str, Any], path: str) -> tuple[Located, ...]:
+    def memo_of(self, node: dict[str, Any]) -> dict[Any, Any]:
+        if node is self.last:
+            return self.last_memo
         entry = self.entries.get(id(node))
         if entry is None or entry[0] is not node:
             if len(self.entries) >= self.size:
                 del self.entries[next(iter(self.entries))]  # the oldest
             entry = (node, {})
             self.entries[id(node)] = entry
-        memo = entry[1]
+        self.last, self.last_memo = node, entry[1]
+        return entry[1]
+
+    def get(self, node: dict[str, Any], path: str) -> tuple[Located, ...]:
+        if node is self.last:
+            memo = self.last_memo
+        else:
+            entry = self.entries.get(id(node))
+            if entry is None or entry[0] is not node:
+                if len(self.entries) >= self.size:
+                    del self.entries[next(iter(self.entries))]  # the oldest
+                entry = (node, {})
+                self.entries[id(node)] = entry
+            self.last, memo = node, entry[1]
+            self.last_memo = memo
         found = memo.get(path)
         if found is None:
             found = self._resolve(node, memo, path)
@@ -214,6 +235,16 @@ def located(node: Any, path: str) -> tuple[Located, ...]:
     if not isinstance(node, dict):
         return ()
     return _located_cache.get(node, path)
+
+
+def derived(item: dict[str, Any], key: str, compute: Callable[[dict[str, Any]], T]) -> T:
+    """`compute(item)`, once per item for `key` (kept beside the item's located paths): e.g. the
+    parties by id that the 18 organization reference checks all read."""
+    memo = _located_cache.memo_of(item)
+    marker = ("derived", key)  # never a path (paths are text)
+    if marker not in memo:
+        memo[marker] = compute(item)
+    return memo[marker]
 
 
 def located_within(node: Any, path: str) -> tuple[Located, ...]:
