@@ -27,7 +27,10 @@ class Reservoir:
         self.size = size
         self.seen = 0
         self.items: list[Any] = []
-        self._random = np.random.default_rng(seed)
+        # Made on first need: most reservoirs never fill up (an OCDS run makes ~4,000 of them), and
+        # making a generator costs more than many small offers. Same seed, same stream either way.
+        self._seed = seed
+        self._random: np.random.Generator | None = None
 
     def offer(self, count: int, example_at: Callable[[int], Any]) -> None:
         """Offer `count` elements; `example_at(i)` builds the i-th only when it is kept."""
@@ -41,6 +44,8 @@ class Reservoir:
             self.items.append(example_at(index))
         if free == count:
             return
+        if self._random is None:
+            self._random = np.random.default_rng(self._seed)
         positions = np.arange(start + free, start + count, dtype=np.int64)
         slots = np.floor(self._random.random(len(positions)) * (positions + 1)).astype(np.int64)
         kept = np.flatnonzero(slots < self.size)
