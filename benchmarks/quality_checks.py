@@ -7,14 +7,25 @@ figure that load does not inflate). Prints the figures; not part of the test sui
 
     PYTHONPATH=. python benchmarks/quality_checks.py [--items 100000] [--feed platform_assets_tests/data/gtfs/nyc_subway_gtfs.zip]
         [--copies 30] [--chunk-rows 25000] [--skip-ocds] [--skip-whole] [--skip-gtfs-kit]
+    PYTHONPATH=. python benchmarks/quality_checks.py --only-ocds --items 10000 --baseline-ref 4e987c3 [--baseline-ref REF ...] [--rounds 3]
+
+With `--baseline-ref`, the OCDS checks of each git ref (its `platform_assets` package, extracted
+with `git archive`) run on the same generated items in a fresh process, alternating round by round
+with this tree's, and the ratio of items/s to each baseline is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
+import os
 import random
 import resource
+import statistics
+import subprocess
+import sys
+import tarfile
 import tempfile
 import time
 import zipfile
@@ -86,10 +97,10 @@ def generated_items(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
 
 def bench_ocds(count: int) -> dict[str, Any]:
     checks = ocds_checks()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     # The previous version lacks the last 2% of items: time-based checks have real work to do.
     results = run_checks(checks, batched(generated_items(count), 2000), batched(generated_items(int(count * 0.98)), 2000))
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     evaluations = sum(r.passed + r.failed + r.not_applicable for r in results)
     levels = {level: sum(1 for c in checks if c.level == level) for level in ("field", "item", "dataset", "time")}
     return {
@@ -97,7 +108,10 @@ def bench_ocds(count: int) -> dict[str, Any]:
         "checks": len(checks),
         "levels": ", ".join(f"{n} {level}" for level, n in levels.items()),
         "seconds": elapsed,
+        "cpu_seconds": cpu,
         "items_per_s": count / elapsed,
+        # Per CPU-second: on a shared machine wall time also counts the other processes' turns.
+        "items_per_cpu_s": count / cpu,
         "item_checks_per_s": count * len(checks) / elapsed,
         "evaluations_per_s": evaluations / elapsed,
         "failing_checks": sum(1 for r in results if not r.ok),
@@ -205,7 +219,16 @@ def main() -> None:
     parser.add_argument("--skip-whole", action="store_true", help="Skip the whole-tables run of the large feed.")
     parser.add_argument("--skip-gtfs-kit", action="store_true", help="Skip the gtfs-kit validate() peer run.")
     parser.add_argument("--only-ocds", action="store_true", help="Skip the GTFS part.")
+    parser.add_argument("--baseline-ref", action="append", default=[], help="git ref whose OCDS checks are the baseline (repeatable).")
+    parser.add_argument("--rounds", type=int, default=1, help="with --baseline-ref: alternating rounds per version")
+    parser.add_argument("--ocds-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.ocds_child:
+        _ocds_child(args.items)
+        return
+    if args.baseline_ref:
+        compare_ocds(args.items, args.baseline_ref, args.rounds)
+        return
     if args.only_ocds:
         _print_ocds(args.items)
         return
@@ -232,6 +255,59 @@ def main() -> None:
               f"{len(RULES)} MobilityData notices + {chunked['checks'] - len(RULES)} own checks vs {gtfs_kit_checks()} gtfs-kit checks")
     if not args.skip_ocds:
         _print_ocds(args.items)
+
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def _ocds_child(items: int) -> None:
+    """`--ocds-child`: one OCDS run in this process, figures as one JSON line (parents read it)."""
+    figures = bench_ocds(items)
+    figures["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({key: value for key, value in figures.items() if key != "levels"} | {"levels": figures["levels"]}))
+
+
+def _ocds_in_process(items: int, package_root: Path | None) -> dict[str, Any]:
+    """This tree's checks (package_root None) or those of an extracted ref, in a fresh interpreter:
+    PYTHONPATH puts the extracted `platform_assets` ahead of the editable install."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(str(path) for path in (package_root or REPOSITORY, REPOSITORY))
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--ocds-child", "--items", str(items)],
+                          env=env, cwd=package_root or REPOSITORY, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _extract(ref: str, into: Path) -> Path:
+    archive = subprocess.run(["git", "-C", str(REPOSITORY), "archive", ref, "platform_assets"], capture_output=True, check=True).stdout
+    target = into / ref.replace("/", "_")
+    target.mkdir()
+    archive_path = into / f"{target.name}.tar"
+    archive_path.write_bytes(archive)
+    with tarfile.open(archive_path) as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
+def compare_ocds(items: int, refs: list[str], rounds: int) -> None:
+    """Alternate this tree and each baseline ref, `rounds` times; print each run and the ratio of
+    the medians (the machine may be shared: the load average is printed with every run)."""
+    with tempfile.TemporaryDirectory() as folder:
+        roots = {ref: _extract(ref, Path(folder)) for ref in refs}
+        runs: dict[str, list[dict[str, Any]]] = {"this tree": [], **{ref: [] for ref in refs}}
+        for round_number in range(rounds):
+            for label, root in [("this tree", None), *roots.items()]:
+                figures = _ocds_in_process(items, root)
+                runs[label].append(figures)
+                print(f"round {round_number + 1} {label:>10}: {figures['items_per_cpu_s']:,.0f} releases per CPU-second "
+                      f"({figures['cpu_seconds']:.1f} CPU-s; wall {figures['seconds']:.1f} s, {figures['items_per_s']:,.0f} releases/s), "
+                      f"{figures['checks']} checks, peak RSS {figures['peak_mib']:.0f} MiB, load average {os.getloadavg()[0]:.1f}", flush=True)
+    median = {label: statistics.median(f["items_per_cpu_s"] for f in figures) for label, figures in runs.items()}
+    wall = {label: statistics.median(f["items_per_s"] for f in figures) for label, figures in runs.items()}
+    checks = {label: figures[0]["checks"] for label, figures in runs.items()}
+    for ref in refs:
+        print(f"this tree / {ref}: {median['this tree'] / median[ref]:.2f}x releases per CPU-second (medians {median['this tree']:,.0f} vs "
+              f"{median[ref]:,.0f}; wall {wall['this tree'] / wall[ref]:.2f}x); {checks['this tree']} vs {checks[ref]} checks: "
+              f"{median['this tree'] * checks['this tree'] / (median[ref] * checks[ref]):.2f}x item-checks per CPU-second")
 
 
 def _print_ocds(items: int) -> None:

@@ -137,3 +137,32 @@ def test_cli_refresh_registers_from_a_local_server(tmp_path: Path, http_server: 
     # The shipped register holds the org-id.guide codes: 823 lists, GB-COH among them, GB-LAC not.
     assert len(registers.identifier_schemes()) == 823 and "GB-COH" in registers.identifier_schemes()
     assert "GB-LAC" not in registers.identifier_schemes()
+
+
+def test_cli_refresh_ocid_prefixes_from_a_local_server(tmp_path: Path, http_server: HttpServer, platform_env: Path) -> None:
+    """The OCID prefix register is the CSV OCP publishes from its sheet (the source Pelican reads):
+    an `OCID` column among others, a BOM and blank rows as spreadsheets write them. The refreshed
+    copy is what `ocid.ocid_prefix_check` accepts."""
+    import pandas as pd
+
+    from platform_assets.quality.ocds.field_checks import prefix_test
+    from platform_assets.quality.ocds.registers import read_ocid_prefixes
+
+    sheet = "\ufeffOCID,Publisher,Country\r\nocds-zz9b2c,Town B,GB\r\n,,\r\nocds-aa1a1a,Town A,GB\r\n".encode()
+    http_server.route("GET", "/pub", Response(200, sheet, {"Content-Type": "text/csv"}))
+    http_server.route("GET", "/wrong", Response(200, b"code,name\nXX,Y\n"))
+    target = tmp_path / "ocid-prefixes.csv"
+    runner = CliRunner()
+    done = runner.invoke(platform_cli, ["quality", "refresh-registers", "--register", "ocid-prefix", "--url", f"{http_server.base_url}/pub?gid=1&output=csv", "--target", str(target)])
+    assert done.exit_code == 0, done.output
+    assert done.output.strip() == f"ocid-prefix: 2 codes written to {target}"
+    assert target.read_text().splitlines() == ["OCID,Publisher,Country", "ocds-aa1a1a,Town A,GB", "ocds-zz9b2c,Town B,GB"]
+    assert read_ocid_prefixes(target) == ("ocds-aa1a1a", "ocds-zz9b2c")
+    # Pelican's rule: the ocid starts with a registered prefix (ocds-aa1a1 is one character short).
+    check = prefix_test(read_ocid_prefixes(target))
+    ocids = pd.Series(["ocds-aa1a1a-000-1", "ocds-zz9b2c-x", "ocds-aa1a1-000-1", "ocds-213czf-1", 7], dtype=object)
+    assert check(ocids).tolist() == [True, True, False, False, False]
+    # A download that is not the register leaves the copy as it was.
+    failed = runner.invoke(platform_cli, ["quality", "refresh-registers", "--register", "ocid-prefix", "--url", f"{http_server.base_url}/wrong", "--target", str(target)])
+    assert failed.exit_code == 2 and "not a register CSV with a 'OCID' column" in failed.output
+    assert read_ocid_prefixes(target) == ("ocds-aa1a1a", "ocds-zz9b2c")

@@ -165,19 +165,37 @@ class _ItemEvaluator(Evaluator):
         self.tally = tally
 
     def update(self, batch: Batch) -> None:
-        assert isinstance(batch, ItemBatch), f"{self.check.name} reads JSON items"
-        test = self.check.test
-        assert test is not None
-        codes = np.empty(len(batch), dtype=np.int8)
-        details: list[dict[str, Any] | None] = []
-        for position, item in enumerate(batch.items):
-            code, detail = test(item)
-            codes[position] = code
-            details.append(detail)
-        self.tally.add(codes, lambda i: {"item": batch.item_id(i), **(details[i] or {})})
+        update_item_checks([self], batch)
+
+    def add(self, batch: ItemBatch, codes: list[int], details: list[dict[str, Any] | None]) -> None:
+        self.tally.add(np.asarray(codes, dtype=np.int8), lambda i: {"item": batch.item_id(i), **(details[i] or {})})
 
     def finish(self, has_previous: bool) -> CheckResult:
         check = self.check
         result = self.tally.result(check.name, check.level, check.description, threshold=check.threshold)
         result.meta.update(check.meta)
         return score_of(result)
+
+
+def update_item_checks(evaluators: list[_ItemEvaluator], batch: Batch) -> None:
+    """Several item checks over one batch, item by item: every check reads an item while it is
+    fresh (whatever they derive from it, e.g. located paths, is reused and then dropped) instead of
+    the whole batch once per check. Each check sees the same items in the same order either way."""
+    assert isinstance(batch, ItemBatch), f"{evaluators[0].check.name if evaluators else 'item checks'} read JSON items"
+    tests: list[ItemTest] = []
+    for evaluator in evaluators:
+        assert evaluator.check.test is not None
+        tests.append(evaluator.check.test)
+    codes: list[list[int]] = [[] for _ in tests]
+    details: list[list[dict[str, Any] | None]] = [[] for _ in tests]
+    for item in batch.items:
+        for test, check_codes, check_details in zip(tests, codes, details, strict=True):
+            code, detail = test(item)
+            check_codes.append(code)
+            check_details.append(detail)
+    for evaluator, check_codes, check_details in zip(evaluators, codes, details, strict=True):
+        evaluator.add(batch, check_codes, check_details)
+
+
+def is_item_evaluator(evaluator: Evaluator) -> bool:
+    return isinstance(evaluator, _ItemEvaluator)

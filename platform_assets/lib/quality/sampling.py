@@ -30,13 +30,24 @@ class Reservoir:
         self.size = size
         self.seen = 0
         self.items: list[Any] = []
-        self._random = np.random.default_rng(seed)
+        # Made on first need: most reservoirs never fill up (an OCDS run makes ~4,000 of them), and
+        # making a generator costs more than many small offers. Same seed, same stream either way.
+        self._seed = seed
+        self._random: np.random.Generator | None = None
         self._weight = 0.0
         self._next = -1  # index of the next element kept once full (-1: not drawn yet)
 
+    def _generator(self) -> np.random.Generator:
+        if self._random is None:
+            self._random = np.random.default_rng(self._seed)
+        return self._random
+
+    def _uniform(self) -> float:
+        return float(self._generator().random())
+
     def _skip(self) -> int:
         """Elements passed over before the next one kept (Algorithm L's geometric skip)."""
-        return int(math.floor(math.log(1.0 - self._random.random()) / math.log1p(-self._weight)))
+        return int(math.floor(math.log(1.0 - self._uniform()) / math.log1p(-self._weight)))
 
     def keeps_any(self, count: int) -> bool:
         """Would offering `count` more elements keep one of them?"""
@@ -54,9 +65,9 @@ class Reservoir:
         if self.size <= 0 or len(self.items) < self.size:
             return
         if self._next < 0:  # just filled: the first skip
-            self._weight = math.exp(math.log(1.0 - self._random.random()) / self.size)
+            self._weight = math.exp(math.log(1.0 - self._uniform()) / self.size)
             self._next = self.size + self._skip()
         while self._next < self.seen:
-            self.items[int(self._random.integers(self.size))] = example_at(self._next - start)
-            self._weight *= math.exp(math.log(1.0 - self._random.random()) / self.size)
+            self.items[int(self._generator().integers(self.size))] = example_at(self._next - start)
+            self._weight *= math.exp(math.log(1.0 - self._uniform()) / self.size)
             self._next += self._skip() + 1

@@ -52,9 +52,15 @@ def identifier_schemes() -> frozenset[str]:
     return frozenset(row["code"] for row in _rows(IDENTIFIER_SCHEMES) if row.get("code"))
 
 
+def read_ocid_prefixes(path: Path) -> tuple[str, ...]:
+    """The prefixes of a copy of OCP's OCID prefix register (its `OCID` column), as Pelican reads
+    the published sheet (pelican-backend `pelican/util/codelists.py` get_ocid_prefix_codelist)."""
+    return tuple(row["OCID"].strip() for row in _rows(path) if (row.get("OCID") or "").strip())
+
+
 @cache
 def ocid_prefixes() -> tuple[str, ...]:
-    return tuple(row["OCID"] for row in _rows(OCID_PREFIXES) if row.get("OCID"))
+    return read_ocid_prefixes(OCID_PREFIXES)
 
 
 @cache

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from platform_assets.lib.quality.check import ItemOutcome
 from platform_assets.lib.quality.result import FAILED, NOT_APPLICABLE, PASSED
 
+T = TypeVar("T")
 PHASES = ("planning", "tender", "awards", "contracts", "implementation")
 
 
@@ -153,59 +153,98 @@ def _walk(node: Any, steps: tuple[str, ...]) -> tuple[Located, ...]:
     return tuple(current)
 
 
-def _index(node: dict[str, Any]) -> dict[str, list[Located]]:
-    """Every dotted path of an object (array indexes left out) -> its located values, in one
-    iterative walk: what `_walk` gives for each path, for all paths at once."""
-    index: dict[str, list[Located]] = {}
-    # Breadth first, so that each path's values come in document order.
-    stack: deque[tuple[str, str, dict[str, Any]]] = deque([("", "", node)])
-    while stack:
-        path, where, current = stack.popleft()
-        for key, child in current.items():
-            child_path = f"{path}.{key}" if path else key
-            child_where = f"{where}.{key}" if where else key
-            found = index.setdefault(child_path, [])
-            if isinstance(child, list):
-                for position, element in enumerate(child):
-                    element_where = f"{child_where}[{position}]"
-                    found.append((element_where, element))
-                    if isinstance(element, dict):
-                        stack.append((child_path, element_where, element))
-            else:
-                found.append((child_where, child))
-                if isinstance(child, dict):
-                    stack.append((child_path, child_where, child))
-    return index
+def _step(parents: tuple[Located, ...], key: str) -> tuple[Located, ...]:
+    """One step of a path from already located values: `key` in each object, arrays expanded."""
+    found: list[Located] = []
+    for here, value in parents:
+        if not isinstance(value, dict) or key not in value:
+            continue
+        child = value[key]
+        where = f"{here}.{key}" if here else key
+        if isinstance(child, list):
+            found.extend((f"{where}[{index}]", element) for index, element in enumerate(child))
+        else:
+            found.append((where, child))
+    # Absent paths (most of them) share the empty tuple: nothing for the garbage collector to track.
+    return tuple(found) if found else ()
 
 
 class _LocatedCache:
-    """The compiled release checks ask for many paths of the same item: each item is indexed once
-    (all its paths) and kept for the last `size` items. Each entry holds the item itself, so its id
-    cannot be reused by another object while the entry lives."""
+    """The compiled release checks ask for many paths of the same item: each item keeps the paths
+    asked so far (a path is one step from its parent path, so shared prefixes are walked once,
+    and parts of the item no check reads are never walked), for the last `size` items. Each entry
+    holds the item itself, so its id cannot be reused by another object while the entry lives."""
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 256) -> None:
         self.size = size
-        self.entries: dict[int, tuple[Any, dict[str, list[Located]]]] = {}
+        self.entries: dict[int, tuple[Any, dict[str, tuple[Located, ...]]]] = {}
+        # The item checks run item by item (lib/quality/check.py update_item_checks): the item asked
+        # last is nearly always the one asked next.
+        self.last: Any = None
+        self.last_memo: dict[str, tuple[Located, ...]] = {}
 
-    def get(self, node: dict[str, Any], path: str) -> tuple[Located, ...] | list[Located]:
+    def memo_of(self, node: dict[str, Any]) -> dict[Any, Any]:
+        if node is self.last:
+            return self.last_memo
         entry = self.entries.get(id(node))
         if entry is None or entry[0] is not node:
             if len(self.entries) >= self.size:
                 del self.entries[next(iter(self.entries))]  # the oldest
-            entry = (node, _index(node))
+            entry = (node, {})
             self.entries[id(node)] = entry
-        return entry[1].get(path, ())
+        self.last, self.last_memo = node, entry[1]
+        return entry[1]
+
+    def get(self, node: dict[str, Any], path: str) -> tuple[Located, ...]:
+        if node is self.last:
+            memo = self.last_memo
+        else:
+            entry = self.entries.get(id(node))
+            if entry is None or entry[0] is not node:
+                if len(self.entries) >= self.size:
+                    del self.entries[next(iter(self.entries))]  # the oldest
+                entry = (node, {})
+                self.entries[id(node)] = entry
+            self.last, memo = node, entry[1]
+            self.last_memo = memo
+        found = memo.get(path)
+        if found is None:
+            found = self._resolve(node, memo, path)
+        return found
+
+    @staticmethod
+    def _resolve(node: dict[str, Any], memo: dict[str, tuple[Located, ...]], path: str) -> tuple[Located, ...]:
+        parent, _dot, key = path.rpartition(".")
+        if parent:
+            above = memo.get(parent)
+            if above is None:
+                above = _LocatedCache._resolve(node, memo, parent)
+            found = _step(above, key) if above else ()
+        else:
+            found = _step((("", node),), key)
+        memo[path] = found
+        return found
 
 
 _located_cache = _LocatedCache()
 
 
-def located(node: Any, path: str) -> tuple[Located, ...] | list[Located]:
+def located(node: Any, path: str) -> tuple[Located, ...]:
     """Every value at the dotted `path` with its location ("awards[0].date"); arrays along the way
     are walked, and a final array gives one entry per element (as Pelican's get_values)."""
     if not isinstance(node, dict):
         return ()
     return _located_cache.get(node, path)
+
+
+def derived(item: dict[str, Any], key: str, compute: Callable[[dict[str, Any]], T]) -> T:
+    """`compute(item)`, once per item for `key` (kept beside the item's located paths): e.g. the
+    parties by id that the 18 organization reference checks all read."""
+    memo = _located_cache.memo_of(item)
+    marker = ("derived", key)  # never a path (paths are text)
+    if marker not in memo:
+        memo[marker] = compute(item)
+    return memo[marker]
 
 
 def located_within(node: Any, path: str) -> tuple[Located, ...]:

@@ -10,16 +10,26 @@ from typing import Any
 from platform_assets.lib.quality.check import ItemCheck, ItemOutcome, ItemTest
 from platform_assets.lib.quality.item.coherence import coherence
 from platform_assets.lib.quality.result import NOT_APPLICABLE
-from platform_assets.quality.ocds.values import ORGANIZATION_REFERENCES, counted_outcome, has, located
+from platform_assets.quality.ocds.values import (
+    ORGANIZATION_REFERENCES,
+    counted_outcome,
+    derived,
+    has,
+    located,
+)
+
+
+def _named_parties(item: dict[str, Any]) -> tuple[Counter[str], dict[str, dict[str, Any]]]:
+    """Parties with an id and a name: how many share each id (as text), and the last one of each."""
+    parties = [party for _w, party in located(item, "parties") if has(party, "id") and has(party, "name")]
+    return Counter(str(party["id"]) for party in parties), {str(party["id"]): party for party in parties}
 
 
 def name_test(path: str) -> ItemTest:
     def test(item: dict[str, Any]) -> ItemOutcome:
-        parties = [(w, p) for w, p in located(item, "parties") if has(p, "id") and has(p, "name")]
-        if not parties:
+        counts, by_id = derived(item, "named_parties", _named_parties)
+        if not counts:
             return NOT_APPLICABLE, {"reason": "no party has an id and a name"}
-        counts = Counter(str(party["id"]) for _w, party in parties)
-        by_id = {str(party["id"]): party for _w, party in parties}
         references = [(w, r) for w, r in located(item, path) if has(r, "id") and has(r, "name") and counts[str(r["id"])] == 1]
         if not references:
             return NOT_APPLICABLE, {"reason": "no reference has an id and a name and matches exactly one party"}

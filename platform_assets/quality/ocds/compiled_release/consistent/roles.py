@@ -11,16 +11,26 @@ from typing import Any
 from platform_assets.lib.quality.check import ItemCheck, ItemOutcome, ItemTest
 from platform_assets.lib.quality.item.coherence import coherence
 from platform_assets.lib.quality.result import NOT_APPLICABLE
-from platform_assets.quality.ocds.values import ORGANIZATION_REFERENCES, counted_outcome, has, located
+from platform_assets.quality.ocds.values import (
+    ORGANIZATION_REFERENCES,
+    counted_outcome,
+    derived,
+    has,
+    located,
+)
+
+
+def _parties_with_id(item: dict[str, Any]) -> tuple[Counter[str], dict[str, tuple[str, dict[str, Any]]]]:
+    """Parties with an id: how many share each id (as text), and the last one of each with its place."""
+    parties = [(where, party) for where, party in located(item, "parties") if has(party, "id")]
+    return Counter(str(party["id"]) for _w, party in parties), {str(party["id"]): (where, party) for where, party in parties}
 
 
 def role_test(path: str, role: str) -> ItemTest:
     def test(item: dict[str, Any]) -> ItemOutcome:
-        parties = [(where, party) for where, party in located(item, "parties") if has(party, "id")]
-        if not parties:
+        counts, by_id = derived(item, "parties_with_id", _parties_with_id)
+        if not counts:
             return NOT_APPLICABLE, {"reason": "no party has an id"}
-        counts = Counter(str(party["id"]) for _w, party in parties)
-        by_id = {str(party["id"]): (where, party) for where, party in parties}
         references = [(w, r) for w, r in located(item, path) if has(r, "id") and counts[str(r["id"])] == 1]
         if not references:
             return NOT_APPLICABLE, {"reason": "no reference has an id and matches exactly one party"}

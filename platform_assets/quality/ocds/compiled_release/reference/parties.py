@@ -14,10 +14,17 @@ from platform_assets.lib.quality.result import NOT_APPLICABLE
 from platform_assets.quality.ocds.values import (
     ORGANIZATION_REFERENCES,
     counted_outcome,
+    derived,
     has,
     hashable_id,
     located,
 )
+
+
+def _party_ids(item: dict[str, Any]) -> tuple[list[Any], Counter[tuple[Any, type]], set[str]]:
+    ids = [hashable_id(value) for _w, value in located(item, "parties.id")]
+    # (value, type) so that 1 and "1" differ, as JSON types do.
+    return ids, Counter((value, type(value)) for value in ids), {str(value) for value in ids}
 
 
 def reference_test(path: str) -> ItemTest:
@@ -25,10 +32,7 @@ def reference_test(path: str) -> ItemTest:
         references = located(item, path)
         if not references:
             return NOT_APPLICABLE, {"reason": "no reference is set"}
-        ids = [hashable_id(value) for _w, value in located(item, "parties.id")]
-        # (value, type) so that 1 and "1" differ, as JSON types do.
-        counts = Counter((value, type(value)) for value in ids)
-        as_text = {str(value) for value in ids}
+        ids, counts, as_text = derived(item, "party_ids", _party_ids)
         failed = []
         for where, reference in references:
             if not has(reference, "id"):
