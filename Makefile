@@ -35,9 +35,10 @@ dev: setup $(DAGSTER_HOME)/dagster.yaml
 system-deps:
 	bash scripts/install-system-deps.sh $(SYSTEM_PACKAGES)
 
-## Set up, then run the whole test suite (what CI runs).
+## Set up, then run the whole test suite (what CI runs), on every core (pytest-xdist; a module's tests
+## stay on one worker so its servers start once).
 test: setup system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses=auto --maxprocesses=4 --dist=loadscope
 
 lint: setup
 	$(BIN)/ruff check platform_assets platform_assets_tests benchmarks

@@ -22,6 +22,21 @@ SHARED_DATA = Path(os.environ.get("PLATFORM_TEST_SHARED_DATA") or Path(__file__)
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def _dagster_state_storage_reset() -> Iterator[None]:
+    """Each test starts with the Dagster state-storage context it would have alone.
+
+    A DagsterInstance entered with `with` publishes its state storage in a context variable that is
+    reset on exit; one exited in another context (a server thread, an async task) leaves it set,
+    pointing at a disposed instance, and a later test's `Definitions` load then fails with
+    "Attempted to resolve undefined DagsterInstance weakref" depending on test order.
+    """
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        yield
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The bundled public sample data (see data/NOTICE.md)."""
