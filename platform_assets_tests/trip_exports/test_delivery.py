@@ -51,12 +51,14 @@ RULES = ExportRules(technical_admins=(ADMIN,), mail_retry_seconds=0.2, mail_atte
 @dataclass
 class FlakySmtp:
     """An aiosmtpd server on one port that can stop listening after a given mail (and come back
-    after `down_seconds`), answer 451 once to some recipients, and 550 to others for good."""
+    after `down_seconds`), answer 451 once to some recipients, drop the connection once in the
+    middle of others' DATA, and answer 550 to others for good."""
 
     port: int
     stop_after_first: bool = False
     down_seconds: float = 1.0
     busy_once: set[str] = field(default_factory=set)
+    dropped_once: set[str] = field(default_factory=set)
     refused: set[str] = field(default_factory=set)
     received: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
@@ -92,6 +94,14 @@ def flaky_smtp(**options: object) -> Iterator[FlakySmtp]:
             if set(rcpt) & server.refused:
                 server.answers.append(f"550 {rcpt}")
                 return "550 5.1.1 mailbox unavailable"
+            dropped = set(rcpt) & server.dropped_once
+            if dropped:
+                # Hang up after the message was sent, before answering: the client sees the
+                # connection drop (SMTPServerDisconnected) and must not count it as delivered.
+                server.dropped_once -= dropped
+                server.answers.append(f"dropped {rcpt}")
+                _server.transport.close()
+                return "421 4.3.2 closing"
             busy = set(rcpt) & server.busy_once
             if busy:
                 server.busy_once -= busy
@@ -197,6 +207,18 @@ def test_a_run_failing_after_a_recipient_got_the_link_keeps_the_file(sqlite_engi
     admin_view = get_export(sqlite_engine, REGISTRY_ADMIN, export_uuid)
     (detail,) = [message for _, type_, message in admin_view.logs if type_ == "error_detail"]
     assert "kept file://" in detail and "3 recipient(s) already have its link" in detail
+
+
+def test_a_connection_dropped_during_a_mail_is_retried(sqlite_engine: Engine, store: ObjectStore) -> None:
+    export_uuid = new_export(sqlite_engine, [f"Ana Lopez <{ANA}>", f"Bo Chen <{BO}>"])
+    with flaky_smtp(dropped_once={ANA}) as smtp:
+        outcome = run_export(sqlite_engine, export_uuid, store, Mailer(smtp_url=smtp.url, timeout_seconds=5),
+                             CampaignConfig(), RULES)
+        assert outcome.sent_to == (ANA, BO) and outcome.failed_recipients == ()
+        assert smtp.answers == [f"dropped {[ANA]}", f"250 {[ANA]}", f"250 {[BO]}"]
+        assert [len(smtp.delivered_to(address)) for address in (ANA, BO)] == [1, 1]
+    view = get_export(sqlite_engine, OPERATOR_1_ADMIN, export_uuid)
+    assert view.status == "success" and view.stats["delivery"][ANA] == {"status": "sent", "attempts": 2}
 
 
 @pytest.mark.parametrize(
