@@ -189,7 +189,7 @@ def test_reader_process_writes_the_same_workbook(
     same cells from the four files."""
     from platform_assets.trip_exports.generator import load_trips
 
-    load_trips(pg_engine, 700, date(2025, 3, 1), date(2025, 4, 1), seed=11)  # ~660 processed
+    load_trips(pg_engine, 400, date(2025, 3, 1), date(2025, 4, 1), seed=11)  # ~380 processed
     with pg_engine.connect() as connection:  # independent oracle: processed trips of March in Paris
         expected = connection.exec_driver_sql(
             "SELECT count(*) FROM trips WHERE acquisition_status = 'processed' "
@@ -200,9 +200,9 @@ def test_reader_process_writes_the_same_workbook(
         (True, True, True), (True, True, False), (True, False, False), (False, False, False),
     ):
         view = create_export(pg_engine, REGISTRY_ADMIN, ExportRequest("2025-03-01", "2025-03-31"), RULES, today=TODAY)
-        # 300 rows a sheet (299 trips): the rows continue on "Trips 2" and "Trips 3" both ways.
+        # 150 rows a sheet (149 trips): the rows continue on "Trips 2" and "Trips 3" every way.
         outcome = run_export(pg_engine, view.uuid, store, outbox_mailer, CampaignConfig(), RULES,
-                             batch_size=64, max_rows_per_sheet=300, reader_process=reader_process,
+                             batch_size=64, max_rows_per_sheet=150, reader_process=reader_process,
                              format_in_reader=format_in_reader, read_with_copy=read_with_copy)
         assert outcome.rows == expected and (outcome.reader_peak_rss_mb is not None) == reader_process
         assert outcome.sheets == ("Trips", "Trips 2", "Trips 3")
