@@ -49,6 +49,13 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and its waited-for children (the reader process); the
+    PostgreSQL server's own work is not in it."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _load() -> str:
     return ", ".join(f"{value:.1f}" for value in os.getloadavg())
 
@@ -115,10 +122,10 @@ def _phase(name: str, url: str, export_uuid: str, out: multiprocessing.Queue) ->
             _, rows = _rows(url)
             for _ in rows:
                 count += 1
-    out.put((name, count, time.perf_counter() - started, _peak_rss_mb(), reader_rss))
+    out.put((name, count, time.perf_counter() - started, _peak_rss_mb(), reader_rss, _cpu_seconds()))
 
 
-def run_phase(name: str, url: str, export_uuid: str) -> tuple[str, int, float, float, float | None]:
+def run_phase(name: str, url: str, export_uuid: str) -> tuple[str, int, float, float, float | None, float]:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_phase, args=(name, url, export_uuid, queue))
@@ -170,14 +177,15 @@ def bench(rows: int, openpyxl_max: int, phases: list[str]) -> None:
                 continue
             results[phase] = run_phase(phase, url, new_export() if phase.startswith("export") else "")
         print(f"load average after: {_load()}")
-        print(f"{'phase':<9} {'rows':>10} {'seconds':>8} {'rows/s':>9} {'peak RSS':>9} {'vs openpyxl':>11} {'vs csv':>7}")
-        for phase, count, seconds, rss, reader_rss in results.values():
+        print(f"{'phase':<9} {'rows':>10} {'seconds':>8} {'rows/s':>9} {'CPU s':>6} {'peak RSS':>9} {'vs openpyxl':>11} "
+              f"{'vs csv':>7}")
+        for phase, count, seconds, rss, reader_rss, cpu in results.values():
             ratios = [
                 f"{(count / seconds) / (results[base][1] / results[base][2]):.2f}x" if base in results else "-"
                 for base in ("openpyxl", "csv")
             ]
             reader = f"  (reader process {reader_rss:.0f}MB)" if reader_rss else ""
-            print(f"{phase:<9} {count:>10,} {seconds:>8.1f} {count / seconds:>9,.0f} {rss:>7.0f}MB {ratios[0]:>11} "
+            print(f"{phase:<9} {count:>10,} {seconds:>8.1f} {count / seconds:>9,.0f} {cpu:>6.1f} {rss:>7.0f}MB {ratios[0]:>11} "
                   f"{ratios[1]:>7}{reader}")
         if "export" in results and "csv" in results:
             export, csv_ = results["export"], results["csv"]
