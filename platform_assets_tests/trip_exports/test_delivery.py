@@ -303,3 +303,24 @@ def test_mails_are_french_by_default_english_on_request_html_escaped(sqlite_engi
     assert "Bonjour Ana Lopez," in plain and "<b>urgent</b> & merci" in plain
     assert "&lt;b&gt;urgent&lt;/b&gt; &amp; merci" in html and "<b>urgent" not in html
     assert "Hello Bo Chen," in to_bo.get_body(("plain",)).get_content()
+
+
+def test_the_failure_notice_follows_the_request_language(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """An English request gets its failure notice in English, plain text and HTML, with nothing of
+    the platform's internals; French stays the default (test_failures.py)."""
+    from platform_assets.core.errors import PlatformError
+    from platform_assets.core.objectstore import LocalObjectStore
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the store's folder should be", encoding="utf-8")
+    export_uuid = new_export(sqlite_engine, [f"Bo Chen <{BO}>"], language="en")
+    outbox = tmp_path / "outbox"
+    with pytest.raises(PlatformError):
+        run_export(sqlite_engine, export_uuid, LocalObjectStore(local_dir=str(blocked)), Mailer(outbox_dir=str(outbox)),
+                   CampaignConfig(), RULES)
+    notices = [message_from_bytes(path.read_bytes(), policy=policy.default) for path in sorted(outbox.glob("*.eml"))]
+    (to_bo,) = [notice for notice in notices if BO in notice["To"]]
+    plain, html = to_bo.get_body(("plain",)).get_content(), to_bo.get_body(("html",)).get_content()
+    assert "Hello Bo Chen," in plain and f"The trip export {export_uuid}" in plain and "could not be produced" in plain
+    assert "could not be produced" in html and "Bonjour" not in plain + html
+    assert str(blocked) not in plain + html + to_bo["Subject"]
