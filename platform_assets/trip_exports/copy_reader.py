@@ -56,7 +56,9 @@ def _ceil_10_minutes(local: str) -> str:
 def _python_float(text: str) -> str:
     """float8 text as Python's repr writes it: PostgreSQL's shortest round-trip digits, plus
     repr's '.0' when integral (`text` is a column: evaluated once)."""
-    return f"CASE WHEN {text} ~ '[.eEnN]' THEN {text} ELSE {text} || '.0' END"
+    # strpos rather than a regex: cheaper on the server, for 12 cells a row
+    exotic = " OR ".join(f"strpos({text}, '{mark}') > 0" for mark in ".eNI")  # 1.5, 1e-05, NaN, Infinity
+    return f"CASE WHEN {exotic} THEN {text} ELSE {text} || '.0' END"
 
 
 _EUROS = ("driver_revenue", "passenger_contribution", *(f"{prefix}_amount" for prefix in (*OPERATOR_INCENTIVES, *REGISTRY_INCENTIVES)))
@@ -81,7 +83,8 @@ def _stages(inner_sql: str) -> str:
         # privacy.truncate_coordinate: cut the shortest text (exponent forms: the exact way)
         text, decimals = f"b.x_{name}_text", f"b.x_{name.split('_')[0]}_decimals"
         second.append(
-            f"CASE WHEN {text} ~ '[eEnN]' THEN trunc(b.{name}::numeric, {decimals})::float8::text "
+            f"CASE WHEN strpos({text}, 'e') > 0 OR strpos({text}, 'N') > 0 "
+            f"THEN trunc(b.{name}::numeric, {decimals})::float8::text "
             f"WHEN strpos({text}, '.') = 0 THEN {text} "
             f"ELSE left({text}, strpos({text}, '.') + {decimals})::float8::text END AS x_{name}_cut"
         )
@@ -227,7 +230,7 @@ def _letter(index: int) -> str:
 def _compile_text_row_formatter(columns: Sequence[Column], kinds: Sequence[str]) -> Callable[[list[str], str], str]:
     """(cells as text, row number as text) -> the row's SpreadsheetML, as the streaming writer
     formats the Python values (code generated once per column set, like the writer's own)."""
-    namespace: dict[str, Any] = {"text_cell": text_cell_formatter(), "too_big": _too_big, "XlsxValueError": XlsxValueError}
+    namespace: dict[str, Any] = {"text_cell": text_cell_formatter(), "too_big": _too_big, "not_finite": _not_finite, "XlsxValueError": XlsxValueError}
     lines = ["def format_row(r, n):", "    parts = ['<row r=\"', n, '\">']"]
     for index, (column, kind) in enumerate(zip(columns, kinds, strict=True)):
         ref = f"'<c r=\"{_letter(index)}', n, '\"'"
@@ -235,8 +238,9 @@ def _compile_text_row_formatter(columns: Sequence[Column], kinds: Sequence[str])
         if kind == "int":
             lines += ["        if len(v) > 15:", f"            too_big(v, n, {column.name!r})",
                       f"        parts += ({ref}, '><v>', v, '</v></c>')"]
-        elif kind == "float":
-            lines.append(f"        parts += ({ref}, '><v>', v, '</v></c>')")
+        elif kind == "float":  # NaN and [-]Infinity end in N or y: refused as the writer refuses them
+            lines += ["        if v[-1] in 'yN':", f"            not_finite(v, n, {column.name!r})",
+                      f"        parts += ({ref}, '><v>', v, '</v></c>')"]
         elif kind == "datetime":
             lines.append(f"        parts += ({ref}, ' s=\"2\"><v>', v, '</v></c>')")
         elif kind == "date":
@@ -265,6 +269,11 @@ def _compile_text_row_formatter(columns: Sequence[Column], kinds: Sequence[str])
 def _too_big(text: str, row_number: str, name: str) -> None:
     if abs(int(text)) > EXCEL_MAX_INT:
         raise XlsxValueError(f"row {row_number} column {name!r} (int): {text} has more digits than Excel keeps (15)")
+
+
+def _not_finite(text: str, row_number: str, name: str) -> None:
+    raise XlsxValueError(f"row {row_number} column {name!r} (float): {text} is not a finite number; "
+                         "XLSX cells cannot hold NaN or infinities")
 
 
 def _enricher(kinds: Sequence[str], width: int, campaigns: CampaignConfig) -> Callable[[list[str]], None]:

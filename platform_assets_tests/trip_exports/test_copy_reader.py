@@ -85,3 +85,14 @@ def test_copy_reader_writes_the_python_readers_bytes(pg_engine: Engine) -> None:
         datetime(2025, 4, 1), datetime(2025, 4, 1), "fraud_error", -2.5)
     assert (four["incentive_type"], four["end_time"]) == ("normal", "00:10:00")
     assert four["start_datetime"] - two["start_datetime"] == timedelta(days=29, minutes=10)
+
+
+def test_a_coordinate_that_is_not_finite_is_refused(pg_engine: Engine) -> None:
+    import pytest
+
+    from platform_assets.lib.xlsx.writer import XlsxValueError
+
+    insert_trips(pg_engine, [trip(1), trip(2, end_lat=float("inf"))])
+    scope = ExportScope.from_params(PARAMS)
+    with pytest.raises(XlsxValueError, match="sheet 'Trips' row 3 column 'end_lat' \\(float\\): Infinity is not a finite"):
+        list(formatted_chunks_by_copy(pg_engine, scope, columns_for("registry"), CAMPAIGNS, "Europe/Paris"))
