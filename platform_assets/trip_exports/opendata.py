@@ -1,6 +1,9 @@
 """The monthly open-data file: anonymised trips, CSV (`;`) and XLSX, uploaded and published.
 
 Rules (the registry's):
+- the month is a month of Europe/Paris (1st 00:00 Paris time to the next 1st), and times are
+  written in Paris time: a trip at 23:30 UTC on 31 March is 01:30 on 1 April in Paris and goes
+  into April's file;
 - only trips whose acquisition is `processed` and whose fraud check `passed` (non-fraud);
 - start and end times rounded UP to the next 10 minutes (an exact multiple stays);
 - coordinates cut (truncated, not rounded) to 3 decimals where the commune's population density
@@ -19,15 +22,15 @@ import csv
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
 from platform_assets.core.objectstore import ObjectStore, StoredObject
 from platform_assets.trip_exports.errors import TripExportError
-from platform_assets.trip_exports.generator import month_bounds
 from platform_assets.trip_exports.portal import PublishedResource, publish_resource
 from platform_assets.trip_exports.privacy import (
     DENSITY_THRESHOLD,
@@ -41,13 +44,18 @@ from platform_assets.trip_exports.workbook import Column, write_trips_workbook
 
 K_THRESHOLD = 6
 OPENDATA_PREFIX = "trip_exports/opendata"
+# The registry's open-data months and times are Europe/Paris (`--tz` default of
+# `commands/DataGouvCommand.ts`, months split on local midnights; `ts_ceil(... at time zone tz)`
+# and `to_char` in `repositories/queries/datagouvListQuery.ts`).
+OPENDATA_TZ = "Europe/Paris"
+_PARIS = ZoneInfo(OPENDATA_TZ)
 
 OPENDATA_COLUMNS: tuple[Column, ...] = (
     Column("journey_id", "integer", "registry id of the passenger journey"),
     Column("trip_id", "text", "registry id of the carpool"),
-    Column("journey_start_datetime", "datetime", "start, UTC, rounded up to 10 minutes"),
-    Column("journey_start_date", "date", "start date (UTC)"),
-    Column("journey_start_time", "time", "start time (UTC), rounded up to 10 minutes"),
+    Column("journey_start_datetime", "datetime", "start, Paris time, rounded up to 10 minutes (CSV: with its UTC offset)"),
+    Column("journey_start_date", "date", "start date (Paris time)"),
+    Column("journey_start_time", "time", "start time (Paris time), rounded up to 10 minutes"),
     Column("journey_start_lon", "number", "start longitude, 3 decimals (dense commune) or 2"),
     Column("journey_start_lat", "number", "start latitude, 3 decimals (dense commune) or 2"),
     Column("journey_start_insee", "text", "start INSEE code"),
@@ -55,9 +63,9 @@ OPENDATA_COLUMNS: tuple[Column, ...] = (
     Column("journey_start_town", "text", "start commune"),
     Column("journey_start_towngroup", "text", "start EPCI"),
     Column("journey_start_country", "text", "start country"),
-    Column("journey_end_datetime", "datetime", "end, UTC, rounded up to 10 minutes"),
-    Column("journey_end_date", "date", "end date (UTC)"),
-    Column("journey_end_time", "time", "end time (UTC), rounded up to 10 minutes"),
+    Column("journey_end_datetime", "datetime", "end, Paris time, rounded up to 10 minutes (CSV: with its UTC offset)"),
+    Column("journey_end_date", "date", "end date (Paris time)"),
+    Column("journey_end_time", "time", "end time (Paris time), rounded up to 10 minutes"),
     Column("journey_end_lon", "number", "end longitude, 3 decimals (dense commune) or 2"),
     Column("journey_end_lat", "number", "end latitude, 3 decimals (dense commune) or 2"),
     Column("journey_end_insee", "text", "end INSEE code"),
@@ -107,6 +115,24 @@ def round_up_10_minutes(moment: datetime) -> datetime:
     return round_up_10_minutes_utc(moment)
 
 
+def round_up_10_minutes_paris(moment: datetime) -> datetime:
+    """Up to the next 10 minutes, as an aware Paris time. Paris is a whole number of hours from
+    UTC, so rounding the UTC moment and rounding the Paris wall clock (the registry's `ts_ceil` of
+    the local time) give the same instant; this way a time in the spring-forward gap or the
+    repeated autumn hour keeps its true offset."""
+    return round_up_10_minutes_utc(moment).astimezone(_PARIS)
+
+
+def opendata_month_bounds(month: str) -> tuple[datetime, datetime]:
+    """'2025-04' -> (2025-03-31 22:00 UTC, 2025-04-30 22:00 UTC): the Paris midnights of the 1st
+    of the month and of the next, as UTC instants."""
+    first = datetime.strptime(month, "%Y-%m").date()
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return tuple(  # type: ignore[return-value]
+        datetime.combine(day, time(0), tzinfo=_PARIS).astimezone(UTC) for day in (first, following)
+    )
+
+
 cut_coordinate = truncate_coordinate
 
 
@@ -128,7 +154,7 @@ def _eligible(start: datetime, end: datetime) -> list[Any]:
 def count_starts_and_ends(engine: Engine, month: str) -> tuple[dict[str, int], dict[str, int]]:
     """Eligible trips of the month per start INSEE code, and per end INSEE code: two separate
     counts, as the registry's `exclude_start_full` / `exclude_end_full` (datagouvListQuery.ts)."""
-    start, end = month_bounds(month)
+    start, end = opendata_month_bounds(month)
     trips = trips_table.c
     counts: list[dict[str, int]] = []
     with engine.connect() as connection:
@@ -139,7 +165,7 @@ def count_starts_and_ends(engine: Engine, month: str) -> tuple[dict[str, int], d
 
 
 def _status_counts(engine: Engine, month: str) -> tuple[int, int]:
-    start, end = month_bounds(month)
+    start, end = opendata_month_bounds(month)
     trips = trips_table.c
     with engine.connect() as connection:
         total = connection.execute(
@@ -153,8 +179,8 @@ def _anonymise(row: Any, start_counts: dict[str, int], end_counts: dict[str, int
     # Unknown codes count 0 (the registry's COUNT of a NULL code), so such trips are dropped too.
     if start_counts.get(row.start_insee, 0) < K_THRESHOLD or end_counts.get(row.end_insee, 0) < K_THRESHOLD:
         return None
-    start = round_up_10_minutes(row.start_datetime)
-    end = round_up_10_minutes(row.end_datetime)
+    start = round_up_10_minutes_paris(row.start_datetime)
+    end = round_up_10_minutes_paris(row.end_datetime)
     start_decimals = decimals_for(row.start_insee)
     end_decimals = decimals_for(row.end_insee)
     has_incentive = any(
@@ -164,7 +190,7 @@ def _anonymise(row: Any, start_counts: dict[str, int], end_counts: dict[str, int
     return (
         row.journey_id,
         row.trip_id,
-        start.replace(tzinfo=None),
+        start,
         start.date(),
         start.time(),
         cut_coordinate(row.start_lon, start_decimals),
@@ -174,7 +200,7 @@ def _anonymise(row: Any, start_counts: dict[str, int], end_counts: dict[str, int
         row.start_town,
         row.start_epci_name,
         row.start_country,
-        end.replace(tzinfo=None),
+        end,
         end.date(),
         end.time(),
         cut_coordinate(row.end_lon, end_decimals),
@@ -198,7 +224,7 @@ def _csv_cells(row: tuple) -> list[Any]:
         if isinstance(value, bool):
             cells.append("true" if value else "false")
         elif isinstance(value, datetime):
-            cells.append(value.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            cells.append(value.isoformat())  # Paris time with its offset: 2025-04-01T01:30:00+02:00
         elif value is None or isinstance(value, int | float):
             cells.append("" if value is None else value)
         else:
@@ -211,7 +237,7 @@ def opendata_rows(engine: Engine, month: str, batch_size: int = 5_000) -> tuple[
     start_counts, end_counts = count_starts_and_ends(engine, month)
     # Communes too small on either side (a commune small on both sides counts once).
     small = small_area_codes(start_counts) | small_area_codes(end_counts)
-    start, end = month_bounds(month)
+    start, end = opendata_month_bounds(month)
     tally = {"dropped": 0, "published": 0, "small_codes": len(small)}
 
     def rows() -> Iterator[tuple]:
@@ -249,7 +275,8 @@ def build_opendata(engine: Engine, month: str, out_dir: Path) -> OpendataFiles:
         def tee() -> Iterator[tuple]:
             for row in rows:
                 writer.writerow(_csv_cells(row))
-                yield row
+                # The workbook shows the Paris wall clock (an aware value would be written in UTC).
+                yield tuple(value.replace(tzinfo=None) if isinstance(value, datetime) else value for value in row)
 
         help_rows = [("open data", f"carpool trips of {month}, anonymised"), ("rules", __doc__.split("Rules (the registry's):")[1].strip())]
         write_trips_workbook(tee(), OPENDATA_COLUMNS, xlsx_stream, help_rows)

@@ -32,6 +32,7 @@ from sqlalchemy import Engine, create_engine
 
 from platform_assets.trip_exports.campaigns import CampaignConfig
 from platform_assets.trip_exports.columns import columns_for, selector_for, transform_rows
+from platform_assets.trip_exports.copy_reader import formatted_chunks_by_copy
 from platform_assets.trip_exports.errors import TripExportError
 from platform_assets.trip_exports.scope import ExportScope
 from platform_assets.trip_exports.tables import trips_table
@@ -135,7 +136,7 @@ def _reader_main(stdin: BinaryIO, stdout: BinaryIO) -> None:
     """Child process: read the job from stdin, then send ("rows", [...]) batches, and ("done", n,
     peak RSS) or ("error", one line) on stdout. Pickled batches go out through a writer thread
     (blocked writes release the GIL), so the next batch is read and transformed meanwhile."""
-    url, params, export_type, campaigns, tz, batch_size, max_rows_per_sheet, formatted = _receive(stdin)
+    url, params, export_type, campaigns, tz, batch_size, max_rows_per_sheet, formatted, use_copy = _receive(stdin)
     engine = create_engine(url, pool_size=1, max_overflow=0)
     outgoing: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
@@ -162,7 +163,14 @@ def _reader_main(stdin: BinaryIO, stdout: BinaryIO) -> None:
     try:
         rows = export_rows(engine, params, export_type, campaigns, tz, batch_size)
         if formatted:
-            for xml, rows_in_chunk in formatted_chunks(rows, columns_for(export_type), max_rows_per_sheet):
+            if use_copy and engine.dialect.name == "postgresql":
+                rows.close()
+                chunks = formatted_chunks_by_copy(
+                    engine, ExportScope.from_params(params), columns_for(export_type), campaigns, tz, max_rows_per_sheet
+                )
+            else:
+                chunks = formatted_chunks(rows, columns_for(export_type), max_rows_per_sheet)
+            for xml, rows_in_chunk in chunks:
                 put(("xml", xml, rows_in_chunk))
                 count += rows_in_chunk
         else:
@@ -240,19 +248,22 @@ def rows_from_reader_process(
     Dagster or CLI entry point, is not imported again as multiprocessing's spawn would) and
     handed over as pickled batches; the caller formats and deflates them. Closing the generator
     early stops the child; a failure in the child is raised as a one-line TripExportError."""
-    return _from_reader_process(engine, (dict(params), export_type, campaigns, tz, batch_size, EXCEL_MAX_ROWS, False),
-                                report)
+    return _from_reader_process(
+        engine, (dict(params), export_type, campaigns, tz, batch_size, EXCEL_MAX_ROWS, False, False), report
+    )
 
 
 def formatted_rows_from_reader_process(
     engine: Engine, params: Mapping[str, Any], export_type: str, campaigns: CampaignConfig, tz: str,
     batch_size: int, max_rows_per_sheet: int = EXCEL_MAX_ROWS, report: ReaderReport | None = None,
+    use_copy: bool = True,
 ) -> Iterator[tuple[bytes, int]]:
     """Like `rows_from_reader_process`, but the child also formats the rows as sheet XML
     (`workbook.formatted_chunks`): (xml, row count) chunks for
-    `workbook.write_formatted_trips_workbook`; the caller only deflates them."""
+    `workbook.write_formatted_trips_workbook`; the caller only deflates them. `use_copy` (on
+    PostgreSQL): the child reads with COPY, the rules applied in SQL (`copy_reader`)."""
     return _from_reader_process(
-        engine, (dict(params), export_type, campaigns, tz, batch_size, max_rows_per_sheet, True), report
+        engine, (dict(params), export_type, campaigns, tz, batch_size, max_rows_per_sheet, True, use_copy), report
     )
 
 

@@ -95,11 +95,14 @@ def run_export(
     max_rows_per_sheet: int = EXCEL_MAX_ROWS,
     reader_process: bool | None = None,
     format_in_reader: bool = True,
+    read_with_copy: bool = True,
 ) -> ExportOutcome:
     """Run one claimed export to the end. `reader_process`: read and transform the trips in a
     separate process (None: on PostgreSQL, where exports are big; SQLite stays in-process);
     `format_in_reader`: that process also formats the sheet XML and this one only deflates it
-    (less work in total than handing over pickled rows; both give the same file)."""
+    (less work in total than handing over pickled rows; both give the same file);
+    `read_with_copy`: that process reads with COPY, the privacy rules applied in SQL
+    (`copy_reader`; the same file again, with less work in Python)."""
     rules = rules or ExportRules()
     if reader_process is None:
         # A daemonic process (some executors' workers) may not start children: read in-process there.
@@ -140,7 +143,7 @@ def run_export(
 
         def chunks() -> Iterator[tuple[bytes, int]]:
             for xml, count in formatted_rows_from_reader_process(
-                engine, params, export.type, campaigns, tz, batch_size, max_rows_per_sheet, reader
+                engine, params, export.type, campaigns, tz, batch_size, max_rows_per_sheet, reader, read_with_copy
             ):
                 yield xml, count
                 advance(count)

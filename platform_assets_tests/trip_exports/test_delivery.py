@@ -51,12 +51,14 @@ RULES = ExportRules(technical_admins=(ADMIN,), mail_retry_seconds=0.2, mail_atte
 @dataclass
 class FlakySmtp:
     """An aiosmtpd server on one port that can stop listening after a given mail (and come back
-    after `down_seconds`), answer 451 once to some recipients, and 550 to others for good."""
+    after `down_seconds`), answer 451 once to some recipients, drop the connection once in the
+    middle of others' DATA, and answer 550 to others for good."""
 
     port: int
     stop_after_first: bool = False
     down_seconds: float = 1.0
     busy_once: set[str] = field(default_factory=set)
+    dropped_once: set[str] = field(default_factory=set)
     refused: set[str] = field(default_factory=set)
     received: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
@@ -92,6 +94,14 @@ def flaky_smtp(**options: object) -> Iterator[FlakySmtp]:
             if set(rcpt) & server.refused:
                 server.answers.append(f"550 {rcpt}")
                 return "550 5.1.1 mailbox unavailable"
+            dropped = set(rcpt) & server.dropped_once
+            if dropped:
+                # Hang up after the message was sent, before answering: the client sees the
+                # connection drop (SMTPServerDisconnected) and must not count it as delivered.
+                server.dropped_once -= dropped
+                server.answers.append(f"dropped {rcpt}")
+                _server.transport.close()
+                return "421 4.3.2 closing"
             busy = set(rcpt) & server.busy_once
             if busy:
                 server.busy_once -= busy
@@ -199,6 +209,18 @@ def test_a_run_failing_after_a_recipient_got_the_link_keeps_the_file(sqlite_engi
     assert "kept file://" in detail and "3 recipient(s) already have its link" in detail
 
 
+def test_a_connection_dropped_during_a_mail_is_retried(sqlite_engine: Engine, store: ObjectStore) -> None:
+    export_uuid = new_export(sqlite_engine, [f"Ana Lopez <{ANA}>", f"Bo Chen <{BO}>"])
+    with flaky_smtp(dropped_once={ANA}) as smtp:
+        outcome = run_export(sqlite_engine, export_uuid, store, Mailer(smtp_url=smtp.url, timeout_seconds=5),
+                             CampaignConfig(), RULES)
+        assert outcome.sent_to == (ANA, BO) and outcome.failed_recipients == ()
+        assert smtp.answers == [f"dropped {[ANA]}", f"250 {[ANA]}", f"250 {[BO]}"]
+        assert [len(smtp.delivered_to(address)) for address in (ANA, BO)] == [1, 1]
+    view = get_export(sqlite_engine, OPERATOR_1_ADMIN, export_uuid)
+    assert view.status == "success" and view.stats["delivery"][ANA] == {"status": "sent", "attempts": 2}
+
+
 @pytest.mark.parametrize(
     ("recipients", "message", "problem"),
     [
@@ -281,3 +303,24 @@ def test_mails_are_french_by_default_english_on_request_html_escaped(sqlite_engi
     assert "Bonjour Ana Lopez," in plain and "<b>urgent</b> & merci" in plain
     assert "&lt;b&gt;urgent&lt;/b&gt; &amp; merci" in html and "<b>urgent" not in html
     assert "Hello Bo Chen," in to_bo.get_body(("plain",)).get_content()
+
+
+def test_the_failure_notice_follows_the_request_language(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """An English request gets its failure notice in English, plain text and HTML, with nothing of
+    the platform's internals; French stays the default (test_failures.py)."""
+    from platform_assets.core.errors import PlatformError
+    from platform_assets.core.objectstore import LocalObjectStore
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the store's folder should be", encoding="utf-8")
+    export_uuid = new_export(sqlite_engine, [f"Bo Chen <{BO}>"], language="en")
+    outbox = tmp_path / "outbox"
+    with pytest.raises(PlatformError):
+        run_export(sqlite_engine, export_uuid, LocalObjectStore(local_dir=str(blocked)), Mailer(outbox_dir=str(outbox)),
+                   CampaignConfig(), RULES)
+    notices = [message_from_bytes(path.read_bytes(), policy=policy.default) for path in sorted(outbox.glob("*.eml"))]
+    (to_bo,) = [notice for notice in notices if BO in notice["To"]]
+    plain, html = to_bo.get_body(("plain",)).get_content(), to_bo.get_body(("html",)).get_content()
+    assert "Hello Bo Chen," in plain and f"The trip export {export_uuid}" in plain and "could not be produced" in plain
+    assert "could not be produced" in html and "Bonjour" not in plain + html
+    assert str(blocked) not in plain + html + to_bo["Subject"]

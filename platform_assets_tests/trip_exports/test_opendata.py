@@ -25,6 +25,7 @@ from platform_assets.trip_exports.opendata import (
     cut_coordinate,
     decimals_for,
     duration_minutes,
+    opendata_month_bounds,
     publish_opendata,
     round_up_10_minutes,
     upload_opendata,
@@ -83,8 +84,9 @@ def test_precision_follows_population_density(insee: str, decimals: int) -> None
 def march_trips() -> list[dict]:
     """Hand-made March 2025 (and one April) trips; expectations below are counted by hand."""
     rows = [trip(1, "69123", "69266", start_lon=4.83519, start_lat=45.75899, incentive_rpc_1_amount=150)]
-    rows.append(trip(2, "69123", "69266", start_datetime=datetime(2025, 3, 31, 23, 52, tzinfo=UTC),
-                     end_datetime=datetime(2025, 3, 31, 23, 59, 59, tzinfo=UTC)))
+    # 21:52 UTC on 31 March is 23:52 in Paris (UTC+2 since 30 March): still March.
+    rows.append(trip(2, "69123", "69266", start_datetime=datetime(2025, 3, 31, 21, 52, tzinfo=UTC),
+                     end_datetime=datetime(2025, 3, 31, 21, 59, 59, tzinfo=UTC)))
     rows += [trip(journey_id, "69123", "69266") for journey_id in range(3, 7)]  # Lyon -> Villeurbanne: 6
     rows += [trip(journey_id, "69123", "38514") for journey_id in range(7, 12)]  # Lyon -> Tréminis: 5
     rows.append(trip(12, "69259", "69123"))  # Vénissieux -> Lyon: Vénissieux has 1
@@ -119,15 +121,17 @@ def test_small_areas_are_dropped_and_counted(engine: Engine, tmp_path: Path, sha
     rows = [dict(zip(header, row, strict=True)) for row in csv.reader(io.StringIO("\n".join(lines[1:])), delimiter=";")]
     assert sorted(int(row["journey_id"]) for row in rows) == [1, 2, 3, 4, 5, 6, 16, 17, 18, 19, 20, 21]
     by_id = {int(row["journey_id"]): row for row in rows}
-    one = by_id[1]  # 07:01 -> 07:10, ends 07:21 -> 07:30; Lyon is dense: 3 decimals
+    # 07:01 UTC = 08:01 Paris (UTC+1 on 3 March) -> 08:10, ends 08:21 -> 08:30; Lyon is dense: 3 decimals
+    one = by_id[1]
     assert (one["journey_start_datetime"], one["journey_start_date"], one["journey_start_time"]) == (
-        "2025-03-03T07:10:00Z", "2025-03-03", "07:10:00")
-    assert one["journey_end_datetime"] == "2025-03-03T07:30:00Z"
+        "2025-03-03T08:10:00+01:00", "2025-03-03", "08:10:00")
+    assert one["journey_end_datetime"] == "2025-03-03T08:30:00+01:00"
     assert (one["journey_start_lon"], one["journey_start_lat"]) == ("4.835", "45.758")
     assert (one["journey_duration"], one["journey_distance"], one["has_incentive"]) == ("20", "8000", "true")
     assert one["journey_start_towngroup"] == "Métropole de Lyon"
-    two = by_id[2]  # 23:52 on 31 March rounds into 1 April
+    two = by_id[2]  # 23:52 Paris on 31 March rounds to midnight, 1 April
     assert (two["journey_start_date"], two["journey_start_time"], two["has_incentive"]) == ("2025-04-01", "00:00:00", "false")
+    assert two["journey_start_datetime"] == "2025-04-01T00:00:00+02:00"
     sixteen = by_id[16]  # Monsols is sparse: 2 decimals
     assert (sixteen["journey_end_lon"], sixteen["journey_end_lat"]) == ("4.51", "46.21")
     # Nothing about operators, people or money.
@@ -137,7 +141,7 @@ def test_small_areas_are_dropped_and_counted(engine: Engine, tmp_path: Path, sha
     sheet = list(workbook["Trips"].values)
     assert list(sheet[0]) == header and len(sheet) == 13
     first = dict(zip(header, sheet[1], strict=True))
-    assert first["journey_start_datetime"] == datetime(2025, 3, 3, 7, 10) and first["journey_start_lon"] == 4.835
+    assert first["journey_start_datetime"] == datetime(2025, 3, 3, 8, 10) and first["journey_start_lon"] == 4.835
     assert first["has_incentive"] is True
     calamine = CalamineWorkbook.from_path(str(files.xlsx_path)).get_sheet_by_name("Trips").to_python()
     assert len(calamine) == 13 and calamine[0] == header
@@ -161,6 +165,49 @@ def test_starts_and_ends_are_counted_apart(engine: Engine, tmp_path: Path) -> No
     published = [int(row["journey_id"]) for row in csv.DictReader(files.csv_path.open(encoding="utf-8"), delimiter=";")]
     assert sorted(published) == list(range(1, 13))
     assert (files.stats.dropped_small_areas, files.stats.small_area_codes, files.stats.published) == (6, 1, 12)
+
+
+def test_months_are_paris_months(engine: Engine, tmp_path: Path) -> None:
+    """The registry's open-data months are Europe/Paris months: 23:30 UTC on 31 March 2025 is
+    01:30 on 1 April in Paris (UTC+2 since 30 March), so those trips go into April's file;
+    21:30 UTC the same evening is 23:30 Paris, still March. In winter Paris is UTC+1: 23:30 UTC
+    on 28 February is 00:30 on 1 March."""
+    rows = [trip(journey_id, "69123", "69266", start_datetime=datetime(2025, 3, 31, 23, 30, tzinfo=UTC),
+                 end_datetime=datetime(2025, 3, 31, 23, 44, tzinfo=UTC)) for journey_id in range(1, 7)]
+    rows += [trip(journey_id, "69123", "69266", start_datetime=datetime(2025, 3, 31, 21, 30, tzinfo=UTC),
+                  end_datetime=datetime(2025, 3, 31, 21, 50, tzinfo=UTC)) for journey_id in range(7, 13)]
+    rows += [trip(journey_id, "69123", "69266", start_datetime=datetime(2025, 2, 28, 23, 30, tzinfo=UTC),
+                  end_datetime=datetime(2025, 2, 28, 23, 41, tzinfo=UTC)) for journey_id in range(13, 19)]
+    insert_trips(engine, rows)
+    # The month's UTC bounds: Paris midnights of 1 March (UTC+1) and 1 April (UTC+2).
+    assert opendata_month_bounds("2025-03") == (datetime(2025, 2, 28, 23, tzinfo=UTC), datetime(2025, 3, 31, 22, tzinfo=UTC))
+    assert count_starts_and_ends(engine, "2025-04") == ({"69123": 6}, {"69266": 6})
+    assert count_starts_and_ends(engine, "2025-03") == ({"69123": 12}, {"69266": 12})
+    assert count_starts_and_ends(engine, "2025-02") == ({}, {})
+
+    def published(month: str) -> dict[int, dict[str, str]]:
+        files = build_opendata(engine, month, tmp_path / month)
+        rows = csv.DictReader(files.csv_path.open(encoding="utf-8"), delimiter=";")
+        return {int(row["journey_id"]): row for row in rows}
+
+    april = published("2025-04")
+    assert sorted(april) == [1, 2, 3, 4, 5, 6]
+    # 23:30 UTC -> 01:30 Paris (already on a 10-minute mark); ends 23:44 UTC -> 01:44 -> 01:50.
+    assert [april[1][name] for name in ("journey_start_datetime", "journey_start_date", "journey_start_time",
+                                        "journey_end_datetime", "journey_end_time", "journey_duration")] == [
+        "2025-04-01T01:30:00+02:00", "2025-04-01", "01:30:00", "2025-04-01T01:50:00+02:00", "01:50:00", "14"]
+    march = published("2025-03")
+    assert sorted(march) == list(range(7, 19))
+    assert (march[7]["journey_start_datetime"], march[7]["journey_end_date"], march[7]["journey_end_time"]) == (
+        "2025-03-31T23:30:00+02:00", "2025-03-31", "23:50:00")
+    # 23:30 UTC on 28 February -> 00:30 on 1 March, UTC+1; ends 23:41 -> 00:41 -> 00:50.
+    assert (march[13]["journey_start_datetime"], march[13]["journey_end_datetime"]) == (
+        "2025-03-01T00:30:00+01:00", "2025-03-01T00:50:00+01:00")
+    workbook = openpyxl.load_workbook(tmp_path / "2025-04" / "trips-2025-04.xlsx", read_only=True)
+    header, first = list(workbook["Trips"].values)[:2]
+    cells = dict(zip(header, first, strict=True))
+    assert (cells["journey_start_datetime"], cells["journey_start_date"]) == (datetime(2025, 4, 1, 1, 30), datetime(2025, 4, 1))
+    assert build_opendata(engine, "2025-02", tmp_path / "2025-02").stats.trips_in_month == 0
 
 
 @pytest.mark.parametrize(
@@ -269,8 +316,8 @@ def test_opendata_asset_uploads_and_publishes(sqlite_engine: Engine, store: Obje
 def test_the_anonymisation_check_reads_the_file_back(tmp_path: Path) -> None:
     good = tmp_path / "good.csv"
     header = ";".join(f'"{column.name}"' for column in OPENDATA_COLUMNS)
-    cells = ['1', '"t"', '"2025-03-03T07:10:00Z"', '"2025-03-03"', '"07:10:00"', '4.835', '45.75', '"69123"', '"69"',
-             '"Lyon"', '"M"', '"France"', '"2025-03-03T07:30:00Z"', '"2025-03-03"', '"07:30:00"', '4.88', '45.77',
+    cells = ['1', '"t"', '"2025-03-03T07:10:00+01:00"', '"2025-03-03"', '"07:10:00"', '4.835', '45.75', '"69123"', '"69"',
+             '"Lyon"', '"M"', '"France"', '"2025-03-03T07:30:00+01:00"', '"2025-03-03"', '"07:30:00"', '4.88', '45.77',
              '"69266"', '"69"', '"Villeurbanne"', '"M"', '"France"', '1', '"C"', '8000', '20', '"true"']
     good.write_text(header + "\n" + ";".join(cells) + "\n", encoding="utf-8")
     assert verify_opendata_csv(good) == ([], {"rows": 1, "coordinates_with_2_decimals_or_fewer": 3})

@@ -672,6 +672,21 @@ def compile_row_formatter(
     return row_xml
 
 
+def text_cell_formatter(long_text: LongTextPolicy = "raise") -> Callable[[str], str]:
+    """The text cell formatter `compile_row_formatter` uses: text -> the end of its `<c>` element
+    after the `r` attribute ('' for a blank cell), for rows assembled from text elsewhere. A
+    refused text raises XlsxValueError (without row or column: the caller names them)."""
+    format_text = _CellFormats(UTC, long_text).format_text
+
+    def text_cell(text: str) -> str:
+        try:
+            return format_text(text)
+        except _CellError as error:
+            raise XlsxValueError(str(error)) from None
+
+    return text_cell
+
+
 def _first_refused(
     row: Sequence[object], formatters: Sequence[Callable[[object], str]], columns: Sequence[XlsxColumn]
 ) -> XlsxColumn:
