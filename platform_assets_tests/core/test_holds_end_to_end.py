@@ -237,7 +237,7 @@ def test_a_dead_contributor_is_held_alone_while_the_healthy_one_keeps_exporting(
     daemon.tick_sensor("tracking_hold_notices")
     mails = smtp.wait_for(MAX_FAILURES + 1)
     subjects = sorted(mail.message["Subject"] for mail in mails)
-    failed = "[e2e] contributor_export [dead] failed: contributor_export: platform_assets.transit.errors.FetchError: "
+    failed = "[e2e] contributor_export [dead] failed: contributor_export: FetchError: "
     assert [subject.startswith(failed) for subject in subjects] == [True] * MAX_FAILURES + [False]
     assert subjects[-1] == f"[e2e] process {JOB} [dead] put on hold"
     body = mails[-1].message.get_content() if "put on hold" in mails[-1].message["Subject"] else ""
