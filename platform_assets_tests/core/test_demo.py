@@ -29,6 +29,17 @@ def test_demo_command_prints_what_it_made(tmp_path: Path, platform_env: Path, mo
     idf = next(line for line in result.output.splitlines() if "GTFS checks on coverage_export[demo-idf]" in line)
     assert "references" in idf
     assert " DEBUG " not in result.output  # quiet by default: the summary, warnings and errors
+    # The demo instance holds Dagster's standard row count on every table-like output it made.
+    from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        for asset in ("contributor_export", "coverage_export", "opendata_trip_export", "tracker_sheet",
+                      "ocds_dataset", "platform_inventory"):
+            records = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey(asset)), limit=1).records
+            assert records, f"the demo made no {asset}"
+            metadata = records[0].asset_materialization.metadata
+            assert metadata["dagster/row_count"].value > 0, asset
+            assert list(metadata)[-1] == "platform/files", asset  # the file table after the figures
     assert (platform_env / "platform.db").is_file()
     assert any(home.glob("storage/**/*")) or (home / "history").exists()
 

@@ -131,6 +131,7 @@ SENSORS = [
     "transit_source_frequency",
     "trip_export_sensor",
     "tracking_run_failed",
+    "platform_automation",
 ]
 SCHEDULES = [
     "transit_automatic_update",
@@ -164,6 +165,26 @@ def test_asset_graph_draws_the_system(dagster_ui: DagsterUi, browser, group: str
         # Quality's reports on transit's exports are drawn in transit's group, beside what they
         # report on (the checks themselves are read on the asset's checks tab after a run, below).
         assert "contributor_export_quality_report" in body or "contributor_exp" in body
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("asset", "scope", "neighbour"),
+    [
+        ("contributor_export", "upstream", "contributor_sources"),
+        ("trip_export", "upstream", "carpool_trips"),
+        ("ocds_dataset", "upstream", "ocds_folders"),
+        ("dataset_inventory", "upstream", "dataset_folders"),
+        ("coverage_publication", "downstream", "publication_platforms"),
+        ("tracker_sheet", "downstream", "tracker_google_sheet"),
+        ("opendata_trip_export", "downstream", "opendata_portal"),
+    ],
+)
+def test_lineage_reaches_the_external_systems(dagster_ui: DagsterUi, browser, asset: str, scope: str, neighbour: str) -> None:  # type: ignore[no-untyped-def]
+    """The asset's lineage tab (one hop) draws the real source or destination it is connected to."""
+    path = f"/assets/{asset}?view=lineage&lineageScope={scope}&lineageDepth=1"
+    page = _page(browser, dagster_ui, path, [neighbour], f"lineage_{asset}.png")
+    assert neighbour in page.inner_text("body")
     page.close()
 
 
@@ -202,6 +223,24 @@ def _wait_for_run(client: DagsterGraphQLClient, run_id: str, timeout: float = 30
     return status
 
 
+def _wait_for_check_evaluations(ui: DagsterUi, asset: str, partition: str, timeout: float = 240) -> list:  # type: ignore[type-arg]
+    """The check evaluations recorded on one partition of `asset` (run by the automation sensor)."""
+    from dagster import AssetKey, DagsterInstance, EventRecordsFilter
+
+    deadline = time.monotonic() + timeout
+    with DagsterInstance.from_config(str(ui.home)) as instance:
+        while True:
+            records = instance.get_event_records(
+                EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION, asset_key=AssetKey(asset)), limit=100
+            )
+            evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]
+            found = [e for e in evaluations if e.partition == partition]
+            if found:
+                return found
+            assert time.monotonic() < deadline, f"no check of {asset}[{partition}] ran within {timeout:.0f}s"
+            time.sleep(2)
+
+
 def test_forced_contributor_export_through_graphql(dagster_ui: DagsterUi, browser) -> None:  # type: ignore[no-untyped-def]
     _wait_for_partition(dagster_ui, "contributors", "caltrain")
     client = DagsterGraphQLClient("127.0.0.1", port_number=dagster_ui.port)
@@ -215,11 +254,20 @@ def test_forced_contributor_export_through_graphql(dagster_ui: DagsterUi, browse
     body = page.inner_text("body")
     assert "validity" in body.lower()
     page.close()
-    # The GTFS quality checks ran with the export and are listed on the asset's checks tab.
+    # The export run plans no check; the automation sensor runs the GTFS checks of the new export's
+    # partition in a run of their own, each result recorded for that partition only.
+    evaluations = _wait_for_check_evaluations(dagster_ui, "contributor_export", "caltrain")
+    assert {evaluation.partition for evaluation in evaluations} == {"caltrain"}
+    assert {"files", "fields", "references", "stop_times", "calendar", "time_based"} <= {e.check_name for e in evaluations}
     page = _page(browser, dagster_ui, "/assets/contributor_export?view=checks", ["time_based"], "contributor_checks.png")
     body = page.inner_text("body")
     for check in ("files", "fields", "references", "stop_times", "calendar", "time_based"):
         assert check in body
+    page.close()
+    # The partition's own page lists its check results.
+    page = _page(browser, dagster_ui, "/assets/contributor_export?view=partitions&partition=caltrain",
+                 ["references"], "contributor_partition_checks.png")
+    assert "time_based" in page.inner_text("body")
     page.close()
 
 
