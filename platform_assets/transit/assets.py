@@ -73,9 +73,10 @@ def _export_metadata(outcome: ExportOutcome) -> dict[str, object]:
         metadata["validity_end"] = outcome.validity.end_date.isoformat()
     for kind, count in outcome.counts.items():
         metadata[f"{kind}_count"] = count
-    if "stop_times" in outcome.counts:
-        # The feed's largest table, as Dagster's standard row count.
-        metadata[ROW_COUNT] = outcome.counts["stop_times"]
+    if "trips" in outcome.counts:
+        # Dagster's standard row count: the trips of the feed (the largest table counted; the
+        # export counts agencies, routes, stops and trips, never the stop times).
+        metadata[ROW_COUNT] = outcome.counts["trips"]
     metadata["reason"] = outcome.reason
     if outcome.warnings:
         metadata["warnings"] = MetadataValue.json(outcome.warnings[:50])
