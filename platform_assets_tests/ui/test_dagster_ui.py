@@ -232,11 +232,12 @@ def _wait_for_check_evaluations(ui: DagsterUi, asset: str, partition: str, timeo
     deadline = time.monotonic() + timeout
     with DagsterInstance.from_config(str(ui.home)) as instance:
         while True:
+            # Check evaluations are not indexed by asset key: filter them here.
             records = instance.get_event_records(
-                EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION, asset_key=AssetKey(asset)), limit=100
+                EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION), limit=500
             )
             evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]
-            found = [e for e in evaluations if e.partition == partition]
+            found = [e for e in evaluations if e.asset_key == AssetKey(asset) and e.partition == partition]
             if found:
                 return found
             assert time.monotonic() < deadline, f"no check of {asset}[{partition}] ran within {timeout:.0f}s"
