@@ -18,7 +18,8 @@ def test_demo_command_prints_what_it_made(tmp_path: Path, platform_env: Path, mo
     report = platform_env / "objects" / "reports" / "platform_inventory.json"
     assert f"inventory: {report.as_uri()}" in result.output
     assert report.is_file()
-    # The transit exports' GTFS checks ran in the same runs: clean feeds pass, the night-bus
+    # The GTFS checks ran on each new export (the contributors' in a checks run after the export, as
+    # the automation sensor does; the coverages' in the coverage run): clean feeds pass, the night-bus
     # fragment (no stops of its own) fails its references once merged into demo-idf.
     # Caltrain's 2017 feed carries 7 files the spec does not name (MobilityData's unknown_file, in the
     # files family) and its calendar ended in 2019 (expired_calendar): the checks say so.
