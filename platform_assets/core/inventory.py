@@ -13,6 +13,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from sqlalchemy import func, inspect, select, table
 
 from platform_assets.core.database import PlatformDatabase
+from platform_assets.core.metadata import ROW_COUNT
 from platform_assets.core.objectstore import ObjectStore
 
 INVENTORY_KEY = "reports/platform_inventory.json"
@@ -50,6 +51,7 @@ def platform_inventory(
             "size": stored.size,
             "sha256": stored.sha256,
             "objects": sum(v["objects"] for v in objects.values()),
+            ROW_COUNT: sum(v["objects"] for v in objects.values()),  # one entry per object
             "tables": MetadataValue.md("| table | rows |\n|---|---|\n" + table_md),
             "areas": MetadataValue.md("| area | objects | bytes |\n|---|---|---|\n" + objects_md),
         }

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.holds import refuse_if_held
-from platform_assets.core.metadata import ROW_COUNT, file_metadata
+from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore, StoredObject
 from platform_assets.dataset_tracker.config import load_sources_config
 from platform_assets.dataset_tracker.errors import SourceUnavailableError
@@ -130,12 +130,12 @@ def tracker_sheet(
     context.log.info(f"tracker sheet written: {where}")
     workbook = _local_file(where)
     return MaterializeResult(
-        metadata={
+        metadata=files_last({
             **file_metadata(main=workbook, read=[object_store.uri(INVENTORY_KEY)]),
             "sheet": MetadataValue.url(where),
             "backend": sheets.backend,
             "tracked_rows": len(tabs[TRACKED_TAB].rows),
             ROW_COUNT: len(tabs[TRACKED_TAB].rows),
             "external_rows": len(tabs[EXTERNAL_TAB].rows),
-        }
+        })
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import Definitions
+from dagster import AssetSpec, Definitions
 
+from platform_assets.core.metadata import column_schema, with_standard_metadata
 from platform_assets.core.settings import configure
 from platform_assets.dataset_tracker.assets import dataset_inventory, tracker_sheet
 from platform_assets.dataset_tracker.checks import metadata_files_readable, no_duplicate_datasets
@@ -16,6 +17,34 @@ from platform_assets.dataset_tracker.schedules import dataset_tracker_schedule
 from platform_assets.dataset_tracker.sensors import dataset_folders_sensor
 
 RESOURCE_CLASSES: tuple[type, ...] = (TrackerSources,)
+
+OWNERS = ["team:curation"]
+dataset_folders = AssetSpec(
+    "dataset_folders",
+    group_name="dataset_tracker",
+    owners=OWNERS,
+    kinds={"folder"},
+    description="The dataset folders and listings named by PLATFORM_SOURCES_CONFIG, crawled by dataset_inventory.",
+)
+tracker_google_sheet = AssetSpec(
+    "tracker_google_sheet",
+    group_name="dataset_tracker",
+    owners=OWNERS,
+    kinds={"googlesheets"},
+    deps=["tracker_sheet"],
+    description="The curators' Google Sheet (a local workbook on the embedded default) that tracker_sheet writes.",
+)
+
+
+def _tracker_assets() -> list:
+    from platform_assets.dataset_tracker.report import TRACKED_HEADER
+
+    return [
+        dataset_folders,
+        with_standard_metadata(dataset_inventory, deps=[dataset_folders]),
+        with_standard_metadata(tracker_sheet, columns=column_schema(TRACKED_HEADER)),
+        tracker_google_sheet,
+    ]
 PLAIN_SETTINGS = SHEETS_SETTINGS
 
 
@@ -30,7 +59,7 @@ def dataset_tracker_definitions(env: Mapping[str, str] | None = None, *, with_re
     """`with_resources=False`: without this system's resources, for callers that bind their own."""
     sources = configure(TrackerSources, env, resolve=True)
     return Definitions(
-        assets=[dataset_inventory, tracker_sheet],
+        assets=_tracker_assets(),
         asset_checks=[no_duplicate_datasets, metadata_files_readable],
         jobs=[build_dataset_tracker_job(str(sources.path))],
         schedules=[dataset_tracker_schedule],

@@ -18,7 +18,7 @@ from pydantic import Field
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.failures import one_line_failure
 from platform_assets.core.holds import refuse_if_held
-from platform_assets.core.metadata import ROW_COUNT, file_metadata
+from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.quality.ocds.dataset_store import (
     DATASET_PREFIX,
@@ -87,7 +87,7 @@ def _load_dataset(
         context.log.warning(f"dataset {dataset!r} has no compiled release")
     context.log.info(f"{dataset}: {manifest.items} compiled releases -> {outcome.stored.uri} (changed: {outcome.changed})")
     return MaterializeResult(
-        metadata={
+        metadata=files_last({
             **file_metadata(main=outcome.stored, written=outcome.written),
             "dataset": dataset,
             "compiled_releases": manifest.items,
@@ -96,7 +96,7 @@ def _load_dataset(
             "changed": outcome.changed,
             "compared_with": manifest.ancestor or manifest.previous_key or "nothing (first version)",
             "left_out": "\n".join(left_out) or "nothing",
-        },
+        }),
         data_version=DataVersion(manifest.sha256),
     )
 
@@ -132,13 +132,13 @@ def ocds_filtered_dataset(
     described = ", ".join(f"{key}={value}" for key, value in config.model_dump().items() if value) or "no filter"
     outcome = write_dataset(object_store, dataset, items, FILTERED_PREFIX, "", f"{parent.key} ({described})")
     return MaterializeResult(
-        metadata={
+        metadata=files_last({
             **file_metadata(main=outcome.stored, written=outcome.written, read=[object_store.uri(dataset_key(dataset))]),
             "dataset": dataset,
             "filter": described,
             "compiled_releases": outcome.manifest.items,
             ROW_COUNT: outcome.manifest.items,
             "of": MetadataValue.int(parent.items),
-        },
+        }),
         data_version=DataVersion(outcome.manifest.sha256),
     )

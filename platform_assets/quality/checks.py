@@ -17,6 +17,7 @@ from platform_assets.quality.dagster_checks import CheckPolicy, asset_check_resu
 from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX, FILTERED_PREFIX
 from platform_assets.quality.ocds.registry import ocds_checks
 from platform_assets.quality.ocds.service import ensure_check_run
+from platform_assets.quality.partitions import ocds_datasets
 
 
 def ocds_group(name: str, level: Level) -> str:
@@ -35,7 +36,8 @@ def build_ocds_checks(asset_key: str, prefix: str, policy: CheckPolicy) -> Asset
 
     @multi_asset_check(
         name=f"{asset_key}_quality",
-        specs=check_specs(ocds_checks(), asset_key, policy, ocds_group),
+        # Partitioned like the dataset assets: each dataset's results are its own.
+        specs=check_specs(ocds_checks(), asset_key, policy, ocds_group, partitions_def=ocds_datasets),
         description=f"Field, compiled-release, dataset and time-based OCDS checks on {asset_key}.",
     )
     def _checks(

@@ -20,6 +20,7 @@ event log, so grouping keeps runs quick on SQLite.
 """
 
 import re
+import warnings
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -31,6 +32,8 @@ from dagster import (
     AssetCheckSpec,
     AssetKey,
     MetadataValue,
+    PartitionsDefinition,
+    PreviewWarning,
 )
 
 from platform_assets.lib.quality.check import Check
@@ -84,13 +87,25 @@ def _groups(named: Iterable[tuple[str, Level, Any]], group_of: GroupOf | None) -
     return groups
 
 
+def partitioned_check_spec(partitions_def: PartitionsDefinition | None, **spec: Any) -> AssetCheckSpec:
+    """An AssetCheckSpec partitioned like its asset: each result is recorded for the run's
+    partition, so one failing partition reds only its own checks (Dagster 1.13's partitioned asset
+    checks, `AssetCheckSpec(partitions_def=...)`, which must equal the asset's). Dagster marks the
+    argument as a preview and warns on every spec; the warning is said once, in the README."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=PreviewWarning)
+        return AssetCheckSpec(partitions_def=partitions_def, **spec)
+
+
 def check_specs(
     checks: Iterable[Check],
     asset: str | Sequence[str] | AssetKey,
     policy: CheckPolicy | None = None,
     group_of: GroupOf | None = None,
+    partitions_def: PartitionsDefinition | None = None,
 ) -> list[AssetCheckSpec]:
-    """One AssetCheckSpec per framework check, or per group of them with `group_of`."""
+    """One AssetCheckSpec per framework check, or per group of them with `group_of`;
+    `partitions_def`: the checked asset's, so each result belongs to its partition."""
     policy = policy or CheckPolicy()
     key = _asset_key(asset)
     checks = list(checks)
@@ -108,7 +123,8 @@ def check_specs(
             else f"[{', '.join(levels)}] {len(members)} checks: " + ", ".join(m.name for m in members[:8]) + ("…" if len(members) > 8 else "")
         )
         specs.append(
-            AssetCheckSpec(
+            partitioned_check_spec(
+                partitions_def,
                 name=name,
                 asset=key,
                 description=description,

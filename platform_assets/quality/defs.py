@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import Definitions
+from dagster import AssetSpec, Definitions
 
+from platform_assets.core.metadata import with_standard_metadata
 from platform_assets.core.settings import configure
 from platform_assets.quality.assets import ocds_dataset, ocds_filtered_dataset
 from platform_assets.quality.checks import build_all_ocds_checks
@@ -15,12 +16,25 @@ from platform_assets.quality.gtfs_checks import (
     contributor_export_report,
     coverage_export_report,
 )
-from platform_assets.quality.jobs import ocds_filtered_quality_job, ocds_quality_job
+from platform_assets.quality.jobs import (
+    contributor_export_checks_job,
+    ocds_filtered_quality_job,
+    ocds_quality_job,
+)
 from platform_assets.quality.reports import ocds_dataset_report, ocds_filtered_dataset_report
 from platform_assets.quality.resources import OcdsSource, QualityPolicy
 from platform_assets.quality.sensors import ocds_dataset_sensor
 
 RESOURCE_CLASSES: tuple[type, ...] = (QualityPolicy, OcdsSource)
+
+ocds_folders = AssetSpec(
+    "ocds_folders",
+    group_name="quality",
+    owners=["team:quality"],
+    kinds={"folder", "json"},
+    description="The OCDS dataset folders (PLATFORM_OCDS_SOURCE; one partition of ocds_dataset per folder), "
+    "watched by ocds_dataset_sensor.",
+)
 
 
 def quality_resources(env: Mapping[str, str] | None = None, *, resolve: bool = False) -> dict[str, Any]:
@@ -38,11 +52,11 @@ def quality_definitions(env: Mapping[str, str] | None = None, *, with_resources:
     policy = resolved.check_policy()
     return Definitions(
         assets=[
-            ocds_dataset, ocds_filtered_dataset, ocds_dataset_report, ocds_filtered_dataset_report,
+            ocds_folders, with_standard_metadata(ocds_dataset, deps=[ocds_folders]), ocds_filtered_dataset, ocds_dataset_report, ocds_filtered_dataset_report,
             contributor_export_report, coverage_export_report,
         ],
         asset_checks=[*build_all_ocds_checks(policy), *build_all_gtfs_checks(resolved.blocking())],
-        jobs=[ocds_quality_job, ocds_filtered_quality_job],
+        jobs=[ocds_quality_job, ocds_filtered_quality_job, contributor_export_checks_job],
         sensors=[ocds_dataset_sensor],
         resources=quality_resources(env) if with_resources else {},
     )

@@ -28,6 +28,7 @@ from dagster import (
     AssetCheckSpec,
     AssetKey,
     AssetRecordsFilter,
+    AutomationCondition,
     DagsterInstance,
     DynamicPartitionsDefinition,
     multi_asset_check,
@@ -37,10 +38,15 @@ from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.errors import PlatformError
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.lib.quality.storage import store_check_run
-from platform_assets.quality.dagster_checks import CheckPolicy, asset_check_results, group_check_result
+from platform_assets.quality.dagster_checks import (
+    CheckPolicy,
+    asset_check_results,
+    group_check_result,
+    partitioned_check_spec,
+)
 from platform_assets.quality.gtfs.notices import RULES
 from platform_assets.quality.gtfs.registry import FAMILIES, check_feed, family_of
-from platform_assets.quality.reports import build_quality_report
+from platform_assets.quality.reports import after_checks, after_new_export, build_quality_report
 from platform_assets.quality.resources import QualityPolicy
 
 FAMILY_DESCRIPTIONS = {
@@ -56,6 +62,21 @@ FAMILY_DESCRIPTIONS = {
     "dataset": "The project's own: trips per route; close stops (informational).",
     "time_based": "Against the previous export of the same partition: stop and route ids persisting (95%), validity not shrinking.",
 }
+# Transit's export assets, by key; the partitions are the same dynamic sets as transit's (by name).
+CONTRIBUTOR_EXPORT = "contributor_export"
+COVERAGE_EXPORT = "coverage_export"
+contributors_partitions = DynamicPartitionsDefinition(name="contributors")
+coverages_partitions = DynamicPartitionsDefinition(name="coverages")
+PARTITIONS = {CONTRIBUTOR_EXPORT: contributors_partitions, COVERAGE_EXPORT: coverages_partitions}
+
+# Where the checks run. A contributor export run usually changes nothing (the frequency sensor and
+# the 20:00 schedule try every contributor), and checks planned in a run whose export yielded
+# nothing end SKIPPED, hiding the last real result: transit's contributor job leaves them out and
+# they run by declarative automation once per new export of a partition (`after_new_export`). The coverage checks stay in the coverage run, whose blocking
+# checks must stop the publication after them; that run starts only after a contributor's new
+# export (so a coverage that did not change, forced runs aside, is rare).
+CHECKS_AUTOMATION: dict[str, AutomationCondition] = {CONTRIBUTOR_EXPORT: after_new_export()}
+
 # MobilityData's ERROR notices fail with severity ERROR, the others WARN.
 ERROR_CHECKS = frozenset(code for code, declared in RULES.items() if declared.severity == "ERROR")
 
@@ -82,13 +103,18 @@ def _family_blocks(family: str, blocking: Collection[str]) -> bool:
                for pattern in expand_blocking(blocking))
 
 
-def gtfs_check_specs(asset: str, blocking: Collection[str] = ()) -> list[AssetCheckSpec]:
+def gtfs_check_specs(
+    asset: str, blocking: Collection[str] = (), automation_condition: AutomationCondition | None = None
+) -> list[AssetCheckSpec]:
+    """The family checks of `asset`, partitioned like it (one result per partition)."""
     return [
-        AssetCheckSpec(
+        partitioned_check_spec(
+            PARTITIONS[asset],
             name=family,
             asset=AssetKey(asset),
             description=FAMILY_DESCRIPTIONS[family],
             blocking=_family_blocks(family, blocking),
+            automation_condition=automation_condition,
         )
         for family in FAMILIES
     ]
@@ -117,7 +143,7 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] = ()) -> AssetChecks
 
     @multi_asset_check(
         name=f"{asset}_gtfs_quality",
-        specs=gtfs_check_specs(asset, blocking),
+        specs=gtfs_check_specs(asset, blocking, CHECKS_AUTOMATION.get(asset)),
         description=f"GTFS schema, reference, coherence, dataset and time-based checks on {asset}.",
     )
     def _checks(
@@ -161,19 +187,16 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] = ()) -> AssetChecks
     return _checks
 
 
-# Transit's export assets, by key; the partitions are the same dynamic sets as transit's (by name).
-CONTRIBUTOR_EXPORT = "contributor_export"
-COVERAGE_EXPORT = "coverage_export"
-contributors_partitions = DynamicPartitionsDefinition(name="contributors")
-coverages_partitions = DynamicPartitionsDefinition(name="coverages")
-
-
 
 def build_all_gtfs_checks(blocking: Collection[str]) -> list[AssetChecksDefinition]:
     return [build_gtfs_checks(CONTRIBUTOR_EXPORT, blocking), build_gtfs_checks(COVERAGE_EXPORT, blocking)]
 
 
-# Reports over the stored GTFS check runs (materialized on demand, after the checks ran), drawn in
-# transit's group beside the assets they report on.
-contributor_export_report = build_quality_report(CONTRIBUTOR_EXPORT, contributors_partitions, group_name="transit")
-coverage_export_report = build_quality_report(COVERAGE_EXPORT, coverages_partitions, group_name="transit")
+# Reports over the stored GTFS check runs, built by automation after the checks of their partition
+# ran, drawn in transit's group beside the assets they report on.
+contributor_export_report = build_quality_report(
+    CONTRIBUTOR_EXPORT, contributors_partitions, group_name="transit", automation_condition=after_checks()
+)
+coverage_export_report = build_quality_report(
+    COVERAGE_EXPORT, coverages_partitions, group_name="transit", automation_condition=after_checks()
+)

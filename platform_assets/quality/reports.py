@@ -10,6 +10,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    AutomationCondition,
     MaterializeResult,
     MetadataValue,
     PartitionsDefinition,
@@ -18,7 +19,7 @@ from dagster import (
 
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.holds import refuse_if_held
-from platform_assets.core.metadata import file_metadata
+from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.lib.quality.report import render_html, report_markdown, write_xlsx
 from platform_assets.lib.quality.storage import StoredRun, load_check_run
@@ -47,16 +48,45 @@ def stored_run_loader(checked_asset: str) -> RunLoader:
     return load
 
 
+def after_checks() -> AutomationCondition:
+    """A report's declarative automation: requested for a partition on the tick after the checks of
+    its checked asset recorded a new result for it (the report reads their stored run), unless a
+    run of either is in progress. Dagster orders no asset after its upstream's checks within a
+    run, so the report comes in the automation's next run. A deps condition over the deps' checks,
+    as Dagster's own `AutomationCondition.all_deps_blocking_checks_passed`."""
+    checks_of_deps = AutomationCondition.any_deps_match
+    return (
+        checks_of_deps(AutomationCondition.any_checks_match(AutomationCondition.newly_updated()))
+        & ~checks_of_deps(AutomationCondition.any_checks_match(AutomationCondition.in_progress()))
+        & ~AutomationCondition.in_progress()
+    ).with_label("after_checks")
+
+
+def after_new_export() -> AutomationCondition:
+    """A check's declarative automation: run for a partition on the tick after its asset's partition
+    got a new materialization (and not while one is in progress). Not `eager()`: with partitioned
+    checks (a preview in Dagster 1.13.27) its `since_last_handled` part saw an initial evaluation
+    on every tick of `evaluate_automation_conditions` and never fired; `any_deps_updated` alone
+    fires once per update."""
+    return (
+        AutomationCondition.any_deps_updated()
+        & ~AutomationCondition.any_deps_in_progress()
+        & ~AutomationCondition.in_progress()
+    ).with_label("after_new_export")
+
+
 def build_quality_report(
     checked_asset: str,
     partitions_def: PartitionsDefinition | None = None,
     load_run: RunLoader | None = None,
     group_name: str = "quality",
+    automation_condition: AutomationCondition | None = None,
 ) -> AssetsDefinition:
     """`<checked_asset>_quality_report`: any system's report asset over its stored check runs.
 
     With the default loader, materialize it in a run after its checks: Dagster orders no asset
-    after the checks of its upstream, so in one run the report could read an older check run."""
+    after the checks of its upstream, so in one run the report could read an older check run
+    (`after_checks()` does it by automation)."""
     load_run = load_run or stored_run_loader(checked_asset)
 
     @asset(
@@ -68,6 +98,7 @@ def build_quality_report(
         owners=OWNERS,
         kinds={"xlsx", "html"},
         deps=[AssetKey(checked_asset)],
+        automation_condition=automation_condition,
         description=f"Quality report of {checked_asset}: counts per check and level, worst checks first, examples.",
     )
     def _report(
@@ -92,14 +123,15 @@ def build_quality_report(
                 written.append(object_store.put_bytes(report_key(checked_asset, folder_key, "html"), html, "text/html"))
         failing = [result for result in stored.results if not result.ok]
         return MaterializeResult(
-            metadata={
+            metadata=files_last({
                 **file_metadata(main=written[0] if written else None, written=written),
                 "report": MetadataValue.md(report_markdown(stored.results, title)),
                 "checks": len(stored.results),
+                ROW_COUNT: len(stored.results),  # one row per check in the report
                 "failing_checks": len(failing),
                 "items": stored.items,
                 "check_run": stored.id,
-            }
+            })
         )
 
     return _report

@@ -8,7 +8,7 @@ from dagster_shared.check import CheckError
 
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.holds import assets_by_job_of, refuse_if_held
-from platform_assets.core.metadata import file_metadata
+from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.tags import PROCESS_TYPE_TAG
 from platform_assets.tracking.api import tracker_for
@@ -55,12 +55,13 @@ def process_status_report(
     stored = object_store.put_bytes(REPORT_KEY, markdown.encode(), "text/markdown")
     held = [status.process.name for status in statuses if status.hold is not None]
     return MaterializeResult(
-        metadata={
+        metadata=files_last({
             **file_metadata(main=stored),
             "processes": len(statuses),
+            ROW_COUNT: len(statuses),  # one row per process in the status table
             "on_hold": len(held),
             "held_processes": ", ".join(held) or "none",
             "status": MetadataValue.md(status_table(statuses)),
             "report": MetadataValue.md(markdown),
-        }
+        })
     )

@@ -116,7 +116,9 @@ def describe_run(
     elif not keys:
         process_type = "other"  # an op job: nothing to guess from
     else:
-        process_type = "transform" if sources else "extract"
+        # Reading only external assets (the real sources, declared as AssetSpecs) is an extract.
+        built_sources = {key for key in sources if graph is not None and graph.get(key).is_executable}
+        process_type = "transform" if built_sources else "extract"
     target_names = sorted(key.to_user_string() for key in keys)
     return RunDescription(
         process_name=process_of_assets(run.job_name, target_names, assets_by_job or {}),

@@ -27,7 +27,7 @@ from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.failures import OUTAGES, one_line_failure
 from platform_assets.core.holds import refuse_if_held
-from platform_assets.core.metadata import ROW_COUNT, file_metadata
+from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.transit.errors import FetchError
 from platform_assets.transit.resources import TransitSettings, url_replacements
@@ -72,9 +72,10 @@ def _export_metadata(outcome: ExportOutcome) -> dict[str, object]:
         metadata["validity_end"] = outcome.validity.end_date.isoformat()
     for kind, count in outcome.counts.items():
         metadata[f"{kind}_count"] = count
-    if "stop_times" in outcome.counts:
-        # The feed's largest table, as Dagster's standard row count.
-        metadata[ROW_COUNT] = outcome.counts["stop_times"]
+    if "trips" in outcome.counts:
+        # Dagster's standard row count: the trips of the feed (the largest table counted; the
+        # export counts agencies, routes, stops and trips, never the stop times).
+        metadata[ROW_COUNT] = outcome.counts["trips"]
     metadata["reason"] = outcome.reason
     if outcome.warnings:
         metadata["warnings"] = MetadataValue.json(outcome.warnings[:50])
@@ -111,7 +112,7 @@ def _export(
         return
     saved = outcome.main.uri if outcome.main is not None else "of pass-through data sets only"
     context.log.info(f"{kind} {subject}: new export {saved} ({outcome.reason})")
-    yield MaterializeResult(metadata=_export_metadata(outcome))
+    yield MaterializeResult(metadata=files_last(_export_metadata(outcome)))
 
 
 OWNERS = ["team:transit"]
@@ -187,7 +188,7 @@ def coverage_publication(
     if rollback:
         context.log.info(f"coverage {coverage_id}: rollback, export {latest['version']} republished")
     return MaterializeResult(
-        metadata={
+        metadata=files_last({
             **file_metadata(read=[object_store.uri(key) for key in latest["keys"]]),
             "export_uri": MetadataValue.url(export_uri),
             "export_sha256": latest["sha256"],
@@ -201,5 +202,5 @@ def coverage_publication(
                 ]
             ),
             "publication_count": len(publications),
-        }
+        })
     )

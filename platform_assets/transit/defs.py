@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dagster import Definitions
+from dagster import AssetSpec, Definitions
 
+from platform_assets.core.metadata import with_standard_metadata
 from platform_assets.core.settings import configure
 from platform_assets.transit.assets import contributor_export, coverage_export, coverage_publication
 from platform_assets.transit.expiry_checks import coverage_contributor_expiry
@@ -18,6 +19,26 @@ from platform_assets.transit.schedules import transit_automatic_update
 from platform_assets.transit.sensors import transit_sensors
 
 RESOURCE_CLASSES: tuple[type, ...] = (TransitSettings,)
+
+# The real systems at both ends of transit, as external assets (Dagster observes, never builds
+# them), so the global graph draws where the feeds come from and where they go.
+contributor_sources = AssetSpec(
+    "contributor_sources",
+    group_name="transit",
+    owners=["team:transit"],
+    kinds={"http", "ftp"},
+    description="The contributors' GTFS data sources (URLs or manual uploads, from the catalog), "
+    "fetched by contributor_export when due by their frequency.",
+)
+publication_platforms = AssetSpec(
+    "publication_platforms",
+    group_name="transit",
+    owners=["team:transit"],
+    kinds={"navitia", "ftp", "s3"},
+    deps=["coverage_publication"],
+    description="The publication platforms of each coverage environment (navitia, ODS, stop-area "
+    "services over HTTP, FTP, S3 or a folder), written by coverage_publication.",
+)
 
 
 def transit_resources(env: Mapping[str, str] | None = None, *, resolve: bool = False) -> dict[str, TransitSettings]:
@@ -31,7 +52,13 @@ def transit_definitions(env: Mapping[str, str] | None = None, *, with_resources:
     settings = configure(TransitSettings, env, resolve=True)
     retry_delay = settings.retry_delay_seconds()
     return Definitions(
-        assets=[contributor_export, coverage_export, coverage_publication],
+        assets=[
+            contributor_sources,
+            with_standard_metadata(contributor_export, deps=[contributor_sources]),
+            coverage_export,
+            coverage_publication,
+            publication_platforms,
+        ],
         asset_checks=[coverage_contributor_expiry],
         jobs=build_transit_jobs(retry_delay, settings.max_runtime),
         schedules=[transit_automatic_update],

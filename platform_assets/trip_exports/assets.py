@@ -27,7 +27,7 @@ from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.holds import refuse_if_held
 from platform_assets.core.mailer import Mailer
-from platform_assets.core.metadata import ROW_COUNT, file_metadata
+from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.tags import OPENDATA_REQUEST_TAG
 from platform_assets.trip_exports.errors import TripExportError
@@ -76,7 +76,7 @@ def trip_export(
     )
     context.log.info(f"export {export_uuid}: {outcome.rows} rows -> {outcome.stored.uri}")
     return MaterializeResult(
-        metadata={
+        metadata=files_last({
             **file_metadata(main=outcome.stored),
             "export_uuid": export_uuid,
             ROW_COUNT: outcome.rows,
@@ -84,7 +84,7 @@ def trip_export(
             "sheets": ", ".join(outcome.sheets),
             "link": MetadataValue.url(outcome.download_url),
             "recipients": len(outcome.sent_to),
-        }
+        })
     )
 
 
@@ -140,7 +140,7 @@ def opendata_trip_export(
         set_status(database.engine, request_uuid, "success", f"published by dagster run {context.run.run_id}: {published}",
                    progress=100, stats=stats_dict(stats))
     return MaterializeResult(
-        metadata={
+        metadata=files_last({
             **file_metadata(main=stored_csv, written=[stored_xlsx, stored_stats]),
             ROW_COUNT: stats.published,
             "trips_in_month": stats.trips_in_month,
@@ -149,6 +149,6 @@ def opendata_trip_export(
             "xlsx": MetadataValue.url(stored_xlsx.uri),
             "published": published,
             "description": stats.description(),
-        },
+        }),
         check_results=[AssetCheckResult(check_name="anonymised", passed=True, metadata=verified)],
     )

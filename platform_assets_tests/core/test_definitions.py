@@ -61,3 +61,31 @@ def test_dg_check_defs_passes(tmp_path) -> None:  # type: ignore[no-untyped-def]
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All definitions loaded successfully" in result.stdout + result.stderr
+
+
+def test_table_outputs_declare_their_columns_and_external_ends() -> None:
+    """Column schemas from the systems' column specs; the real sources and destinations are
+    external assets wired to the assets that read or write them."""
+    from dagster import AssetKey
+
+    from platform_assets.definitions import build_definitions
+
+    graph = build_definitions().resolve_asset_graph()
+
+    def columns(asset: str) -> list[str]:
+        return [column.name for column in graph.get(AssetKey(asset)).metadata["dagster/column_schema"].columns]
+
+    assert len(columns("opendata_trip_export")) == 27  # the open-data CSV's columns
+    assert len(columns("tracker_sheet")) == 23 and columns("tracker_sheet")[:2] == ["Accession", "State"]
+    assert columns("trip_export")[0] == "journey_id"
+    parents = {asset: {key.to_user_string() for key in graph.get(AssetKey(asset)).parent_keys}
+               for asset in ("contributor_export", "trip_export", "opendata_trip_export", "dataset_inventory",
+                             "ocds_dataset", "publication_platforms", "tracker_google_sheet", "opendata_portal")}
+    assert parents == {
+        "contributor_export": {"contributor_sources"}, "trip_export": {"carpool_trips"},
+        "opendata_trip_export": {"carpool_trips"}, "dataset_inventory": {"dataset_folders"},
+        "ocds_dataset": {"ocds_folders"}, "publication_platforms": {"coverage_publication"},
+        "tracker_google_sheet": {"tracker_sheet"}, "opendata_portal": {"opendata_trip_export"},
+    }
+    for key in ("contributor_sources", "carpool_trips", "publication_platforms", "tracker_google_sheet"):
+        assert not graph.get(AssetKey(key)).is_executable  # observed, never built here

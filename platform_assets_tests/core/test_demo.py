@@ -18,7 +18,8 @@ def test_demo_command_prints_what_it_made(tmp_path: Path, platform_env: Path, mo
     report = platform_env / "objects" / "reports" / "platform_inventory.json"
     assert f"inventory: {report.as_uri()}" in result.output
     assert report.is_file()
-    # The transit exports' GTFS checks ran in the same runs: clean feeds pass, the night-bus
+    # The GTFS checks ran on each new export (the contributors' in a checks run after the export, as
+    # the automation sensor does; the coverages' in the coverage run): clean feeds pass, the night-bus
     # fragment (no stops of its own) fails its references once merged into demo-idf.
     # Caltrain's 2017 feed carries 7 files the spec does not name (MobilityData's unknown_file, in the
     # files family) and its calendar ended in 2019 (expired_calendar): the checks say so.
@@ -29,6 +30,18 @@ def test_demo_command_prints_what_it_made(tmp_path: Path, platform_env: Path, mo
     idf = next(line for line in result.output.splitlines() if "GTFS checks on coverage_export[demo-idf]" in line)
     assert "references" in idf
     assert " DEBUG " not in result.output  # quiet by default: the summary, warnings and errors
+    # The demo instance holds Dagster's standard row count on every table-like output it made.
+    from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        for asset in ("contributor_export", "coverage_export", "opendata_trip_export", "tracker_sheet",
+                      "ocds_dataset", "platform_inventory"):
+            records = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey(asset)), limit=1).records
+            assert records, f"the demo made no {asset}"
+            metadata = records[0].asset_materialization.metadata
+            assert "dagster/row_count" in metadata and metadata["dagster/row_count"].value > 0, (asset, list(metadata))
+            if asset != "platform_inventory":  # the inventory lists objects, it writes no file table
+                assert list(metadata)[-1] == "platform/files", asset  # the file table after the figures
     assert (platform_env / "platform.db").is_file()
     assert any(home.glob("storage/**/*")) or (home / "history").exists()
 

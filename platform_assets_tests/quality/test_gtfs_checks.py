@@ -76,6 +76,23 @@ def test_time_based_checks_against_the_previous_export(shared_data: Path, tmp_pa
 
 
 # -- through Dagster -------------------------------------------------------------------------------
+def run_checks(world: TransitWorld, partition: str):  # type: ignore[no-untyped-def]
+    """The contributor checks job for one partition, as the automation launches it (a partition
+    tag: Dagster 1.13 infers no partitions for a job of checks only, so `partition_key=` fails)."""
+    from platform_assets.quality.jobs import CHECKS_JOB
+
+    return world.defs.resolve_job_def(CHECKS_JOB).execute_in_process(
+        instance=world.instance, tags={"dagster/partition": partition}, raise_on_error=False
+    )
+
+
+def requested(automation, key) -> set[str]:  # type: ignore[no-untyped-def]
+    """The partitions an automation tick requests for `key` (an asset check too: Dagster's tester
+    counts assets only)."""
+    result = next(r for r in automation.results if r.key == key)
+    return set(result.true_subset.get_internal_value().get_partition_keys())
+
+
 @pytest.fixture
 def checked_world(transit_world: TransitWorld) -> TransitWorld:
     """Transit's definitions plus quality's GTFS checks and reports on them (merged by key, as the
@@ -86,9 +103,12 @@ def checked_world(transit_world: TransitWorld) -> TransitWorld:
     from platform_assets.quality.defs import quality_resources
 
     quality = quality_resources(resolve=True)
+    from platform_assets.quality.jobs import contributor_export_checks_job
+
     transit_world.defs = Definitions.merge(transit_world.defs, Definitions(
         assets=[gtfs_checks.contributor_export_report, gtfs_checks.coverage_export_report],
         asset_checks=gtfs_checks.build_all_gtfs_checks(()),
+        jobs=[contributor_export_checks_job],
         resources=quality,
     ))
     transit_world.resources = {**transit_world.resources, **quality}
@@ -112,9 +132,27 @@ def test_contributor_export_checks_run_store_and_report(
         {"id": "gtfs", "input": {"type": "url", "url": str(source)}}]}], "coverages": []})
     world.sync_partitions()
 
-    first = world.run(CONTRIBUTOR_EXPORT_JOB, "delta")
+    from dagster import AssetCheckKey, AssetSelection, evaluate_automation_conditions
+
+    # Only the contributor checks and their report (each evaluated key costs time).
+    automated = AssetSelection.checks(AssetCheckKey(AssetKey("contributor_export"), "references")) | AssetSelection.assets(
+        "contributor_export_quality_report")
+    automation = evaluate_automation_conditions(world.defs, world.instance, automated)  # a first tick: nothing yet
+    exported = world.run(CONTRIBUTOR_EXPORT_JOB, "delta")
+    # The export run plans no check (none ends SKIPPED when nothing changed); the automation
+    # requests the checks of the new export's partition, then the report once they ran.
+    assert exported.success and exported.get_asset_check_evaluations() == []
+    automation = evaluate_automation_conditions(world.defs, world.instance, automated, cursor=automation.cursor)
+    references = AssetCheckKey(AssetKey("contributor_export"), "references")
+    assert requested(automation, references) == {"delta"}
+    assert automation.get_num_requested(AssetKey("contributor_export_quality_report")) == 0  # no check result yet
+    first = run_checks(world, "delta")
     assert first.success
+    automation = evaluate_automation_conditions(world.defs, world.instance, automated, cursor=automation.cursor)
+    assert automation.get_requested_partitions(AssetKey("contributor_export_quality_report")) == {"delta"}
+    assert requested(automation, references) == set()
     evaluations = {e.check_name: e for e in first.get_asset_check_evaluations()}
+    assert {e.partition for e in evaluations.values()} == {"delta"}  # each result belongs to its partition
     from platform_assets.quality.gtfs.registry import FAMILIES
 
     assert sorted(evaluations) == sorted(FAMILIES)
@@ -128,8 +166,9 @@ def test_contributor_export_checks_run_store_and_report(
         tables["stops.txt"].rows = [row for row in tables["stops.txt"].rows if row[0] != "AMV"]
 
     edited(good, source, drop_stop)
-    second = world.run(CONTRIBUTOR_EXPORT_JOB, "delta")
-    assert second.success and world.materialized(second) == ["contributor_export"]  # nothing blocks by default
+    assert world.materialized(world.run(CONTRIBUTOR_EXPORT_JOB, "delta")) == ["contributor_export"]
+    second = run_checks(world, "delta")
+    assert second.success  # nothing blocks by default
     evaluations = {e.check_name: e for e in second.get_asset_check_evaluations()}
     reference = evaluations["references"]
     assert not reference.passed and reference.severity.value == "ERROR"

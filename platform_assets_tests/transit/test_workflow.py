@@ -10,6 +10,7 @@ from dagster import AssetKey, DagsterEventType, build_run_status_sensor_context
 
 from platform_assets.core.alerts import PlatformInfo, run_failure_email
 from platform_assets.core.mailer import Mailer
+from platform_assets.core.metadata import files_from_metadata
 from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB
 from platform_assets.transit.service import latest_contributor_export
 from platform_assets_tests.servers import FtpServer, HttpServer, Response, SmtpServer
@@ -99,7 +100,7 @@ def test_exports_publish_detect_changes_and_keep_three_versions(
     metadata = event.asset_materialization.metadata  # type: ignore[union-attr]
     assert metadata["source/gtfs/status"].value == "updated"
     assert metadata["validity_start"].value == "2017-09-01"
-    deleted = [f for f in metadata["platform/files"].value if f["action"] == "deleted"]
+    deleted = [f for f in files_from_metadata(metadata) if f["action"] == "deleted"]
     assert deleted, "older data sets and exports are deleted and reported"
 
 

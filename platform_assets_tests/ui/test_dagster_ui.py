@@ -96,8 +96,8 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
-def _page(browser, ui: DagsterUi, path: str, expected: list[str], screenshot: str):  # type: ignore[no-untyped-def]
-    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+def _page(browser, ui: DagsterUi, path: str, expected: list[str], screenshot: str, height: int = 1000):  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1600, "height": height})
     page.goto(f"{ui.url}{path}", wait_until="domcontentloaded")
     # Dagster's first-visit community dialog covers the page: dismiss it for readable screenshots.
     skip = page.get_by_role("button", name="Skip")
@@ -131,6 +131,7 @@ SENSORS = [
     "transit_source_frequency",
     "trip_export_sensor",
     "tracking_run_failed",
+    "platform_automation",
 ]
 SCHEDULES = [
     "transit_automatic_update",
@@ -141,7 +142,8 @@ SCHEDULES = [
 
 
 def test_asset_catalog_lists_the_platform_assets(dagster_ui: DagsterUi, browser) -> None:  # type: ignore[no-untyped-def]
-    page = _page(browser, dagster_ui, "/assets", ASSETS, "assets.png")
+    # The catalog renders only the rows in view: tall enough for every asset, external ones included.
+    page = _page(browser, dagster_ui, "/assets", ASSETS, "assets.png", height=2400)
     body = page.inner_text("body")
     for name in ASSETS:
         assert name in body
@@ -164,6 +166,26 @@ def test_asset_graph_draws_the_system(dagster_ui: DagsterUi, browser, group: str
         # Quality's reports on transit's exports are drawn in transit's group, beside what they
         # report on (the checks themselves are read on the asset's checks tab after a run, below).
         assert "contributor_export_quality_report" in body or "contributor_exp" in body
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("asset", "scope", "neighbour"),
+    [
+        ("contributor_export", "upstream", "contributor_sources"),
+        ("trip_export", "upstream", "carpool_trips"),
+        ("ocds_dataset", "upstream", "ocds_folders"),
+        ("dataset_inventory", "upstream", "dataset_folders"),
+        ("coverage_publication", "downstream", "publication_platforms"),
+        ("tracker_sheet", "downstream", "tracker_google_sheet"),
+        ("opendata_trip_export", "downstream", "opendata_portal"),
+    ],
+)
+def test_lineage_reaches_the_external_systems(dagster_ui: DagsterUi, browser, asset: str, scope: str, neighbour: str) -> None:  # type: ignore[no-untyped-def]
+    """The asset's lineage tab (one hop) draws the real source or destination it is connected to."""
+    path = f"/assets/{asset}?view=lineage&lineageScope={scope}&lineageDepth=1"
+    page = _page(browser, dagster_ui, path, [neighbour], f"lineage_{asset}.png")
+    assert neighbour in page.inner_text("body")
     page.close()
 
 
@@ -202,6 +224,26 @@ def _wait_for_run(client: DagsterGraphQLClient, run_id: str, timeout: float = 30
     return status
 
 
+def _wait_for_check_evaluations(ui: DagsterUi, asset: str, partition: str, names: set[str], timeout: float = 480) -> list:  # type: ignore[type-arg]
+    """The check evaluations recorded on one partition of `asset` (run by the automation sensor: its
+    run waits in the queue, two runs at a time, behind the runs the other sensors start)."""
+    from dagster import AssetKey, DagsterInstance, EventRecordsFilter
+
+    deadline = time.monotonic() + timeout
+    with DagsterInstance.from_config(str(ui.home)) as instance:
+        while True:
+            # Check evaluations are not indexed by asset key: filter them here.
+            records = instance.get_event_records(
+                EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION), limit=500
+            )
+            evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]
+            found = [e for e in evaluations if e.asset_key == AssetKey(asset) and e.partition == partition]
+            if names <= {evaluation.check_name for evaluation in found}:  # the run writes them one by one
+                return found
+            assert time.monotonic() < deadline, f"no check of {asset}[{partition}] ran within {timeout:.0f}s"
+            time.sleep(2)
+
+
 def test_forced_contributor_export_through_graphql(dagster_ui: DagsterUi, browser) -> None:  # type: ignore[no-untyped-def]
     _wait_for_partition(dagster_ui, "contributors", "caltrain")
     client = DagsterGraphQLClient("127.0.0.1", port_number=dagster_ui.port)
@@ -215,11 +257,23 @@ def test_forced_contributor_export_through_graphql(dagster_ui: DagsterUi, browse
     body = page.inner_text("body")
     assert "validity" in body.lower()
     page.close()
-    # The GTFS quality checks ran with the export and are listed on the asset's checks tab.
+    # The export run plans no check; the automation sensor runs the GTFS checks of the new export's
+    # partition in a run of their own, each result recorded for that partition only.
+    families = {"files", "fields", "references", "stop_times", "calendar", "time_based"}
+    evaluations = _wait_for_check_evaluations(dagster_ui, "contributor_export", "caltrain", families)
+    assert {evaluation.partition for evaluation in evaluations} == {"caltrain"}
     page = _page(browser, dagster_ui, "/assets/contributor_export?view=checks", ["time_based"], "contributor_checks.png")
     body = page.inner_text("body")
     for check in ("files", "fields", "references", "stop_times", "calendar", "time_based"):
         assert check in body
+    page.close()
+    # A check's execution history names the partition each result belongs to.
+    page = _page(browser, dagster_ui, "/assets/contributor_export?view=checks&checkDetail=references",
+                 ["Execution history"], "contributor_check_detail.png")
+    page.get_by_text("Execution history", exact=True).first.click()
+    for text in ("Partition", "caltrain"):
+        page.get_by_text(text, exact=True).first.wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "contributor_check_partitions.png"), full_page=True)
     page.close()
 
 
