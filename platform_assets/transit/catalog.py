@@ -9,7 +9,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from platform_assets.lib.yamlfile import YamlError, parse_yaml
 from platform_assets.transit.errors import CatalogError
@@ -22,6 +30,9 @@ FORMAT_ALIASES = {"osm": "osm_file", "poly": "poly_file"}
 # A platform's input_data_source_ids entry naming the coverage's merged GTFS export.
 COVERAGE_EXPORT_INPUT = "export"
 ENVIRONMENT_NAMES = ("integration", "preproduction", "production")
+# What an unknown preprocess param does: 'refuse' (an error naming it) or 'ignore' (dropped, as
+# Tartare's processes do: they read their params with dict.get). PLATFORM_TRANSIT_UNKNOWN_PREPROCESS_PARAMS.
+UNKNOWN_PARAM_MODES = ("refuse", "ignore")
 
 
 class _Model(BaseModel):
@@ -243,6 +254,20 @@ class Catalog(_Model):
     contributors: list[Contributor] = Field(default_factory=list)
     coverages: list[Coverage] = Field(default_factory=list)
     base_dir: str = Field(default="", exclude=True, description="Folder relative file paths start from.")
+    # A deployment setting, not a catalog key: set by load_catalog from TransitSettings.
+    _unknown_preprocess_params: str = PrivateAttr(default="refuse")
+
+    @property
+    def unknown_preprocess_params(self) -> str:
+        """'refuse' or 'ignore' (see UNKNOWN_PARAM_MODES)."""
+        return self._unknown_preprocess_params
+
+    def with_unknown_preprocess_params(self, mode: str) -> Catalog:
+        if mode not in UNKNOWN_PARAM_MODES:
+            raise CatalogError(f"unknown preprocess params: {mode!r} is not one of {', '.join(UNKNOWN_PARAM_MODES)}")
+        copy = self.model_copy()
+        copy._unknown_preprocess_params = mode
+        return copy
 
     @model_validator(mode="after")
     def _references(self) -> Catalog:
@@ -338,8 +363,9 @@ def parse_catalog(data: Any, source: str, base_dir: str = "") -> Catalog:
         raise CatalogError(f"{source}: {_location(first['loc'])}: {message}") from None
 
 
-def load_catalog(path: str | Path) -> Catalog:
-    """Read and validate the catalog; CatalogError names the file and the bad key."""
+def load_catalog(path: str | Path, unknown_preprocess_params: str = "refuse") -> Catalog:
+    """Read and validate the catalog; CatalogError names the file and the bad key.
+    `unknown_preprocess_params`: 'refuse' or 'ignore' (Tartare's behaviour)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -351,4 +377,5 @@ def load_catalog(path: str | Path) -> Catalog:
         data = parse_yaml(text, str(path))
     except YamlError as error:
         raise CatalogError(str(error)) from None
-    return parse_catalog(data, str(path), str(path.parent.absolute()))
+    catalog = parse_catalog(data, str(path), str(path.parent.absolute()))
+    return catalog if unknown_preprocess_params == "refuse" else catalog.with_unknown_preprocess_params(unknown_preprocess_params)

@@ -166,10 +166,12 @@ def fetch_data_source(
 
 
 # -- contributor export --------------------------------------------------------------------------
-def _apply_preprocesses(feed: Feed, specs: list[Any], config_files: dict[str, Path], where: str, log: Log) -> Feed:
+def _apply_preprocesses(
+    feed: Feed, specs: list[Any], config_files: dict[str, Path], where: str, log: Log, unknown_params: str = "refuse"
+) -> Feed:
     context = PreprocessContext(config_files, log)
     for spec in sorted((s for s in specs if s.enabled), key=lambda s: s.sequence):
-        preprocess = build_preprocess(spec.type, spec.params, spec.data_source_ids, where)
+        preprocess = build_preprocess(spec.type, spec.params, spec.data_source_ids, where, unknown_params, log)
         if isinstance(preprocess, ComputeODS):
             continue
         log(f"{where}: preprocess {spec.type} (sequence {spec.sequence})")
@@ -254,7 +256,8 @@ def export_contributor(
     feed = feeds[0][1] if len(feeds) == 1 else merge_feeds(feeds, contributor.id)
     for warning in feed.warnings:
         log(f"warning: {warning}")
-    feed = _apply_preprocesses(feed, list(contributor.preprocesses), config_files, f"contributor {contributor.id}", log)
+    feed = _apply_preprocesses(feed, list(contributor.preprocesses), config_files, f"contributor {contributor.id}", log,
+                               catalog.unknown_preprocess_params)
     validity = effective_period(union(periods), today, f"contributor {contributor.id}")
     path = write_feed(feed, workdir / "export" / f"{contributor.id}.zip")
     version = layout.stamp()
@@ -357,7 +360,7 @@ def export_coverage(
     if feed_preprocesses:
         feeds = [(prefix, read_feed(local, local.name, limits.archive)) for prefix, local in local_inputs]
         feed = merge_feeds(feeds, coverage.id)
-        feed = _apply_preprocesses(feed, feed_preprocesses, {}, f"coverage {coverage.id}", log)
+        feed = _apply_preprocesses(feed, feed_preprocesses, {}, f"coverage {coverage.id}", log, catalog.unknown_preprocess_params)
         write_feed(feed, path)
         counts = feed_counts(feed)
     else:
@@ -367,9 +370,9 @@ def export_coverage(
     export_key = layout.coverage_export_key(coverage.id, version)
     main = store.put_file(export_key, path, "application/zip")
     keys, written = [export_key], [main]
-    ods = _ods_spec(coverage)
+    ods = _ods_spec(coverage, catalog.unknown_preprocess_params)
     if ods is not None:
-        info = _ods_info(coverage, validity, datetime.now(UTC))
+        info = _ods_info(coverage, validity, datetime.now(UTC), catalog.unknown_preprocess_params)
         ods_inputs = _ods_inputs(store, path, pass_through, None, workdir / "ods-inputs")
         ods_path = build_ods_archive(ods_inputs, info, workdir / "export" / f"{coverage.id}_ods.zip")
         ods_key = layout.coverage_export_key(coverage.id, version, "_ods")
@@ -418,10 +421,11 @@ def _ods_inputs(
     return inputs
 
 
-def _ods_spec(coverage: Coverage) -> ComputeODS | None:
+def _ods_spec(coverage: Coverage, unknown_params: str = "refuse") -> ComputeODS | None:
     for spec in coverage.preprocesses:
         if spec.type == ComputeODS.name and spec.enabled:
-            preprocess = build_preprocess(spec.type, spec.params, spec.data_source_ids, f"coverage {coverage.id}")
+            preprocess = build_preprocess(spec.type, spec.params, spec.data_source_ids, f"coverage {coverage.id}",
+                                          unknown_params)
             assert isinstance(preprocess, ComputeODS)
             return preprocess
     return None
@@ -498,7 +502,8 @@ def publish_coverage(
                     # No archive saved at export time, or this portal announces its own download link
                     # or chooses its own data sources.
                     inputs = _ods_inputs(store, export, pass_through, platform.input_data_source_ids, folder / "ods")
-                    info = _ods_info(coverage, validity, datetime.fromisoformat(chosen["created_at"]))
+                    info = _ods_info(coverage, validity, datetime.fromisoformat(chosen["created_at"]),
+                                     catalog.unknown_preprocess_params)
                     build_ods_archive(inputs, info, file, expand_url(download_url, replacements or {}))
                 files.append((file, f"{coverage.id}.zip"))
             else:
@@ -562,8 +567,8 @@ def stored_file(
     return object_key, chosen.get("file_name") or object_key.rsplit("/", 1)[-1], chosen["version"]
 
 
-def _ods_info(coverage: Coverage, validity: ValidityPeriod, updated: datetime) -> OdsInfo:
-    ods = _ods_spec(coverage)
+def _ods_info(coverage: Coverage, validity: ValidityPeriod, updated: datetime, unknown_params: str = "refuse") -> OdsInfo:
+    ods = _ods_spec(coverage, unknown_params)
     description = (ods.description if ods else "") or coverage.name
     return OdsInfo(coverage.id, description, (ods.licence_name if ods else "") or coverage.license.name,
                    (ods.licence_url if ods else "") or coverage.license.url, validity, updated)
