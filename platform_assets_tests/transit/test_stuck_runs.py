@@ -15,6 +15,7 @@ from dagster._daemon.monitoring.run_monitoring import check_run_timeout
 from platform_assets.core.defs import core_definitions
 from platform_assets.transit.defs import transit_definitions
 from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB, COVERAGE_PUBLICATION_JOB
+from platform_assets.transit.update_now import UPDATE_NOW_JOB
 
 
 def test_transit_jobs_carry_the_max_runtime_and_a_stuck_run_is_failed(
@@ -24,7 +25,7 @@ def test_transit_jobs_carry_the_max_runtime_and_a_stuck_run_is_failed(
         return Definitions.merge(transit_definitions(), core_definitions())
 
     defs = transit_defs()
-    for name in (CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB, COVERAGE_PUBLICATION_JOB):
+    for name in (CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB, COVERAGE_PUBLICATION_JOB, UPDATE_NOW_JOB):
         assert defs.resolve_job_def(name).tags["dagster/max_runtime"] == "14400"  # 4 hours
 
     monkeypatch.setenv("PLATFORM_TRANSIT_MAX_RUNTIME", "1")
