@@ -101,6 +101,12 @@ class PreprocessSpec(_Model):
     params: dict[str, Any] = Field(default_factory=dict)
     data_source_ids: list[str] = Field(default_factory=list)
     enabled: bool = True
+    target_data_source_id: str = Field(
+        default="",
+        description="Tartare's computed data sources: the feed this preprocess produces is saved as a new data "
+        "set of this `computed` gtfs source of the contributor (when it changed), and the steps after it read "
+        "that data set.",
+    )
 
 
 class Contributor(_Model):
@@ -124,6 +130,7 @@ class Contributor(_Model):
             for source_id in preprocess.data_source_ids:
                 if source_id not in ids:
                     raise ValueError(f"preprocess {preprocess.type} names unknown data source {source_id!r}")
+        self._check_computed()
         if not self.gtfs_sources:
             if not self.pass_through_sources:
                 raise ValueError(
@@ -134,6 +141,32 @@ class Contributor(_Model):
                 raise ValueError("preprocesses need a 'gtfs' data source: this contributor has none")
         return self
 
+    def _check_computed(self) -> None:
+        """Each computed source is written by one preprocess, and a preprocess writes only into a
+        computed gtfs source (Tartare: target_data_source_id, tartare/core/models.py)."""
+        writers: dict[str, list[str]] = {}
+        for preprocess in self.preprocesses:
+            target = preprocess.target_data_source_id
+            if not target:
+                continue
+            source = next((s for s in self.data_sources if s.id == target), None)
+            if source is None:
+                raise ValueError(f"preprocess {preprocess.type} target_data_source_id: no data source {target!r}")
+            if source.input.type != "computed" or source.data_format != "gtfs":
+                raise ValueError(
+                    f"preprocess {preprocess.type} target_data_source_id: {target!r} must have input type 'computed' "
+                    f"and data_format 'gtfs' (it has {source.input.type!r}, {source.data_format!r})"
+                )
+            if target in preprocess.data_source_ids:
+                raise ValueError(f"preprocess {preprocess.type}: {target!r} is both its target and one of its data_source_ids")
+            writers.setdefault(target, []).append(preprocess.type)
+        for source in self.data_sources:
+            if source.input.type == "computed" and len(writers.get(source.id, [])) != 1:
+                raise ValueError(
+                    f"computed data source {source.id!r} needs exactly one preprocess with target_data_source_id "
+                    f"{source.id!r}, found {len(writers.get(source.id, []))}"
+                )
+
     def source(self, source_id: str) -> DataSource:
         for source in self.data_sources:
             if source.id == source_id:
@@ -142,7 +175,12 @@ class Contributor(_Model):
 
     @property
     def gtfs_sources(self) -> list[DataSource]:
-        return [source for source in self.data_sources if source.data_format == "gtfs"]
+        """The GTFS sources fetched and read as the contributor's input (computed ones are written by preprocesses)."""
+        return [source for source in self.data_sources if source.data_format == "gtfs" and source.input.type != "computed"]
+
+    @property
+    def computed_sources(self) -> list[DataSource]:
+        return [source for source in self.data_sources if source.input.type == "computed"]
 
     @property
     def pass_through_sources(self) -> list[DataSource]:
@@ -234,6 +272,15 @@ class Coverage(_Model):
     preprocesses: list[PreprocessSpec] = Field(default_factory=list)
     environments: dict[str, Environment] = Field(default_factory=dict)
     license: License = License()
+
+    @field_validator("preprocesses")
+    @classmethod
+    def _no_coverage_target(cls, value: list[PreprocessSpec]) -> list[PreprocessSpec]:
+        for preprocess in value:
+            if preprocess.target_data_source_id:
+                raise ValueError(f"preprocess {preprocess.type}: target_data_source_id names a contributor's computed "
+                                 "data source; a coverage preprocess has none")
+        return value
 
     @field_validator("environments")
     @classmethod

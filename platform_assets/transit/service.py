@@ -4,6 +4,7 @@ contributor, export a coverage, publish a coverage. The Dagster assets and the C
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -166,8 +167,12 @@ def fetch_data_source(
 
 
 # -- contributor export --------------------------------------------------------------------------
+SaveComputed = Callable[[str, Feed], tuple[Feed, Path]]
+
+
 def _apply_preprocesses(
-    feed: Feed, specs: list[Any], config_files: dict[str, Path], where: str, log: Log, unknown_params: str = "refuse"
+    feed: Feed, specs: list[Any], config_files: dict[str, Path], where: str, log: Log, unknown_params: str = "refuse",
+    save_computed: SaveComputed | None = None,
 ) -> Feed:
     context = PreprocessContext(config_files, log)
     for spec in sorted((s for s in specs if s.enabled), key=lambda s: s.sequence):
@@ -176,7 +181,49 @@ def _apply_preprocesses(
             continue
         log(f"{where}: preprocess {spec.type} (sequence {spec.sequence})")
         feed = preprocess.apply(feed, context)
+        if spec.target_data_source_id and save_computed is not None:
+            # A computed data source: what this preprocess produced is saved, and the steps after it
+            # read the saved data set (as configuration too, by its id).
+            feed, saved = save_computed(spec.target_data_source_id, feed)
+            context.config_files[spec.target_data_source_id] = saved
     return feed
+
+
+def _save_computed_data_set(
+    store: Store, contributor: Contributor, source_id: str, feed: Feed, folder: Path, limits: TransitLimits,
+    lock: StateLock | None, log: Log,
+) -> tuple[Feed, Path, SourceOutcome]:
+    """Save `feed` as a new data set of the computed source when its sha256 differs from the last one
+    (retention as for fetched sources); return it read back from the store, the local file, the outcome."""
+    key = state_key("data_sources", contributor.id, source_id)
+    file_name = f"{source_id}.zip"
+    written = write_feed(feed, folder / "written" / file_name)
+    sha256 = hashlib.sha256(written.read_bytes()).hexdigest()
+    versions: list[dict[str, Any]] = read_state(store, key).get("versions", [])
+    last = versions[-1] if versions else None
+    stored: list[Any] = []
+    deleted: list[str] = []
+    if last is not None and last["sha256"] == sha256:
+        status, data_key = "unchanged", last["keys"][0]
+        log(f"computed source {source_id}: unchanged (sha256 {sha256[:12]})")
+    else:
+        status = "updated"
+        data_key = layout.data_set_key(contributor.id, source_id, layout.stamp(), file_name)
+        stored.append(store.put_file(data_key, written, "application/zip"))
+        entry = {"version": data_key.split("/")[-2], "keys": [data_key], "sha256": sha256, "file_name": file_name,
+                 "saved_at": datetime.now(UTC).isoformat(), "computed": True}
+
+        def add_data_set(current: dict[str, Any]) -> list[str]:
+            kept, removed = apply_retention(store, [*current.get("versions", []), entry])
+            current["versions"] = kept
+            return removed
+
+        deleted = update_state(store, key, add_data_set, lock)
+        log(f"computed source {source_id}: new data set {file_name} (sha256 {sha256[:12]}) saved")
+    local = Path(store.download(data_key, folder / "stored" / file_name))
+    read_back = read_feed(local, f"{contributor.id}/{source_id}/{file_name}", limits.archive)
+    outcome = SourceOutcome(source_id, status, sha256, file_name, store.uri(data_key), local, stored, deleted)
+    return read_back, local, outcome
 
 
 def export_contributor(
@@ -196,6 +243,7 @@ def export_contributor(
     outcomes = [
         fetch_data_source(store, catalog, contributor, source, workdir, log, limits=limits, lock=lock)
         for source in contributor.data_sources
+        if source.input.type != "computed"  # written by its preprocess below
     ]
     current = {outcome.source_id: outcome.sha256 for outcome in outcomes}
     key = state_key("contributor_exports", contributor.id)
@@ -256,8 +304,20 @@ def export_contributor(
     feed = feeds[0][1] if len(feeds) == 1 else merge_feeds(feeds, contributor.id)
     for warning in feed.warnings:
         log(f"warning: {warning}")
+    computed: list[SourceOutcome] = []
+
+    def save_computed(source_id: str, produced: Feed) -> tuple[Feed, Path]:
+        read_back, local, outcome = _save_computed_data_set(
+            store, contributor, source_id, produced, workdir / "computed" / source_id, limits, lock, log
+        )
+        computed.append(outcome)
+        return read_back, local
+
     feed = _apply_preprocesses(feed, list(contributor.preprocesses), config_files, f"contributor {contributor.id}", log,
-                               catalog.unknown_preprocess_params)
+                               catalog.unknown_preprocess_params, save_computed)
+    outcomes.extend(computed)
+    written.extend(obj for outcome in computed for obj in outcome.written)
+    deleted.extend(uri for outcome in computed for uri in outcome.deleted)
     validity = effective_period(union(periods), today, f"contributor {contributor.id}")
     path = write_feed(feed, workdir / "export" / f"{contributor.id}.zip")
     version = layout.stamp()
@@ -265,7 +325,8 @@ def export_contributor(
     main = store.put_file(export_key, path, "application/zip")
     counts = feed_counts(feed)
     entry = {"version": version, "keys": [export_key], "sha256": main.sha256, "sources": current,
-             "pass_through": pass_through, "validity": _period_json(validity),
+             "pass_through": pass_through, "computed": {o.source_id: o.sha256 for o in computed},
+             "validity": _period_json(validity),
              "feed_validity": _period_json(union(periods)), "counts": counts, "created_at": datetime.now(UTC).isoformat()}
     deleted_exports = update_state(store, key, lambda state: _add_version(store, state, entry), lock)
     return ExportOutcome(
