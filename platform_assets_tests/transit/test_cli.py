@@ -209,3 +209,45 @@ def test_update_now_from_the_launchpad_runs_real_export_runs(transit_world: Tran
     assert not unknown.success
     failure = next(e for e in unknown.all_events if e.is_step_failure)
     assert "no contributor 'zeta' in the catalog" in failure.event_specific_data.error.message
+
+
+def test_get_file_from_the_launchpad_links_any_kept_file(transit_world: TransitWorld, shared_data: Path, tmp_path: Path) -> None:
+    """Tartare's file download as the job `transit_get_file`: a member of an export, or a whole data set."""
+    import hashlib
+    import zipfile
+    from datetime import date
+
+    from platform_assets.transit.catalog import load_catalog
+    from platform_assets.transit.get_file import GET_FILE_JOB
+    from platform_assets.transit.service import export_contributor
+
+    world = transit_world
+    store = world.resources["object_store"]
+    export_contributor(store, load_catalog(world.catalog_path), "gamma", tmp_path / "w", date(2018, 1, 1))
+    job = world.defs.resolve_job_def(GET_FILE_JOB)
+
+    def get(**config: object):  # type: ignore[no-untyped-def]
+        result = job.execute_in_process(
+            instance=world.instance, run_config={"ops": {"transit_get_file_op": {"config": config}}}, raise_on_error=False
+        )
+        outputs = [e.event_specific_data.metadata for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+        return result, (outputs[0] if outputs else {})
+
+    result, metadata = get(subject="gamma", file_name="trips.txt")
+    assert result.success
+    export = tmp_path / "w/export/gamma.zip"  # what export_contributor saved (same bytes as the stored export)
+    with zipfile.ZipFile(export) as archive:
+        trips = archive.read("trips.txt")
+    assert metadata["file"].value == "trips.txt" and metadata["size_bytes"].value == len(trips)
+    assert metadata["sha256"].value == hashlib.sha256(trips).hexdigest()
+    assert store.read_bytes(store.key_from_uri(metadata["uri"].value)) == trips
+    assert trips.decode().splitlines()[0] in metadata["preview"].value
+
+    fixture = shared_data / "gtfs/preprocesses/headsign_short_name/headsign_short_name.zip"
+    result, metadata = get(subject="gamma", source="gtfs")
+    assert result.success and metadata["sha256"].value == hashlib.sha256(fixture.read_bytes()).hexdigest()
+    assert metadata["size_bytes"].value == fixture.stat().st_size and "preview" not in metadata
+
+    result, _ = get(subject="gamma", file_name="nope.txt")
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert not result.success and "FeedError: gamma.zip: has no file 'nope.txt'" in failure.event_specific_data.error.message

@@ -19,6 +19,7 @@ from platform_assets.core.database import PlatformDatabase, upgrade_database
 from platform_assets.core.defs import core_definitions
 from platform_assets.core.mailer import Mailer
 from platform_assets.transit.defs import transit_definitions
+from platform_assets.transit.get_file import GET_FILE_JOB
 from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB, COVERAGE_PUBLICATION_JOB
 from platform_assets.transit.update_now import UPDATE_NOW_JOB
 
@@ -30,7 +31,7 @@ def test_transit_jobs_carry_the_max_runtime_and_a_stuck_run_is_failed(
         return Definitions.merge(transit_definitions(), core_definitions())
 
     defs = transit_defs()
-    for name in (CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB, COVERAGE_PUBLICATION_JOB, UPDATE_NOW_JOB):
+    for name in (CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB, COVERAGE_PUBLICATION_JOB, UPDATE_NOW_JOB, GET_FILE_JOB):
         assert defs.resolve_job_def(name).tags["dagster/max_runtime"] == "14400"  # 4 hours
 
     monkeypatch.setenv("PLATFORM_TRANSIT_MAX_RUNTIME", "1")
