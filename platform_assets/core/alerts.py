@@ -14,6 +14,7 @@ from typing import Any
 
 from dagster import (
     ConfigurableResource,
+    DagsterEventType,
     DefaultSensorStatus,
     RunFailureSensorContext,
     SensorEvaluationContext,
@@ -151,7 +152,14 @@ def failure_report(context: RunFailureSensorContext, platform: str, run_url: str
         if error is not None:
             errors.append(f"{event.step_key}: {_short_message(error)}")
     if not errors:
-        errors.append(context.failure_event.message or "the run failed")
+        # A run failed outside any step, e.g. canceled by run monitoring past `dagster/max_runtime`:
+        # the reason is the run's canceling event, the failure event only says it was marked failed.
+        reasons = [
+            entry.dagster_event.message or ""
+            for entry in context.instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_CANCELING)
+            if entry.dagster_event and "exceeding maximum runtime" in (entry.dagster_event.message or "")
+        ]
+        errors.append(" ".join([*reasons[-1:], context.failure_event.message or "the run failed"]))
     record = context.instance.get_run_record_by_id(run.run_id)
     return FailureReport(
         platform=platform,

@@ -9,7 +9,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from platform_assets.lib.yamlfile import YamlError, parse_yaml
 from platform_assets.transit.errors import CatalogError
@@ -22,6 +30,9 @@ FORMAT_ALIASES = {"osm": "osm_file", "poly": "poly_file"}
 # A platform's input_data_source_ids entry naming the coverage's merged GTFS export.
 COVERAGE_EXPORT_INPUT = "export"
 ENVIRONMENT_NAMES = ("integration", "preproduction", "production")
+# What an unknown preprocess param does: 'refuse' (an error naming it) or 'ignore' (dropped, as
+# Tartare's processes do: they read their params with dict.get). PLATFORM_TRANSIT_UNKNOWN_PREPROCESS_PARAMS.
+UNKNOWN_PARAM_MODES = ("refuse", "ignore")
 
 
 class _Model(BaseModel):
@@ -90,6 +101,12 @@ class PreprocessSpec(_Model):
     params: dict[str, Any] = Field(default_factory=dict)
     data_source_ids: list[str] = Field(default_factory=list)
     enabled: bool = True
+    target_data_source_id: str = Field(
+        default="",
+        description="Tartare's computed data sources: the feed this preprocess produces is saved as a new data "
+        "set of this `computed` gtfs source of the contributor (when it changed), and the steps after it read "
+        "that data set.",
+    )
 
 
 class Contributor(_Model):
@@ -113,6 +130,7 @@ class Contributor(_Model):
             for source_id in preprocess.data_source_ids:
                 if source_id not in ids:
                     raise ValueError(f"preprocess {preprocess.type} names unknown data source {source_id!r}")
+        self._check_computed()
         if not self.gtfs_sources:
             if not self.pass_through_sources:
                 raise ValueError(
@@ -123,6 +141,32 @@ class Contributor(_Model):
                 raise ValueError("preprocesses need a 'gtfs' data source: this contributor has none")
         return self
 
+    def _check_computed(self) -> None:
+        """Each computed source is written by one preprocess, and a preprocess writes only into a
+        computed gtfs source (Tartare: target_data_source_id, tartare/core/models.py)."""
+        writers: dict[str, list[str]] = {}
+        for preprocess in self.preprocesses:
+            target = preprocess.target_data_source_id
+            if not target:
+                continue
+            source = next((s for s in self.data_sources if s.id == target), None)
+            if source is None:
+                raise ValueError(f"preprocess {preprocess.type} target_data_source_id: no data source {target!r}")
+            if source.input.type != "computed" or source.data_format != "gtfs":
+                raise ValueError(
+                    f"preprocess {preprocess.type} target_data_source_id: {target!r} must have input type 'computed' "
+                    f"and data_format 'gtfs' (it has {source.input.type!r}, {source.data_format!r})"
+                )
+            if target in preprocess.data_source_ids:
+                raise ValueError(f"preprocess {preprocess.type}: {target!r} is both its target and one of its data_source_ids")
+            writers.setdefault(target, []).append(preprocess.type)
+        for source in self.data_sources:
+            if source.input.type == "computed" and len(writers.get(source.id, [])) != 1:
+                raise ValueError(
+                    f"computed data source {source.id!r} needs exactly one preprocess with target_data_source_id "
+                    f"{source.id!r}, found {len(writers.get(source.id, []))}"
+                )
+
     def source(self, source_id: str) -> DataSource:
         for source in self.data_sources:
             if source.id == source_id:
@@ -131,7 +175,12 @@ class Contributor(_Model):
 
     @property
     def gtfs_sources(self) -> list[DataSource]:
-        return [source for source in self.data_sources if source.data_format == "gtfs"]
+        """The GTFS sources fetched and read as the contributor's input (computed ones are written by preprocesses)."""
+        return [source for source in self.data_sources if source.data_format == "gtfs" and source.input.type != "computed"]
+
+    @property
+    def computed_sources(self) -> list[DataSource]:
+        return [source for source in self.data_sources if source.input.type == "computed"]
 
     @property
     def pass_through_sources(self) -> list[DataSource]:
@@ -224,6 +273,15 @@ class Coverage(_Model):
     environments: dict[str, Environment] = Field(default_factory=dict)
     license: License = License()
 
+    @field_validator("preprocesses")
+    @classmethod
+    def _no_coverage_target(cls, value: list[PreprocessSpec]) -> list[PreprocessSpec]:
+        for preprocess in value:
+            if preprocess.target_data_source_id:
+                raise ValueError(f"preprocess {preprocess.type}: target_data_source_id names a contributor's computed "
+                                 "data source; a coverage preprocess has none")
+        return value
+
     @field_validator("environments")
     @classmethod
     def _environment_names(cls, value: dict[str, Environment]) -> dict[str, Environment]:
@@ -243,6 +301,20 @@ class Catalog(_Model):
     contributors: list[Contributor] = Field(default_factory=list)
     coverages: list[Coverage] = Field(default_factory=list)
     base_dir: str = Field(default="", exclude=True, description="Folder relative file paths start from.")
+    # A deployment setting, not a catalog key: set by load_catalog from TransitSettings.
+    _unknown_preprocess_params: str = PrivateAttr(default="refuse")
+
+    @property
+    def unknown_preprocess_params(self) -> str:
+        """'refuse' or 'ignore' (see UNKNOWN_PARAM_MODES)."""
+        return self._unknown_preprocess_params
+
+    def with_unknown_preprocess_params(self, mode: str) -> Catalog:
+        if mode not in UNKNOWN_PARAM_MODES:
+            raise CatalogError(f"unknown preprocess params: {mode!r} is not one of {', '.join(UNKNOWN_PARAM_MODES)}")
+        copy = self.model_copy()
+        copy._unknown_preprocess_params = mode
+        return copy
 
     @model_validator(mode="after")
     def _references(self) -> Catalog:
@@ -338,8 +410,9 @@ def parse_catalog(data: Any, source: str, base_dir: str = "") -> Catalog:
         raise CatalogError(f"{source}: {_location(first['loc'])}: {message}") from None
 
 
-def load_catalog(path: str | Path) -> Catalog:
-    """Read and validate the catalog; CatalogError names the file and the bad key."""
+def load_catalog(path: str | Path, unknown_preprocess_params: str = "refuse") -> Catalog:
+    """Read and validate the catalog; CatalogError names the file and the bad key.
+    `unknown_preprocess_params`: 'refuse' or 'ignore' (Tartare's behaviour)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -351,4 +424,5 @@ def load_catalog(path: str | Path) -> Catalog:
         data = parse_yaml(text, str(path))
     except YamlError as error:
         raise CatalogError(str(error)) from None
-    return parse_catalog(data, str(path), str(path.parent.absolute()))
+    catalog = parse_catalog(data, str(path), str(path.parent.absolute()))
+    return catalog if unknown_preprocess_params == "refuse" else catalog.with_unknown_preprocess_params(unknown_preprocess_params)

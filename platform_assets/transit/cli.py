@@ -72,40 +72,20 @@ def _launch(job_name: str, partitions: str, partition_key: str, run_config: dict
     if webserver is not None:
         _submit(webserver, job_name, partition_key, run_config, subject)
         return
-    from dagster import Definitions
-
     from platform_assets.core.alerts import PlatformInfo
-    from platform_assets.core.defs import core_definitions
     from platform_assets.core.instance import dagster_instance
-    from platform_assets.core.run_liveness import execute_owned_run
     from platform_assets.core.settings import configure
-    from platform_assets.core.tags import SUBJECT_TAG, TRANSIT_TRIGGER_TAG
-    from platform_assets.transit.defs import transit_definitions
+    from platform_assets.core.tags import TRANSIT_TRIGGER_TAG
+    from platform_assets.transit.update_now import outcome_lines, run_transit_job
 
-    # The same definitions the code location serves, with this command's environment.
-    defs = Definitions.merge(core_definitions(), transit_definitions())
-    platform = configure(PlatformInfo, resolve=True)
+    heartbeat_seconds = configure(PlatformInfo, resolve=True).run_heartbeat_seconds
     # The instance as a context manager: disposed (and its state storage unset) when done.
     with dagster_instance() as instance:
-        if not instance.has_dynamic_partition(partitions, partition_key):
-            instance.add_dynamic_partitions(partitions, [partition_key])
-        # Owned by this process with a heartbeat: killed with -9, the run is failed and its queue
-        # slots freed (core/run_liveness.py), where run monitoring only sees launched runs.
-        result = execute_owned_run(
-            defs.resolve_job_def(job_name).execute_in_process, instance, platform.run_heartbeat_seconds,
-            {SUBJECT_TAG: subject, TRANSIT_TRIGGER_TAG: "cli"},
-            partition_key=partition_key, run_config=run_config, raise_on_error=False,
+        result = run_transit_job(
+            instance, job_name, partitions, partition_key, run_config, {TRANSIT_TRIGGER_TAG: "cli"}, heartbeat_seconds
         )
-    for event in result.get_asset_materialization_events():
-        metadata = event.materialization.metadata
-        uri = metadata.get("uri") or metadata.get("export_uri")
-        click.echo(f"{event.asset_key.to_user_string()}[{partition_key}]: {getattr(uri, 'value', uri) or 'materialized'}")
-    if not result.success:
-        failure = next((e for e in result.all_events if e.is_step_failure), None)
-        message = failure.event_specific_data.error.message.strip().splitlines()[0] if failure else "see the run"
-        raise TransitError(f"{job_name} [{partition_key}] failed (run {result.run_id}): {message}")
-    if not result.get_asset_materialization_events():
-        click.echo(f"{job_name} [{partition_key}]: nothing changed, no new materialization (run {result.run_id})")
+    for line in outcome_lines(job_name, partition_key, result):
+        click.echo(line)
 
 
 @transit_cli.command("export-contributor")
@@ -233,24 +213,29 @@ def get_file_command(
 def update_now_command(webserver: str | None) -> None:
     """Tartare's "automatic update" now: export every contributor whose sources changed, then export
     and publish every coverage holding a new contributor export. Failures are listed at the end."""
-    from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB
+    from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB
 
     catalog = _transit_settings().load_catalog()
     failed: list[str] = []
-    for contributor in catalog.contributors:
-        config = {"ops": {"contributor_export": {"config": {"force": False}}}}
-        try:
-            _launch(CONTRIBUTOR_EXPORT_JOB, "contributors", contributor.id, config, contributor.id, webserver)
-        except TransitError as error:
-            click.echo(f"error: {error}", err=True)
-            failed.append(f"contributor {contributor.id}")
     if webserver is None:
-        for coverage in catalog.coverages:
-            config = {"ops": {"coverage_export": {"config": {"force": False}}}}
+        from platform_assets.core.alerts import PlatformInfo
+        from platform_assets.core.instance import dagster_instance
+        from platform_assets.core.settings import configure
+        from platform_assets.transit.update_now import update_now
+
+        def report(line: str) -> None:
+            click.echo(line, err=line.startswith("error: "))
+
+        heartbeat_seconds = configure(PlatformInfo, resolve=True).run_heartbeat_seconds
+        with dagster_instance() as instance:
+            failed = update_now(instance, catalog, "cli", report, heartbeat_seconds)
+    else:
+        for contributor in catalog.contributors:
+            config = {"ops": {"contributor_export": {"config": {"force": False}}}}
             try:
-                _launch(COVERAGE_EXPORT_JOB, "coverages", coverage.id, config, coverage.id)
+                _launch(CONTRIBUTOR_EXPORT_JOB, "contributors", contributor.id, config, contributor.id, webserver)
             except TransitError as error:
                 click.echo(f"error: {error}", err=True)
-                failed.append(f"coverage {coverage.id}")
+                failed.append(f"contributor {contributor.id}")
     if failed:
         raise TransitError(f"update-now: {len(failed)} failed: {', '.join(failed)}")

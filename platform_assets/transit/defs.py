@@ -13,10 +13,12 @@ from platform_assets.core.metadata import with_standard_metadata
 from platform_assets.core.settings import configure
 from platform_assets.transit.assets import contributor_export, coverage_export, coverage_publication
 from platform_assets.transit.expiry_checks import coverage_contributor_expiry
+from platform_assets.transit.get_file import build_get_file_job
 from platform_assets.transit.jobs import build_transit_jobs
 from platform_assets.transit.resources import TransitSettings
 from platform_assets.transit.schedules import transit_automatic_update
 from platform_assets.transit.sensors import transit_sensors
+from platform_assets.transit.update_now import build_update_now_job
 
 RESOURCE_CLASSES: tuple[type, ...] = (TransitSettings,)
 
@@ -60,7 +62,8 @@ def transit_definitions(env: Mapping[str, str] | None = None, *, with_resources:
             publication_platforms,
         ],
         asset_checks=[coverage_contributor_expiry],
-        jobs=build_transit_jobs(retry_delay, settings.max_runtime),
+        jobs=[*build_transit_jobs(retry_delay, settings.max_runtime), build_update_now_job(settings.max_runtime),
+              build_get_file_job(settings.max_runtime)],
         schedules=[transit_automatic_update],
         sensors=transit_sensors(),
         resources=resources if with_resources else {},

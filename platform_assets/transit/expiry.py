@@ -3,6 +3,7 @@ issue trackers): a coverage's merged period hides one contributor whose timetabl
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -21,6 +22,29 @@ class ContributorExpiry:
     end_date: date
     days_left: int
     level: Level
+
+    def alert(self, platform: str, coverage_id: str, today: date) -> tuple[str, str, str]:
+        """(dedup key, subject, body) of the operators' alert naming this contributor. The key holds
+        the feed's end date and the level: one email per contributor per level and feed version,
+        however many coverage exports see it."""
+        severity = "ERROR" if self.level == "error" else "WARNING"
+        key = f"transit-expiry:{coverage_id}:{self.contributor_id}:{self.end_date.isoformat()}:{self.level}"
+        if len(key) > 200:  # the outbox's key column; ids are not bounded in length
+            digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+            key = f"transit-expiry:{digest}:{self.level}"
+        subject = f"[{platform}] transit contributor {self.contributor_id} (coverage {coverage_id}): {self.describe()} [{severity}]"
+        limit = ERROR_DAYS if self.level == "error" else WARN_DAYS
+        body = "\n".join([
+            f"Platform: {platform}",
+            f"Contributor: {self.contributor_id}",
+            f"Coverage: {coverage_id}",
+            f"Its own feed ends on: {self.end_date.isoformat()}",
+            f"Days left (from {today.isoformat()}): {self.days_left}",
+            f"Level: {severity} (within {limit} days)",
+            "Check: coverage_export / contributor_expiry",
+            f"The coverage's merged validity may go on: contributor {self.contributor_id} needs a new feed.",
+        ]) + "\n"
+        return key, subject, body
 
     def describe(self) -> str:
         if self.days_left < 0:

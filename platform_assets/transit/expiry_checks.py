@@ -1,6 +1,8 @@
 """Dagster asset check `contributor_expiry` on coverage_export: WARN when a contributor's own feed
 ends within 30 days, ERROR within 7; the description names the contributors (see transit/expiry.py).
-Never blocking: an expiring contributor must not stop the coverage's publication."""
+Never blocking: an expiring contributor must not stop the coverage's publication. Each contributor
+warned about is also emailed to the operators through core's alert outbox, once per contributor,
+level and feed end date (a failing non-blocking check fails no run, so run_failure_email never sees it)."""
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -10,7 +12,11 @@ from dagster import (
     multi_asset_check,
 )
 
+from platform_assets.core.alerts import PlatformInfo
+from platform_assets.core.database import PlatformDatabase
+from platform_assets.core.mailer import Mailer
 from platform_assets.core.objectstore import ObjectStore
+from platform_assets.core.outbox import deliver_due, queue_alert
 from platform_assets.transit.expiry import ERROR_DAYS, WARN_DAYS, coverage_expiries
 from platform_assets.transit.resources import TransitSettings
 
@@ -23,7 +29,12 @@ from platform_assets.transit.resources import TransitSettings
     )],
 )
 def coverage_contributor_expiry(  # type: ignore[no-untyped-def]
-    context: AssetCheckExecutionContext, object_store: ObjectStore, transit: TransitSettings
+    context: AssetCheckExecutionContext,
+    object_store: ObjectStore,
+    transit: TransitSettings,
+    database: PlatformDatabase,
+    platform: PlatformInfo,
+    mailer: Mailer,
 ):
     catalog = transit.load_catalog()
     today = transit.reference_today("", catalog)
@@ -31,6 +42,16 @@ def coverage_contributor_expiry(  # type: ignore[no-untyped-def]
     alarming = [e for e in expiries if e.level != "ok"]
     severity = AssetCheckSeverity.ERROR if any(e.level == "error" for e in alarming) else AssetCheckSeverity.WARN
     description = "; ".join(e.describe() for e in alarming) or f"no contributor ends within {WARN_DAYS} days"
+    queued = []
+    for expiry in alarming:
+        key, subject, body = expiry.alert(platform.deployment, context.partition_key, today)
+        if queue_alert(database.engine, key, platform.alert_emails, subject, body):
+            queued.append(expiry.contributor_id)
+    if queued:
+        context.log.info(f"expiry alert queued for {', '.join(queued)}")
+        for delivery in deliver_due(database.engine, mailer.send):  # at once; alert_delivery retries the rest
+            if delivery.error is not None:
+                context.log.warning(f"alert {delivery.dedup_key} not sent yet (will retry): {delivery.error}")
     yield AssetCheckResult(
         check_name="contributor_expiry",
         asset_key="coverage_export",

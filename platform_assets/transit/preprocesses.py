@@ -341,12 +341,28 @@ PREPROCESSES: dict[str, type[Preprocess]] = {
 }
 
 
-def build_preprocess(kind: str, params: dict[str, Any], data_source_ids: list[str], where: str = "") -> Preprocess:
-    """An instance of the preprocess named `kind`, its params validated (PreprocessError on bad ones)."""
+def build_preprocess(
+    kind: str,
+    params: dict[str, Any],
+    data_source_ids: list[str],
+    where: str = "",
+    unknown_params: str = "refuse",
+    log: Callable[[str], None] | None = None,
+) -> Preprocess:
+    """An instance of the preprocess named `kind`, its params validated (PreprocessError on bad ones).
+
+    `unknown_params`: 'refuse' makes a param the class does not declare an error naming it;
+    'ignore' drops it (logged), as Tartare does (its processes read params with dict.get)."""
     cls = PREPROCESSES.get(kind)
     prefix = f"{where}: " if where else ""
     if cls is None:
         raise PreprocessError(f"{prefix}unknown preprocess {kind!r} (one of: {', '.join(sorted(PREPROCESSES))})")
+    if unknown_params == "ignore":
+        known = set(cls.model_fields) - {"data_source_ids"}
+        ignored = sorted(set(params) - known)
+        if ignored and log is not None:
+            log(f"{prefix}{kind}: unknown params ignored (as Tartare): {', '.join(ignored)}")
+        params = {key: value for key, value in params.items() if key in known}
     try:
         return cls(**params, data_source_ids=list(data_source_ids))
     except ValidationError as error:

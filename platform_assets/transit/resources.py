@@ -9,7 +9,7 @@ from dagster import ConfigurableResource
 
 from platform_assets.core.settings import setting
 from platform_assets.lib.gtfs.reader import ZipLimits
-from platform_assets.transit.catalog import Catalog, load_catalog
+from platform_assets.transit.catalog import UNKNOWN_PARAM_MODES, Catalog, load_catalog
 from platform_assets.transit.errors import TransitError
 from platform_assets.transit.limits import TransferLimits, TransitLimits
 from platform_assets.transit.store import StateLock, file_state_lock
@@ -28,6 +28,13 @@ class TransitSettings(ConfigurableResource):
         "PLATFORM_TRANSIT_TODAY",
         "",
         "Pin 'today' (YYYY-MM-DD) for the validity rules, e.g. to replay archived feeds; empty: the real date.",
+    )
+    unknown_preprocess_params: str = setting(
+        "PLATFORM_TRANSIT_UNKNOWN_PREPROCESS_PARAMS",
+        "refuse",
+        "A preprocess param the preprocess does not know: 'refuse' fails the export naming it; 'ignore' drops it "
+        "with a log line (Tartare's behaviour, for catalogs written for Tartare).",
+        choices=UNKNOWN_PARAM_MODES,
     )
 
     max_runtime: int = setting(
@@ -75,7 +82,7 @@ class TransitSettings(ConfigurableResource):
     )
 
     def load_catalog(self) -> Catalog:
-        return load_catalog(Path(self.catalog_path))
+        return load_catalog(Path(self.catalog_path), self.unknown_preprocess_params)
 
     def reference_today(self, override: str = "", catalog: Catalog | None = None) -> date:
         """'Today' for the validity rules: a run's override, else PLATFORM_TRANSIT_TODAY, else the

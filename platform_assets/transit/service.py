@@ -4,6 +4,7 @@ contributor, export a coverage, publish a coverage. The Dagster assets and the C
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -166,15 +167,63 @@ def fetch_data_source(
 
 
 # -- contributor export --------------------------------------------------------------------------
-def _apply_preprocesses(feed: Feed, specs: list[Any], config_files: dict[str, Path], where: str, log: Log) -> Feed:
+SaveComputed = Callable[[str, Feed], tuple[Feed, Path]]
+
+
+def _apply_preprocesses(
+    feed: Feed, specs: list[Any], config_files: dict[str, Path], where: str, log: Log, unknown_params: str = "refuse",
+    save_computed: SaveComputed | None = None,
+) -> Feed:
     context = PreprocessContext(config_files, log)
     for spec in sorted((s for s in specs if s.enabled), key=lambda s: s.sequence):
-        preprocess = build_preprocess(spec.type, spec.params, spec.data_source_ids, where)
+        preprocess = build_preprocess(spec.type, spec.params, spec.data_source_ids, where, unknown_params, log)
         if isinstance(preprocess, ComputeODS):
             continue
         log(f"{where}: preprocess {spec.type} (sequence {spec.sequence})")
         feed = preprocess.apply(feed, context)
+        if spec.target_data_source_id and save_computed is not None:
+            # A computed data source: what this preprocess produced is saved, and the steps after it
+            # read the saved data set (as configuration too, by its id).
+            feed, saved = save_computed(spec.target_data_source_id, feed)
+            context.config_files[spec.target_data_source_id] = saved
     return feed
+
+
+def _save_computed_data_set(
+    store: Store, contributor: Contributor, source_id: str, feed: Feed, folder: Path, limits: TransitLimits,
+    lock: StateLock | None, log: Log,
+) -> tuple[Feed, Path, SourceOutcome]:
+    """Save `feed` as a new data set of the computed source when its sha256 differs from the last one
+    (retention as for fetched sources); return it read back from the store, the local file, the outcome."""
+    key = state_key("data_sources", contributor.id, source_id)
+    file_name = f"{source_id}.zip"
+    written = write_feed(feed, folder / "written" / file_name)
+    sha256 = hashlib.sha256(written.read_bytes()).hexdigest()
+    versions: list[dict[str, Any]] = read_state(store, key).get("versions", [])
+    last = versions[-1] if versions else None
+    stored: list[Any] = []
+    deleted: list[str] = []
+    if last is not None and last["sha256"] == sha256:
+        status, data_key = "unchanged", last["keys"][0]
+        log(f"computed source {source_id}: unchanged (sha256 {sha256[:12]})")
+    else:
+        status = "updated"
+        data_key = layout.data_set_key(contributor.id, source_id, layout.stamp(), file_name)
+        stored.append(store.put_file(data_key, written, "application/zip"))
+        entry = {"version": data_key.split("/")[-2], "keys": [data_key], "sha256": sha256, "file_name": file_name,
+                 "saved_at": datetime.now(UTC).isoformat(), "computed": True}
+
+        def add_data_set(current: dict[str, Any]) -> list[str]:
+            kept, removed = apply_retention(store, [*current.get("versions", []), entry])
+            current["versions"] = kept
+            return removed
+
+        deleted = update_state(store, key, add_data_set, lock)
+        log(f"computed source {source_id}: new data set {file_name} (sha256 {sha256[:12]}) saved")
+    local = Path(store.download(data_key, folder / "stored" / file_name))
+    read_back = read_feed(local, f"{contributor.id}/{source_id}/{file_name}", limits.archive)
+    outcome = SourceOutcome(source_id, status, sha256, file_name, store.uri(data_key), local, stored, deleted)
+    return read_back, local, outcome
 
 
 def export_contributor(
@@ -194,6 +243,7 @@ def export_contributor(
     outcomes = [
         fetch_data_source(store, catalog, contributor, source, workdir, log, limits=limits, lock=lock)
         for source in contributor.data_sources
+        if source.input.type != "computed"  # written by its preprocess below
     ]
     current = {outcome.source_id: outcome.sha256 for outcome in outcomes}
     key = state_key("contributor_exports", contributor.id)
@@ -254,7 +304,20 @@ def export_contributor(
     feed = feeds[0][1] if len(feeds) == 1 else merge_feeds(feeds, contributor.id)
     for warning in feed.warnings:
         log(f"warning: {warning}")
-    feed = _apply_preprocesses(feed, list(contributor.preprocesses), config_files, f"contributor {contributor.id}", log)
+    computed: list[SourceOutcome] = []
+
+    def save_computed(source_id: str, produced: Feed) -> tuple[Feed, Path]:
+        read_back, local, outcome = _save_computed_data_set(
+            store, contributor, source_id, produced, workdir / "computed" / source_id, limits, lock, log
+        )
+        computed.append(outcome)
+        return read_back, local
+
+    feed = _apply_preprocesses(feed, list(contributor.preprocesses), config_files, f"contributor {contributor.id}", log,
+                               catalog.unknown_preprocess_params, save_computed)
+    outcomes.extend(computed)
+    written.extend(obj for outcome in computed for obj in outcome.written)
+    deleted.extend(uri for outcome in computed for uri in outcome.deleted)
     validity = effective_period(union(periods), today, f"contributor {contributor.id}")
     path = write_feed(feed, workdir / "export" / f"{contributor.id}.zip")
     version = layout.stamp()
@@ -262,7 +325,8 @@ def export_contributor(
     main = store.put_file(export_key, path, "application/zip")
     counts = feed_counts(feed)
     entry = {"version": version, "keys": [export_key], "sha256": main.sha256, "sources": current,
-             "pass_through": pass_through, "validity": _period_json(validity),
+             "pass_through": pass_through, "computed": {o.source_id: o.sha256 for o in computed},
+             "validity": _period_json(validity),
              "feed_validity": _period_json(union(periods)), "counts": counts, "created_at": datetime.now(UTC).isoformat()}
     deleted_exports = update_state(store, key, lambda state: _add_version(store, state, entry), lock)
     return ExportOutcome(
@@ -357,7 +421,7 @@ def export_coverage(
     if feed_preprocesses:
         feeds = [(prefix, read_feed(local, local.name, limits.archive)) for prefix, local in local_inputs]
         feed = merge_feeds(feeds, coverage.id)
-        feed = _apply_preprocesses(feed, feed_preprocesses, {}, f"coverage {coverage.id}", log)
+        feed = _apply_preprocesses(feed, feed_preprocesses, {}, f"coverage {coverage.id}", log, catalog.unknown_preprocess_params)
         write_feed(feed, path)
         counts = feed_counts(feed)
     else:
@@ -367,9 +431,9 @@ def export_coverage(
     export_key = layout.coverage_export_key(coverage.id, version)
     main = store.put_file(export_key, path, "application/zip")
     keys, written = [export_key], [main]
-    ods = _ods_spec(coverage)
+    ods = _ods_spec(coverage, catalog.unknown_preprocess_params)
     if ods is not None:
-        info = _ods_info(coverage, validity, datetime.now(UTC))
+        info = _ods_info(coverage, validity, datetime.now(UTC), catalog.unknown_preprocess_params)
         ods_inputs = _ods_inputs(store, path, pass_through, None, workdir / "ods-inputs")
         ods_path = build_ods_archive(ods_inputs, info, workdir / "export" / f"{coverage.id}_ods.zip")
         ods_key = layout.coverage_export_key(coverage.id, version, "_ods")
@@ -418,10 +482,11 @@ def _ods_inputs(
     return inputs
 
 
-def _ods_spec(coverage: Coverage) -> ComputeODS | None:
+def _ods_spec(coverage: Coverage, unknown_params: str = "refuse") -> ComputeODS | None:
     for spec in coverage.preprocesses:
         if spec.type == ComputeODS.name and spec.enabled:
-            preprocess = build_preprocess(spec.type, spec.params, spec.data_source_ids, f"coverage {coverage.id}")
+            preprocess = build_preprocess(spec.type, spec.params, spec.data_source_ids, f"coverage {coverage.id}",
+                                          unknown_params)
             assert isinstance(preprocess, ComputeODS)
             return preprocess
     return None
@@ -498,7 +563,8 @@ def publish_coverage(
                     # No archive saved at export time, or this portal announces its own download link
                     # or chooses its own data sources.
                     inputs = _ods_inputs(store, export, pass_through, platform.input_data_source_ids, folder / "ods")
-                    info = _ods_info(coverage, validity, datetime.fromisoformat(chosen["created_at"]))
+                    info = _ods_info(coverage, validity, datetime.fromisoformat(chosen["created_at"]),
+                                     catalog.unknown_preprocess_params)
                     build_ods_archive(inputs, info, file, expand_url(download_url, replacements or {}))
                 files.append((file, f"{coverage.id}.zip"))
             else:
@@ -562,8 +628,8 @@ def stored_file(
     return object_key, chosen.get("file_name") or object_key.rsplit("/", 1)[-1], chosen["version"]
 
 
-def _ods_info(coverage: Coverage, validity: ValidityPeriod, updated: datetime) -> OdsInfo:
-    ods = _ods_spec(coverage)
+def _ods_info(coverage: Coverage, validity: ValidityPeriod, updated: datetime, unknown_params: str = "refuse") -> OdsInfo:
+    ods = _ods_spec(coverage, unknown_params)
     description = (ods.description if ods else "") or coverage.name
     return OdsInfo(coverage.id, description, (ods.licence_name if ods else "") or coverage.license.name,
                    (ods.licence_url if ods else "") or coverage.license.url, validity, updated)

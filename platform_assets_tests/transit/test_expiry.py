@@ -3,6 +3,8 @@ when the coverage's merged period goes on."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import date
 from pathlib import Path
 
@@ -46,6 +48,11 @@ def test_one_contributor_expiring_is_named_though_the_coverage_goes_on(tmp_path:
     # 2026-01-05: 5 days left: error; 2026-01-12: ended 2 days ago: error.
     assert coverage_expiries(store, catalog, "both", date(2026, 1, 5))[0] == ContributorExpiry("soon", date(2026, 1, 10), 5, "error")
     assert coverage_expiries(store, catalog, "both", date(2026, 1, 12))[0].describe() == "soon ended on 2026-01-10 (2 days ago)"
+    # The alert's key holds contributor, feed end and level: the same error seen the next day is not mailed again.
+    key, subject, _body = coverage_expiries(store, catalog, "both", date(2026, 1, 5))[0].alert("prod", "both", date(2026, 1, 5))
+    assert key == coverage_expiries(store, catalog, "both", date(2026, 1, 6))[0].alert("prod", "both", date(2026, 1, 6))[0]
+    assert key == "transit-expiry:both:soon:2026-01-10:error"
+    assert subject == "[prod] transit contributor soon (coverage both): soon ends on 2026-01-10 (5 days left) [ERROR]"
     # The feed's own end counts, not the announced end after the 365-day cut: long was exported on
     # 2025-12-20 announcing 2025-12-13..2026-12-12 (4 days left on 2026-12-08), its data ends 2026-12-31.
     assert coverage_expiries(store, catalog, "solo", date(2026, 12, 8)) == [
@@ -72,3 +79,13 @@ def test_the_asset_check_warns_then_errors_naming_the_contributor(
         assert (evaluation.passed, evaluation.description) == (passed, description)
         if not passed:
             assert evaluation.severity == severity
+    # Each level reached was emailed, naming the contributor (the first run warned of nothing).
+    mails = sorted((world.data_dir / "outbox").glob("*.eml"))
+    messages = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in mails]
+    assert [m["Subject"] for m in messages] == [
+        "[local] transit contributor alpha (coverage north): alpha ends on 2018-08-01 (12 days left) [WARNING]",
+        "[local] transit contributor alpha (coverage north): alpha ends on 2018-08-01 (4 days left) [ERROR]",
+    ]
+    body = messages[1].get_content()
+    assert "Contributor: alpha\n" in body and "Coverage: north\n" in body and "Its own feed ends on: 2018-08-01\n" in body
+    assert messages[1]["To"] == "operators@localhost"

@@ -108,8 +108,9 @@ def test_ods_metadata_received_over_ftp_and_http_is_tartares_csv(
     days = {datetime.now(UTC).strftime("%Y%m%d")}
     export_contributor(store, catalog, "probe", tmp_path / "w", date(2026, 1, 10))
     export_coverage(store, catalog, "demo-west", tmp_path / "w", date(2026, 1, 10))
-    publish_coverage(store, catalog, "demo-west", tmp_path / "w")
+    latest, _done = publish_coverage(store, catalog, "demo-west", tmp_path / "w")
     days.add(datetime.now(UTC).strftime("%Y%m%d"))
+    exported = store.read_bytes(latest["keys"][0])
 
     http_name, http_bytes = multipart_file(http_server.requests[-1])
     assert http_name == "demo-west.zip"
@@ -117,6 +118,7 @@ def test_ods_metadata_received_over_ftp_and_http_is_tartares_csv(
         with zipfile.ZipFile(io.BytesIO(received)) as ods:
             assert sorted(ods.namelist()) == ["demo-west.txt", "demo-west_GTFS.zip"]
             size = len(ods.read("demo-west_GTFS.zip"))
+            assert ods.read("demo-west_GTFS.zip") == exported  # the coverage export, unchanged
             metadata = ods.read("demo-west.txt")
         expected = {
             (
@@ -153,3 +155,26 @@ def test_ftp_platform_honours_options_directory_and_tartares_authent(ftp: FtpSer
     exported = store.read_bytes(_latest["keys"][0])
     assert (ftp.root / "incoming/navitia/cov.zip").read_bytes() == exported
     assert not (ftp.root / "cov.zip").exists()
+
+
+def test_stop_area_platform_sends_the_exports_stops_byte_for_byte(http_server: HttpServer, tmp_path: Path) -> None:
+    """stop_area (not in Tartare): the coverage export's stops.txt, as `<coverage>_stops.txt`, as received."""
+    http_server.route("POST", "/stops", Response(200, b"ok"))
+    feed = write_gtfs(tmp_path / "probe.zip")  # stops S1 One 48.1 2.1, S2 Two 48.2 2.2
+    catalog = parse_catalog(
+        {
+            "contributors": [{"id": "probe", "data_prefix": "P",
+                              "data_sources": [{"id": "gtfs", "input": {"type": "url", "url": str(feed)}}]}],
+            "coverages": [{"id": "cov", "contributors": ["probe"], "environments": {"production": {
+                "publication_platforms": [{"type": "stop_area", "protocol": "http", "url": f"{http_server.base_url}/stops"}]}}}],
+        },
+        "test",
+    )
+    store = LocalObjectStore(local_dir=str(tmp_path / "objects"))
+    export_contributor(store, catalog, "probe", tmp_path / "w", date(2026, 1, 10))
+    export_coverage(store, catalog, "cov", tmp_path / "w", date(2026, 1, 10))
+    publish_coverage(store, catalog, "cov", tmp_path / "w")
+    name, received = multipart_file(http_server.requests[-1])
+    # The merged export's stops: ids prefixed with data_prefix `P:`, CSV rows ending in CRLF.
+    assert name == "cov_stops.txt"
+    assert received == b"stop_id,stop_name,stop_lat,stop_lon\r\nP:S1,One,48.1,2.1\r\nP:S2,Two,48.2,2.2\r\n"
