@@ -174,7 +174,7 @@ def test_asset_graph_snapshot() -> None:
             sorted(key.to_user_string() for key in node.parent_keys),
         )
     assert snapshot == {
-        "contributor_export": ("contributors", []),
+        "contributor_export": ("contributors", ["contributor_sources"]),
         "coverage_export": ("coverages", ["contributor_export"]),
         "coverage_publication": ("coverages", ["coverage_export"]),
     }
