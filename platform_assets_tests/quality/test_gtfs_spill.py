@@ -13,6 +13,7 @@ from platform_assets.lib.quality.result import MAX_EXAMPLES
 from platform_assets.quality.gtfs import stop_times
 from platform_assets.quality.gtfs.notices import Findings
 from platform_assets.quality.gtfs.registry import check_feed
+from platform_assets.quality.gtfs.spill import RowSpill
 
 HEADER = "trip_id,arrival_time,departure_time,stop_id,stop_sequence,shape_dist_traveled\n"
 
@@ -56,7 +57,21 @@ def _feed(path: Path, trips: int, stops_per_trip: int, defects: bool) -> Path:
         archive.writestr("trips.txt", "trip_id,route_id,service_id\n" + trip_rows)
         archive.writestr("stops.txt", "stop_id,stop_name,stop_lat,stop_lon\n" + "".join(f"S{s},S{s},48.{s:02d},2.{s:02d}\n" for s in range(50)))
         archive.writestr("stop_times.txt", "".join(rows))
+        if defects:
+            archive.writestr("shapes.txt", _shapes())
     return path
+
+
+def _shapes() -> str:
+    """60 shapes of 10 points, interleaved: every 7th with a decreasing distance (its 4th point),
+    every 9th a repeated shape_pt_sequence (its 2nd point); shape Z has one point."""
+    rows = ["shape_id,shape_pt_lat,shape_pt_lon,shape_pt_sequence,shape_dist_traveled\n"]
+    for k in range(10):
+        for s in range(60):
+            sequence = 0 if s % 9 == 0 and k == 1 else k
+            distance = 50.0 if s % 7 == 0 and k == 3 else 100.0 * k
+            rows.append(f"P{s},48.{k:02d},2.{s:02d},{sequence},{distance}\n")
+    return "".join(rows) + "Z,48.5,2.5,0,0\n"
 
 
 def test_spilled_stop_times_give_the_in_memory_results(tmp_path: Path) -> None:
@@ -66,15 +81,18 @@ def test_spilled_stop_times_give_the_in_memory_results(tmp_path: Path) -> None:
     in_memory = check_feed(feed, chunk_rows=100, spill_rows=None)
     spilled = check_feed(feed, chunk_rows=100, spill_rows=150, work_folder=work)
     assert in_memory.spilled_buckets == 0
-    # 2,404 stop times with a trip_id, in whole trips of 8: about 2,404 / 150 buckets.
-    assert 14 <= spilled.spilled_buckets <= 17
+    # 2,404 stop times with a trip_id in whole trips of 8, and 601 shape points in whole shapes
+    # of 10: about 2,404 / 150 and 601 / 150 buckets.
+    assert 18 <= spilled.spilled_buckets <= 22
     assert list(work.iterdir()) == []  # the spill folder and its bucket files are gone
     # repr: an example's `previous` distance may be NaN (no previous one), which == never matches.
     assert [repr(r.to_dict()) for r in spilled.results] == [repr(r.to_dict()) for r in in_memory.results]
     names = spilled.by_name()
     # Hand-counted: trips 0, 7, ..., 294 (43), 0, 11, ..., 297 (28), 0, 13, ..., 299 (24), 0, 17, ..., 289 (18).
     assert names["stop_time_with_arrival_before_previous_departure_time"].failed == 43
-    assert names["duplicate_key"].failed == 28
+    assert names["duplicate_key"].failed == 28 + 7  # and shapes 0, 9, ..., 54
+    assert names["decreasing_shape_distance"].failed == 9  # shapes 0, 7, ..., 56
+    assert names["single_shape_point"].failed == 1 and names["single_shape_point"].passed == 60
     assert names["decreasing_or_equal_stop_time_distance"].failed == 24
     assert names["coherence.stop_times.arrival_before_departure"].failed == 18
     assert names["unusable_trip"].failed == 1 and names["unusable_trip"].passed == 301  # T1000; T0-T299 and X1
@@ -83,7 +101,7 @@ def test_spilled_stop_times_give_the_in_memory_results(tmp_path: Path) -> None:
     assert names["stop_time_with_arrival_before_previous_departure_time"].failed > MAX_EXAMPLES
 
 
-def _held(path: Path, spill: stop_times.StopTimesSpill | None) -> tuple[int, int]:
+def _held(path: Path, spill: RowSpill | None) -> tuple[int, int]:
     """Bytes allocated (tracemalloc: numpy arrays included) once stop_times.txt is scanned, and
     at the peak of its per-trip rules (the bucket files read then)."""
     feed = read_gtfs_frames(path, chunk_rows=5_000)
@@ -105,7 +123,7 @@ def test_spilling_bounds_what_the_per_trip_rules_hold(tmp_path: Path) -> None:
     sorted copy during the per-trip rules; spilled past 8,000 rows it holds at most a bucket's."""
     feed = _feed(tmp_path / "large.zip", trips=2_000, stops_per_trip=40, defects=False)
     whole_scan, whole_rules = _held(feed, None)
-    spill = stop_times.StopTimesSpill(tmp_path, 8_000)
+    spill = stop_times.stop_times_spill(tmp_path, 8_000)
     spilled_scan, spilled_rules = _held(feed, spill)
     assert spill.bucket_count == 10
     assert whole_scan > 80_000 * 22 and whole_rules > 80_000 * 50  # 22 bytes a stop time, and the sorted copy

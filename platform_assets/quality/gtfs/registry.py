@@ -10,9 +10,9 @@ ones against the previous export. A feed that cannot be read at all gives a fail
 `csv_parsing_failed` instead of an exception.
 
 Memory: stop_times.txt and shapes.txt are read `chunk_rows` rows at a time; what the per-trip
-rules must see together (22 bytes a stop time) is held in memory up to `spill_rows` stop times,
-then spilled to disk and split into buckets of whole trips, checked one bucket at a time (in trip
-order, so with the same results). The other tables grow with stops, routes, trips and services
+and per-shape rules must see together (22 bytes a stop time, 40 a shape point) is held in memory
+up to `spill_rows` rows, then spilled to disk and split into buckets of whole trips (shapes),
+checked one bucket at a time (in trip order, so with the same results; `spill.py`). The other tables grow with stops, routes, trips and services
 and are read whole.
 """
 
@@ -42,6 +42,7 @@ from platform_assets.quality.gtfs import (
 from platform_assets.quality.gtfs.common import result_of
 from platform_assets.quality.gtfs.dataset import close_stops, trips_per_route
 from platform_assets.quality.gtfs.notices import RULES, Findings
+from platform_assets.quality.gtfs.spill import RowSpill
 from platform_assets.quality.gtfs.time_based import time_results
 
 # The Dagster checks: one per rule group, plus the project's own families.
@@ -55,7 +56,7 @@ class FeedReport:
     name: str
     results: list[CheckResult]
     rows: int
-    spilled_buckets: int = 0  # bucket files the per-trip rules read (0: stop times held in memory)
+    spilled_buckets: int = 0  # bucket files the per-trip and per-shape rules read (0: all held in memory)
 
     def by_name(self) -> dict[str, CheckResult]:
         return {result.name: result for result in self.results}
@@ -86,13 +87,14 @@ def check_feed(
     past `spill_rows` stop times (None: never), their per-trip columns wait on disk in a temporary
     folder under `work_folder` (None: the system's), removed on return."""
     if spill_rows is None:
-        return _check_feed(path, previous_path, threshold, seed, name, chunk_rows, today, None)
+        return _check_feed(path, previous_path, threshold, seed, name, chunk_rows, today, None, None)
     with tempfile.TemporaryDirectory(prefix="gtfs-spill-", dir=work_folder) as folder:
-        return _check_feed(path, previous_path, threshold, seed, name, chunk_rows, today, stop_times.StopTimesSpill(Path(folder), spill_rows))
+        return _check_feed(path, previous_path, threshold, seed, name, chunk_rows, today,
+                           stop_times.stop_times_spill(Path(folder), spill_rows), shapes.shapes_spill(Path(folder), spill_rows))
 
 
 def _check_feed(path: str | Path, previous_path: str | Path | None, threshold: float, seed: int, name: str | None,
-                chunk_rows: int | None, today: date | None, spill: stop_times.StopTimesSpill | None) -> FeedReport:
+                chunk_rows: int | None, today: date | None, spill: RowSpill | None, shapes_spill: RowSpill | None) -> FeedReport:
     feed = read_gtfs_frames(path, name, chunk_rows)
     findings = Findings(seed)
     results: list[CheckResult] = []
@@ -111,7 +113,7 @@ def _check_feed(path: str | Path, previous_path: str | Path | None, threshold: f
     found = stop_times.trip_rules(feed, scan, findings)
     farthest: dict[str, tuple[float, float, float]] = {}
     try:
-        shape_ids = shapes.scan_shapes(feed, findings, farthest)
+        shape_ids = shapes.scan_shapes(feed, findings, farthest, shapes_spill)
     except FeedError as error:
         findings.fail(schema.CSV_PARSING, {"item": "shapes.txt", "error": str(error)})
         shape_ids = set()
@@ -131,7 +133,7 @@ def _check_feed(path: str | Path, previous_path: str | Path | None, threshold: f
         previous = None
     results = [*findings.results(), arrival_after_departure(found), trips_per_route(feed, seed), close_stops(feed, seed),
                *time_results(feed, previous, threshold, seed)]
-    return FeedReport(feed.name, results, feed.rows(), found["spilled_buckets"])
+    return FeedReport(feed.name, results, feed.rows(), found["spilled_buckets"] + (shapes_spill.bucket_count if shapes_spill else 0))
 
 
 def family_of(name: str, _level: Level | None = None) -> str:

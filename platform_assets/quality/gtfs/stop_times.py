@@ -7,7 +7,7 @@ mobilitydata/gtfsvalidator/validator/)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from platform_assets.lib.quality.result import Level
 from platform_assets.lib.quality.tally import Tally
 from platform_assets.quality.gtfs import schema
 from platform_assets.quality.gtfs.notices import ERROR, WARNING, Findings, rule
+from platform_assets.quality.gtfs.spill import RowSpill
 
 COLUMNS = ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time", "shape_dist_traveled",
            "timepoint", "pickup_type", "drop_off_type", "location_group_id", "location_id",
@@ -89,74 +90,21 @@ def _time_text(value: int) -> str | None:
 SPILL_RECORD = np.dtype([("trip", np.int32), ("sequence", np.int64), ("arrival", np.int32), ("departure", np.int32),
                          ("distance", np.float32), ("stop", np.int32), ("line", np.int32)])
 DEFAULT_SPILL_ROWS = 500_000
-MAX_BUCKETS = 256  # bucket files open at once while the spill is split (bigger buckets past that)
 
 
-@dataclass
-class StopTimesSpill:
-    """The per-trip columns of stop_times.txt on disk once they pass `rows` rows, so that memory
-    does not grow with the file: appended in file order while scanning, then split into bucket
-    files of whole trips, contiguous ranges of trip numbers of about `rows` rows each (a trip
-    longer than that is a bucket of its own; at most MAX_BUCKETS, larger past MAX_BUCKETS x rows),
-    read back one at a time in trip order."""
+def stop_times_spill(folder: Path, rows: int) -> RowSpill:
+    """Where the per-trip columns of stop_times.txt wait once more than `rows` are held."""
+    return RowSpill(folder, rows, SPILL_RECORD, "trip", "stop_times")
 
-    folder: Path
-    rows: int
-    written: int = 0  # rows in the spill file (their lines are their positions + 2)
-    trip_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # stop times per trip number
-    bucket_count: int = 0  # bucket files the per-trip rules read
 
-    @property
-    def path(self) -> Path:
-        return self.folder / "stop_times.rows"
-
-    def write(self, parts: list[list[np.ndarray]]) -> None:
-        """Append the rows held in `parts` (then emptied) to the spill file."""
-        count = sum(len(array) for array in parts[0])
-        if not count:
-            return
-        records = np.empty(count, SPILL_RECORD)
-        for name, part in zip(("trip", "sequence", "arrival", "departure", "distance", "stop"), parts, strict=True):
-            records[name] = np.concatenate(part)
-            part.clear()
-        records["line"] = np.arange(self.written + 2, self.written + 2 + count, dtype=np.int32)
-        with self.path.open("ab") as spill:
-            records.tofile(spill)
-        self.written += count
-        counts = np.bincount(records["trip"][records["trip"] >= 0])
-        if len(counts) > len(self.trip_rows):
-            self.trip_rows = np.r_[self.trip_rows, np.zeros(len(counts) - len(self.trip_rows), np.int64)]
-        self.trip_rows[: len(counts)] += counts
-
-    def buckets(self) -> Iterator[list[np.ndarray]]:
-        """Each bucket's columns (trip, sequence, arrival, departure, distance, stop, line), in
-        file order, buckets in trip order; the rows without a trip_id are left out. One pass over
-        the spill file splits it (then removed); each bucket file is removed once read."""
-        size = max(self.rows, -(-int(self.trip_rows.sum()) // MAX_BUCKETS))
-        bucket_of_trip = (np.cumsum(self.trip_rows) - self.trip_rows) // size  # rows before each trip // size
-        files: dict[int, Any] = {}
-        step = max(1, min(self.rows, 1 << 16))
-        try:
-            with self.path.open("rb") as spill:
-                while len(records := np.fromfile(spill, SPILL_RECORD, count=step)):
-                    records = records[records["trip"] >= 0]
-                    bucket = bucket_of_trip[records["trip"]]
-                    for number in np.unique(bucket):
-                        if number not in files:
-                            files[int(number)] = (self.folder / f"bucket-{int(number):06d}.rows").open("wb")
-                        records[bucket == number].tofile(files[int(number)])
-        finally:
-            for handle in files.values():
-                handle.close()
-            self.path.unlink(missing_ok=True)
-        self.bucket_count = len(files)
-        for number in sorted(files):
-            path = self.folder / f"bucket-{number:06d}.rows"
-            records = np.fromfile(path, SPILL_RECORD)
-            path.unlink()
-            columns = [np.ascontiguousarray(records[name]) for name in SPILL_RECORD.names]
-            del records
-            yield columns
+def _spill_parts(spill: RowSpill, parts: list[list[np.ndarray]]) -> None:
+    """Append the rows held in `parts` (then emptied) to the spill, each with its line (position + 2)."""
+    columns = []
+    for part in parts:
+        columns.append(np.concatenate(part) if part else np.empty(0, np.int32))
+        part.clear()
+    columns.append(np.arange(spill.written + 2, spill.written + 2 + len(columns[0]), dtype=np.int32))
+    spill.write(columns)
 
 
 @dataclass
@@ -171,7 +119,7 @@ class StopTimesScan:
     trip_stops: dict[str, set[str]] = field(default_factory=dict)  # for the trips transfers.txt names
     trip_sequences: dict[str, set[str]] = field(default_factory=dict)  # for the trips translations.txt names
     phone_only: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (line, trip) of must-phone window stop times
-    spill: StopTimesSpill | None = None  # where `parts` go once they pass spill.rows rows (None: kept in memory)
+    spill: RowSpill | None = None  # where `parts` go once they pass spill.rows rows (None: kept in memory)
 
 
 def _continuous_trips(feed: GtfsFrames) -> pa.Array:
@@ -225,7 +173,7 @@ def _flex_rules(cols: dict[str, pa.Array], empty: dict[str, np.ndarray], rows: i
 
 
 def scan_stop_times(feed: GtfsFrames, findings: Findings, stops_of: Collection[str] = (),
-                    sequences_of: Collection[str] = (), spill: StopTimesSpill | None = None) -> StopTimesScan:
+                    sequences_of: Collection[str] = (), spill: RowSpill | None = None) -> StopTimesScan:
     """One pass over stop_times.txt, `feed.chunk_rows` rows at a time; keeps the stop ids of the
     trips `stops_of` and the stop_sequence values of the trips `sequences_of`; the per-trip
     columns go to `spill` whenever more than `spill.rows` are held."""
@@ -342,7 +290,7 @@ def scan_stop_times(feed: GtfsFrames, findings: Findings, stops_of: Collection[s
                 part.append(column)
             held += rows
             if spill is not None and held > spill.rows:
-                spill.write(scan.parts)
+                _spill_parts(spill, scan.parts)
                 held = 0
             if phone_only is not None and phone_only.any():
                 keep = phone_only & (trip >= 0)
@@ -463,7 +411,7 @@ def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dic
     names = scan.trip_names
     totals = _TripTotals(names, Tally(COHERENCE, findings.seed), np.zeros(len(names), np.int64))
     if scan.spill is not None and scan.spill.written:
-        scan.spill.write(scan.parts)
+        _spill_parts(scan.spill, scan.parts)
         for bucket in scan.spill.buckets():
             _rules_on_sorted(_sort_rows(bucket), findings, totals)
             bucket.clear()
