@@ -32,7 +32,7 @@ class QualityPolicy(ConfigurableResource):
     )
     spill_rows: int = setting(
         "PLATFORM_QUALITY_SPILL_ROWS",
-        "500000",
+        "250000",
         "Stop times whose per-trip columns the GTFS checks hold in memory; past that they wait on disk "
         "(the object store's work folder) and the per-trip rules run bucket by bucket (bounds their memory).",
         minimum=1,

@@ -89,7 +89,7 @@ def _time_text(value: int) -> str | None:
 # A stop time's per-trip columns on disk (widened so every batch has one layout), with its line.
 SPILL_RECORD = np.dtype([("trip", np.int32), ("sequence", np.int64), ("arrival", np.int32), ("departure", np.int32),
                          ("distance", np.float32), ("stop", np.int32), ("line", np.int32)])
-DEFAULT_SPILL_ROWS = 500_000
+DEFAULT_SPILL_ROWS = 250_000
 
 
 def stop_times_spill(folder: Path, rows: int) -> RowSpill:
