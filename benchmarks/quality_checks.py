@@ -8,6 +8,11 @@ figure that load does not inflate). Prints the figures; not part of the test sui
     PYTHONPATH=. python benchmarks/quality_checks.py [--items 100000] [--feed platform_assets_tests/data/gtfs/nyc_subway_gtfs.zip]
         [--copies 30] [--chunk-rows 25000] [--skip-ocds] [--skip-whole] [--skip-gtfs-kit]
     PYTHONPATH=. python benchmarks/quality_checks.py --only-ocds --items 10000 --baseline-ref 4e987c3 [--baseline-ref REF ...] [--rounds 3]
+    PYTHONPATH=. python benchmarks/quality_checks.py --gtfs-memory [--stop-times-mb 25 100] [--copies 30] [--gtfs-baseline-ref REF]
+
+`--gtfs-memory`: every GTFS check on generated feeds of 25 and 100 MB of stop_times (hostile_feeds.py's)
+and on the x`--copies` feed, each in a fresh interpreter (peak RSS, CPU-s, a digest of every result),
+this tree and each `--gtfs-baseline-ref` (its `platform_assets`, extracted with `git archive`).
 
 With `--baseline-ref`, the OCDS checks of each git ref (its `platform_assets` package, extracted
 with `git archive`) run on the same generated items in a fresh process, alternating round by round
@@ -222,9 +227,15 @@ def main() -> None:
     parser.add_argument("--baseline-ref", action="append", default=[], help="git ref whose OCDS checks are the baseline (repeatable).")
     parser.add_argument("--rounds", type=int, default=1, help="with --baseline-ref: alternating rounds per version")
     parser.add_argument("--ocds-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--gtfs-memory", action="store_true", help="Peak RSS of the GTFS checks on generated and scaled feeds.")
+    parser.add_argument("--stop-times-mb", type=int, nargs="+", default=[25, 100])
+    parser.add_argument("--gtfs-baseline-ref", action="append", default=[], help="with --gtfs-memory: git ref measured as well")
     args = parser.parse_args()
     if args.ocds_child:
         _ocds_child(args.items)
+        return
+    if args.gtfs_memory:
+        gtfs_memory(args.feed, args.copies, args.stop_times_mb, args.chunk_rows, args.gtfs_baseline_ref)
         return
     if args.baseline_ref:
         compare_ocds(args.items, args.baseline_ref, args.rounds)
@@ -308,6 +319,45 @@ def compare_ocds(items: int, refs: list[str], rounds: int) -> None:
         print(f"this tree / {ref}: {median['this tree'] / median[ref]:.2f}x releases per CPU-second (medians {median['this tree']:,.0f} vs "
               f"{median[ref]:,.0f}; wall {wall['this tree'] / wall[ref]:.2f}x); {checks['this tree']} vs {checks[ref]} checks: "
               f"{median['this tree'] * checks['this tree'] / (median[ref] * checks[ref]):.2f}x item-checks per CPU-second")
+
+
+GTFS_CHILD = """
+import hashlib, inspect, json, resource, sys, time
+from platform_assets.quality.gtfs.registry import check_feed
+start, cpu = time.perf_counter(), time.process_time()
+report = check_feed(sys.argv[1], chunk_rows=int(sys.argv[2]))
+elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+# Every result (counts and examples), path-free: equal digests mean the same results.
+text = repr([r.to_dict() for r in report.results]).replace(sys.argv[1], "FEED")
+print(json.dumps({"rows": report.rows, "seconds": elapsed, "cpu_seconds": cpu, "digest": hashlib.sha256(text.encode()).hexdigest()[:12],
+                  "buckets": getattr(report, "spilled_buckets", None),
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def gtfs_memory(feed: Path, copies: int, sizes: list[int], chunk_rows: int, refs: list[str]) -> None:
+    """Every GTFS check on generated stop_times feeds and the scaled real feed, in fresh interpreters,
+    for this tree and each baseline ref: peak RSS, CPU-s and a digest of the results."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from hostile_feeds import stop_times_feed
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        roots = {"this tree": REPOSITORY, **{ref: _extract(ref, root) for ref in refs}}
+        feeds = [stop_times_feed(root / f"stop_times-{size}mb.zip", size, varied=True) for size in sizes]
+        feeds.append(scaled_feed(feed, root / f"{feed.stem}-x{copies}.zip", copies))
+        print("| feed | code | rows | CPU-s | wall s | peak RSS MiB | buckets | results digest | load average |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for path in feeds:
+            for label, package_root in roots.items():
+                env = dict(os.environ)
+                env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (package_root, REPOSITORY))
+                done = subprocess.run([sys.executable, "-c", GTFS_CHILD, str(path), str(chunk_rows)], env=env, cwd=package_root,
+                                      capture_output=True, text=True, check=True)
+                figures = json.loads(done.stdout.strip().splitlines()[-1])
+                print(f"| {path.name} | {label} | {figures['rows']:,} | {figures['cpu_seconds']:.2f} | {figures['seconds']:.2f} | "
+                      f"{figures['peak_mib']:.0f} | {figures['buckets'] if figures['buckets'] is not None else '-'} | {figures['digest']} | "
+                      f"{os.getloadavg()[0]:.1f} |", flush=True)
 
 
 def _print_ocds(items: int) -> None:

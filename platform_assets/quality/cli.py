@@ -122,7 +122,7 @@ def check_feed_command(feed: Path, previous: Path | None, chunk_rows: int | None
     blocking = settings.blocking()
     policy = gtfs_check_policy(blocking)  # severity: reference checks are ERROR even when not blocking
     started = time.perf_counter()
-    report = check_feed(feed, previous, chunk_rows=chunk_rows or settings.chunk_rows)
+    report = check_feed(feed, previous, chunk_rows=chunk_rows or settings.chunk_rows, spill_rows=settings.spill_rows)
     elapsed = time.perf_counter() - started
     failing = [result for result in report.results if not result.ok]
     from platform_assets.quality.gtfs_checks import expand_blocking

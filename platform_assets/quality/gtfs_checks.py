@@ -16,7 +16,6 @@ night-bus schedules whose stop points it lacks) that should not stop a publicati
 operator deciding so; deploy/README.md recommends `reference.*` in production.
 """
 
-import tempfile
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
@@ -154,7 +153,9 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] = ()) -> AssetChecks
         if not exports or not exports[0].get("uri"):
             raise PlatformError(f"{asset} [{partition}]: no materialization with a 'uri' to check")
         current = exports[0]
-        with tempfile.TemporaryDirectory(prefix=f"gtfs-checks-{partition}-") as folder:
+        # The object store's work folder: removed on exit, and by the next run's clean-up when this
+        # step is killed (a system temporary folder would stay behind).
+        with object_store.work_folder(f"gtfs-checks-{partition}-") as folder:
             path = object_store.download(object_store.key_from_uri(str(current["uri"])), Path(folder) / "current.zip")
             previous_path: Path | None = None
             if len(exports) > 1 and exports[1].get("uri"):
@@ -164,7 +165,8 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] = ()) -> AssetChecks
                     )
                 except PlatformError as error:  # retention may have deleted it: no time-based comparison then
                     context.log.warning(f"{asset} [{partition}]: previous export unavailable ({error})")
-            report = check_feed(path, previous_path, name=f"{asset}[{partition}]", chunk_rows=quality.chunk_rows)
+            report = check_feed(path, previous_path, name=f"{asset}[{partition}]", chunk_rows=quality.chunk_rows,
+                                spill_rows=quality.spill_rows, work_folder=folder)
         results = report.results
         store_check_run(
             database.engine, asset, partition, str(current.get("sha256") or current["uri"]), results,

@@ -30,6 +30,13 @@ class QualityPolicy(ConfigurableResource):
         "Rows of stop_times.txt / shapes.txt held at a time by the GTFS checks (bounds their memory).",
         minimum=1,
     )
+    spill_rows: int = setting(
+        "PLATFORM_QUALITY_SPILL_ROWS",
+        "250000",
+        "Stop times whose per-trip columns the GTFS checks hold in memory; past that they wait on disk "
+        "(the object store's work folder) and the per-trip rules run bucket by bucket (bounds their memory).",
+        minimum=1,
+    )
 
     def blocking(self) -> frozenset[str]:
         return frozenset(comma_list(self.blocking_checks))

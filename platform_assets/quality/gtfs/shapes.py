@@ -4,6 +4,7 @@ gtfsvalidator/validator/, core/.../notice/PointNearOriginNotice.java, PointNearP
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from platform_assets.lib.gtfs.reader import GtfsFrames
 from platform_assets.lib.quality.result import Level
 from platform_assets.quality.gtfs import schema
 from platform_assets.quality.gtfs.notices import ERROR, WARNING, Findings, rule
+from platform_assets.quality.gtfs.spill import RowSpill
 from platform_assets.quality.gtfs.stop_times import FLOAT_PATTERN, INTEGER_PATTERN
 
 COLUMNS = ("shape_id", "shape_pt_lat", "shape_pt_lon", "shape_pt_sequence", "shape_dist_traveled")
@@ -33,6 +35,9 @@ TRIP_PAST_SHAPE = rule("trip_distance_exceeds_shape_distance", ERROR, "shapes",
 TRIP_PAST_SHAPE_NEAR = rule("trip_distance_exceeds_shape_distance_below_threshold", WARNING, "shapes",
                             "a trip's last shape_dist_traveled does not exceed its shape's (stop within 11.1 m of the shape's end)", Level.ITEM)
 SHAPE_END_METRES = 11.1
+# A shape point on disk (spill.py), in the order _point_rules reads its columns.
+SPILL_RECORD = np.dtype([("line", np.int32), ("shape", np.int32), ("sequence", np.float64), ("distance", np.float64),
+                         ("lat", np.float64), ("lon", np.float64)])
 EARTH_METRES = 6_371_010.0
 
 
@@ -49,9 +54,47 @@ def _numbers(column: pa.Array, pattern: str, dtype: type) -> tuple[np.ndarray, n
     return values, ok
 
 
-def scan_shapes(feed: GtfsFrames, findings: Findings, farthest: dict[str, tuple[float, float, float]] | None = None) -> set[str]:
+def shapes_spill(folder: Path, rows: int) -> RowSpill:
+    """Where shapes.txt's points wait once more than `rows` are held."""
+    return RowSpill(folder, rows, SPILL_RECORD, "shape", "shapes")
+
+
+def _point_rules(columns: list[np.ndarray], names: list[str], findings: Findings, points: np.ndarray,
+                 farthest: dict[str, tuple[float, float, float]] | None) -> None:
+    """The rules along each shape, on whole shapes (all of them, or a bucket of them in shape
+    order: the same rows offered in the same order either way): sorted by shape, sequence, line."""
+    order = np.lexsort((columns[0], columns[2], columns[1]))
+    line, shape, sequence, distance, lat, lon = (c[order] for c in columns)
+    del order
+    same = np.r_[False, shape[1:] == shape[:-1]]
+
+    def at(i: int, **extra: Any) -> dict[str, Any]:
+        return {"item": names[shape[i]], "line": int(line[i]), "shape_pt_sequence": sequence[i], **extra}
+
+    previous_distance = np.r_[np.nan, distance[:-1]]
+    known = same & ~np.isnan(distance) & ~np.isnan(previous_distance)
+    findings.add(DECREASING, known & (distance < previous_distance), lambda i: at(i, shape_dist_traveled=distance[i], previous=previous_distance[i]))
+    moved = (np.r_[np.nan, lat[:-1]] != lat) | (np.r_[np.nan, lon[:-1]] != lon)
+    findings.add(EQUAL_DIFFERENT, known & (distance == previous_distance) & moved, lambda i: at(i, shape_dist_traveled=distance[i]))
+    findings.add(schema.DUPLICATE_KEY, same & ~np.isnan(sequence) & (np.r_[np.nan, sequence[:-1]] == sequence),
+                 lambda i: {**at(i), "file": "shapes.txt", "key": "shape_id, shape_pt_sequence"})
+    starts = np.flatnonzero(~same)
+    points[shape[starts]] = np.diff(np.r_[starts, len(shape)])
+    if farthest is not None and len(shape):
+        # Per shape, the first point (by sequence) of greatest distance (absent: 0, as MobilityData's default).
+        along = np.nan_to_num(distance, nan=0.0)
+        greatest = np.maximum.reduceat(along, starts)
+        per_row = np.repeat(greatest, np.diff(np.r_[starts, len(along)]))
+        first = np.minimum.reduceat(np.where(along == per_row, np.arange(len(along)), len(along)), starts)
+        for k, i in enumerate(first):
+            farthest[names[shape[starts[k]]]] = (float(greatest[k]), float(lat[i]), float(lon[i]))
+
+
+def scan_shapes(feed: GtfsFrames, findings: Findings, farthest: dict[str, tuple[float, float, float]] | None = None,
+                spill: RowSpill | None = None) -> set[str]:
     """One bounded pass over shapes.txt; returns the shape ids (for trips.shape_id) and fills
-    `farthest` with each shape's point of greatest shape_dist_traveled (distance, lat, lon)."""
+    `farthest` with each shape's point of greatest shape_dist_traveled (distance, lat, lon). The
+    points go to `spill` whenever more than `spill.rows` are held."""
     header = feed.headers.get("shapes.txt") or []
     if "shapes.txt" not in feed.streamed or not header:
         return set()
@@ -62,6 +105,7 @@ def scan_shapes(feed: GtfsFrames, findings: Findings, farthest: dict[str, tuple[
             findings.fail(schema.MISSING_COLUMN, {"item": "shapes.txt", "file": "shapes.txt", "column": column})
     shape_ids: dict[str, int] = {}
     parts: list[tuple[np.ndarray, ...]] = []
+    held = 0  # points in parts
     for offset, batch in feed.batches("shapes.txt", COLUMNS):
         rows = batch.num_rows
         line = np.arange(offset + 2, offset + 2 + rows, dtype=np.int32)
@@ -97,36 +141,28 @@ def scan_shapes(feed: GtfsFrames, findings: Findings, farthest: dict[str, tuple[
         shape = np.asarray([shape_ids[name] for name in uniques], dtype=np.int32)[encoded.indices.to_numpy(zero_copy_only=False)] \
             if uniques else np.empty(0, np.int32)
         parts.append((line, shape, values["shape_pt_sequence"], values["shape_dist_traveled"], values["shape_pt_lat"], values["shape_pt_lon"]))
+        held += rows
+        if spill is not None and held > spill.rows:
+            spill.write([np.concatenate(c) for c in zip(*parts, strict=True)])
+            parts.clear()
+            held = 0
     for line_number, cells in feed.cut_rows.get("shapes.txt", []):
         findings.fail(schema.ROW_LENGTH, {"item": f"shapes:{line_number}", "file": "shapes.txt", "cells": cells, "header_cells": len(header)})
     names = list(shape_ids)
-    if parts:
-        line, shape, sequence, distance, lat, lon = (np.concatenate(c) for c in zip(*parts, strict=True))
-        order = np.lexsort((line, sequence, shape))
-        line, shape, sequence, distance, lat, lon = (c[order] for c in (line, shape, sequence, distance, lat, lon))
-        same = np.r_[False, shape[1:] == shape[:-1]]
-
-        def at(i: int, **extra: Any) -> dict[str, Any]:
-            return {"item": names[shape[i]], "line": int(line[i]), "shape_pt_sequence": sequence[i], **extra}
-
-        previous_distance = np.r_[np.nan, distance[:-1]]
-        known = same & ~np.isnan(distance) & ~np.isnan(previous_distance)
-        findings.add(DECREASING, known & (distance < previous_distance), lambda i: at(i, shape_dist_traveled=distance[i], previous=previous_distance[i]))
-        moved = (np.r_[np.nan, lat[:-1]] != lat) | (np.r_[np.nan, lon[:-1]] != lon)
-        findings.add(EQUAL_DIFFERENT, known & (distance == previous_distance) & moved, lambda i: at(i, shape_dist_traveled=distance[i]))
-        findings.add(schema.DUPLICATE_KEY, same & ~np.isnan(sequence) & (np.r_[np.nan, sequence[:-1]] == sequence),
-                     lambda i: {**at(i), "file": "shapes.txt", "key": "shape_id, shape_pt_sequence"})
-        counts = np.bincount(shape, minlength=len(names))
-        findings.add(SINGLE_POINT, counts == 1, lambda k: {"item": names[k], "points": int(counts[k])})
-        if farthest is not None and len(shape):
-            # Per shape, the first point (by sequence) of greatest distance (absent: 0, as MobilityData's default).
-            starts = np.flatnonzero(~same)
-            along = np.nan_to_num(distance, nan=0.0)
-            greatest = np.maximum.reduceat(along, starts)
-            per_row = np.repeat(greatest, np.diff(np.r_[starts, len(along)]))
-            first = np.minimum.reduceat(np.where(along == per_row, np.arange(len(along)), len(along)), starts)
-            for k, i in enumerate(first):
-                farthest[names[shape[starts[k]]]] = (float(greatest[k]), float(lat[i]), float(lon[i]))
+    points = np.zeros(len(names), np.int64)  # points per shape number
+    if spill is not None and spill.written:
+        spill.write([np.concatenate(c) for c in zip(*parts, strict=True)] if parts else [])
+        parts.clear()
+        for bucket in spill.buckets():
+            _point_rules(bucket, names, findings, points, farthest)
+            bucket.clear()
+    elif parts:
+        columns = [np.concatenate(c) for c in zip(*parts, strict=True)]
+        parts.clear()
+        _point_rules(columns, names, findings, points, farthest)
+        columns.clear()
+    if names:
+        findings.add(SINGLE_POINT, points == 1, lambda k: {"item": names[k], "points": int(points[k])})
     used = set(feed.column("trips.txt", "shape_id").dropna().astype(str))
     if feed.has("trips.txt"):
         findings.add(UNUSED_SHAPE, np.asarray([name not in used for name in names], bool), lambda k: {"item": names[k], "file": "shapes.txt"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,10 @@ import pyarrow.compute as pc
 from platform_assets.lib.gtfs.reader import GtfsFrames
 from platform_assets.lib.quality.check import short
 from platform_assets.lib.quality.result import Level
+from platform_assets.lib.quality.tally import Tally
 from platform_assets.quality.gtfs import schema
 from platform_assets.quality.gtfs.notices import ERROR, WARNING, Findings, rule
+from platform_assets.quality.gtfs.spill import RowSpill
 
 COLUMNS = ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time", "shape_dist_traveled",
            "timepoint", "pickup_type", "drop_off_type", "location_group_id", "location_id",
@@ -59,6 +62,7 @@ WINDOW_CONTINUOUS = rule("forbidden_continuous_pickup_drop_off", ERROR, "stop_ti
 LONE_PHONE_RECORD = rule("missing_stop_times_record", ERROR, "stop_times",
                          "a trip whose stop time has a window and must-phone pickup and drop-off has another stop time", Level.ITEM)
 
+COHERENCE = "coherence.stop_times.arrival_before_departure"  # the project's own check, a Tally beside the notices
 TIME_PATTERN = r"^\d{1,3}:[0-5]\d:[0-5]\d$"  # hours past 24 are valid (trips after midnight)
 INTEGER_PATTERN = r"^-?\d+$"
 FLOAT_PATTERN = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
@@ -82,6 +86,27 @@ def _time_text(value: int) -> str | None:
     return None if value < 0 else f"{value // 3600:02d}:{value // 60 % 60:02d}:{value % 60:02d}"
 
 
+# A stop time's per-trip columns on disk (widened so every batch has one layout), with its line.
+SPILL_RECORD = np.dtype([("trip", np.int32), ("sequence", np.int64), ("arrival", np.int32), ("departure", np.int32),
+                         ("distance", np.float32), ("stop", np.int32), ("line", np.int32)])
+DEFAULT_SPILL_ROWS = 250_000
+
+
+def stop_times_spill(folder: Path, rows: int) -> RowSpill:
+    """Where the per-trip columns of stop_times.txt wait once more than `rows` are held."""
+    return RowSpill(folder, rows, SPILL_RECORD, "trip", "stop_times")
+
+
+def _spill_parts(spill: RowSpill, parts: list[list[np.ndarray]]) -> None:
+    """Append the rows held in `parts` (then emptied) to the spill, each with its line (position + 2)."""
+    columns = []
+    for part in parts:
+        columns.append(np.concatenate(part) if part else np.empty(0, np.int32))
+        part.clear()
+    columns.append(np.arange(spill.written + 2, spill.written + 2 + len(columns[0]), dtype=np.int32))
+    spill.write(columns)
+
+
 @dataclass
 class StopTimesScan:
     """What the per-trip and dataset rules need from stop_times.txt, gathered batch by batch."""
@@ -94,6 +119,7 @@ class StopTimesScan:
     trip_stops: dict[str, set[str]] = field(default_factory=dict)  # for the trips transfers.txt names
     trip_sequences: dict[str, set[str]] = field(default_factory=dict)  # for the trips translations.txt names
     phone_only: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (line, trip) of must-phone window stop times
+    spill: RowSpill | None = None  # where `parts` go once they pass spill.rows rows (None: kept in memory)
 
 
 def _continuous_trips(feed: GtfsFrames) -> pa.Array:
@@ -147,10 +173,12 @@ def _flex_rules(cols: dict[str, pa.Array], empty: dict[str, np.ndarray], rows: i
 
 
 def scan_stop_times(feed: GtfsFrames, findings: Findings, stops_of: Collection[str] = (),
-                    sequences_of: Collection[str] = ()) -> StopTimesScan:
+                    sequences_of: Collection[str] = (), spill: RowSpill | None = None) -> StopTimesScan:
     """One pass over stop_times.txt, `feed.chunk_rows` rows at a time; keeps the stop ids of the
-    trips `stops_of` and the stop_sequence values of the trips `sequences_of`."""
-    scan = StopTimesScan()
+    trips `stops_of` and the stop_sequence values of the trips `sequences_of`; the per-trip
+    columns go to `spill` whenever more than `spill.rows` are held."""
+    scan = StopTimesScan(spill=spill)
+    held = 0  # rows in scan.parts
     header = feed.headers.get("stop_times.txt") or []
     if "stop_times.txt" not in feed.streamed or not header:
         return scan
@@ -260,6 +288,10 @@ def scan_stop_times(feed: GtfsFrames, findings: Findings, stops_of: Collection[s
             compact = sequence.astype(np.int32) if not len(sequence) or sequence.max() < 2**31 else sequence
             for part, column in zip(scan.parts, (trip, compact, arrival, departure, distance, stop), strict=True):
                 part.append(column)
+            held += rows
+            if spill is not None and held > spill.rows:
+                _spill_parts(spill, scan.parts)
+                held = 0
             if phone_only is not None and phone_only.any():
                 keep = phone_only & (trip >= 0)
                 scan.phone_only.append((line[keep], trip[keep]))
@@ -287,12 +319,10 @@ def _previous_known(values: np.ndarray, missing: np.ndarray, same_trip: np.ndarr
     return positions
 
 
-def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dict[str, Any]:
-    """The per-trip rules on the stop times sorted by trip, stop_sequence and line."""
-    columns: list[np.ndarray] = []
-    for part, dtype in zip(scan.parts, (np.int32, np.int32, np.int32, np.int32, np.float32, np.int16), strict=True):
-        columns.append(np.concatenate(part) if part else np.empty(0, dtype=dtype))
-        part.clear()  # each column's batches are freed as soon as it is whole
+def _sort_rows(columns: list[np.ndarray]) -> list[np.ndarray]:
+    """Sort the rows of `columns` (trip, sequence, others...) in place by trip, stop_sequence and
+    file order (the order they come in), leaving out the rows without a trip_id; one column is
+    reordered at a time, the unsorted one freed at once."""
     trip, sequence = columns[0], columns[1]
     if not len(sequence) or sequence.max() < 2**31:
         # One int64 key, built in place (trip in the high 32 bits, stop_sequence + 1 >= 0 in the
@@ -308,14 +338,29 @@ def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dic
         order = np.lexsort((np.arange(len(trip)), sequence, trip))
     first = int(np.searchsorted(trip[order], 0))  # rows without a trip_id (trip -1) sort first
     order = order[first:]
-    line = order.astype(np.int32)
-    line += 2
-    for position in range(len(columns)):  # one column at a time: the unsorted one is freed at once
+    del trip, sequence
+    for position in range(len(columns)):
         columns[position] = columns[position][order]
-    del order
-    trip, sequence, arrival, departure, distance, stop = columns
-    del columns
-    names = scan.trip_names
+    return columns
+
+
+@dataclass
+class _TripTotals:
+    """What the per-trip rules carry from one group of trips to the next (all per trip, not per row)."""
+
+    names: list[str]
+    coherence: Tally
+    stop_times: np.ndarray  # stop times per trip number
+    last: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    edges: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+
+
+def _rules_on_sorted(columns: list[np.ndarray], findings: Findings, totals: _TripTotals) -> None:
+    """The per-trip rules on whole trips sorted by trip, stop_sequence and line (every stop time
+    of a trip is in `columns`): called once, or once per bucket of trips in trip order, which
+    offers every rule the same rows in the same order (so the same counts and examples)."""
+    trip, sequence, arrival, departure, distance, stop, line = columns
+    names = totals.names
 
     def example(i: int, **extra: Any) -> dict[str, Any]:
         return {"item": names[trip[i]], "line": int(line[i]), "stop_sequence": int(sequence[i]), **extra}
@@ -347,14 +392,43 @@ def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dic
     edge_bad = ~timed[starts] | ~timed[ends] if len(starts) else np.zeros(0, bool)
     findings.add(TRIP_EDGE, edge_bad, lambda k: example(int(starts[k] if not timed[starts[k]] else ends[k])))
     findings.add(UNUSABLE_TRIP, counts < 2, lambda k: {"item": names[trip[starts[k]]], "stop_times": int(counts[k])})
+    totals.stop_times[trip[starts]] = counts
+    # Arrival after departure at one stop: the project's own check (no MobilityData notice).
+    both = (arrival >= 0) & (departure >= 0)
+    outcomes = np.where(both, np.where(arrival > departure, 0, 1), -1).astype(np.int8)
+    totals.coherence.add(outcomes, lambda i: {"item": f"stop_times:{line[i]}", "trip_id": names[trip[i]],
+                                              "arrival_time": _time_text(int(arrival[i])), "departure_time": _time_text(int(departure[i]))})
+    if len(trip):
+        # Each trip's last stop time (by stop_sequence): its stop and distance, for trip_distance_exceeds_shape_distance.
+        totals.last.append((trip[ends], stop[ends], distance[ends]))
+        # Each trip's first and last times, for block_trips_with_overlapping_stop_times.
+        totals.edges.append((trip[starts], arrival[starts], departure[starts], arrival[ends], departure[ends]))
+
+
+def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dict[str, Any]:
+    """The per-trip rules on the stop times sorted by trip, stop_sequence and line: on every stop
+    time at once, or, when the scan spilled them to disk, bucket by bucket (trips in order)."""
+    names = scan.trip_names
+    totals = _TripTotals(names, Tally(COHERENCE, findings.seed), np.zeros(len(names), np.int64))
+    if scan.spill is not None and scan.spill.written:
+        _spill_parts(scan.spill, scan.parts)
+        for bucket in scan.spill.buckets():
+            _rules_on_sorted(_sort_rows(bucket), findings, totals)
+            bucket.clear()
+    else:
+        columns: list[np.ndarray] = []
+        for part, dtype in zip(scan.parts, (np.int32, np.int32, np.int32, np.int32, np.float32, np.int16), strict=True):
+            columns.append(np.concatenate(part) if part else np.empty(0, dtype=dtype))
+            part.clear()  # each column's batches are freed as soon as it is whole
+        columns.append(np.arange(2, len(columns[0]) + 2, dtype=np.int32))  # a stop time's line is its position + 2
+        _rules_on_sorted(_sort_rows(columns), findings, totals)
+        columns.clear()
     if scan.phone_only:
         phone_line, phone_trip = (np.concatenate(column) for column in zip(*scan.phone_only, strict=True))
-        per_trip = np.bincount(trip, minlength=len(names))
-        findings.add(LONE_PHONE_RECORD, per_trip[phone_trip] == 1,
+        findings.add(LONE_PHONE_RECORD, totals.stop_times[phone_trip] == 1,
                      lambda k: {"item": f"stop_times:{phone_line[k]}", "file": "stop_times.txt", "trip_id": names[phone_trip[k]]})
     listed = len(feed.frame("trips.txt")) if feed.frame("trips.txt") is not None else 0
-    used = np.zeros(len(names), bool)
-    used[trip[starts]] = True
+    used = totals.stop_times > 0
     trips = feed.frame("trips.txt")
     if trips is not None and "trip_id" in trips.columns and feed.has("stop_times.txt"):
         ids = trips["trip_id"].astype(str).tolist()
@@ -362,12 +436,9 @@ def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dic
         position = {name: i for i, name in enumerate(names[: len(known)])}
         findings.add(UNUSED_TRIP, np.asarray([not known[position[t]] if t in position else True for t in ids], bool),
                      lambda i: {"item": ids[i], "file": "trips.txt"})
-    # Arrival after departure at one stop: the project's own check (no MobilityData notice).
-    both = (arrival >= 0) & (departure >= 0)
-    # Each trip's last stop time (by stop_sequence): its stop and distance, for trip_distance_exceeds_shape_distance.
-    last = (trip[ends], stop[ends], distance[ends]) if len(trip) else (np.empty(0, np.int32), np.empty(0, np.int16), np.empty(0, np.float32))
-    # Each trip's first and last times, for block_trips_with_overlapping_stop_times.
-    edges = (trip[starts], arrival[starts], departure[starts], arrival[ends], departure[ends]) if len(trip) else \
+    last = tuple(np.concatenate(column) for column in zip(*totals.last, strict=True)) if totals.last else \
+        (np.empty(0, np.int32), np.empty(0, np.int16), np.empty(0, np.float32))
+    edges = tuple(np.concatenate(column) for column in zip(*totals.edges, strict=True)) if totals.edges else \
         tuple(np.empty(0, np.int32) for _ in range(5))
-    return {"arrival_after_departure": (both, arrival > departure, line, trip, names, arrival, departure), "trips_listed": listed,
-            "last_stops": last, "trip_edges": edges}
+    return {"arrival_after_departure": totals.coherence, "trips_listed": listed, "last_stops": last, "trip_edges": edges,
+            "spilled_buckets": scan.spill.bucket_count if scan.spill is not None else 0}
