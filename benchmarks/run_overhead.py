@@ -1,7 +1,10 @@
 """Per-run overhead: a no-op asset run in-process vs through the queued run coordinator on
-PostgreSQL (webserver + daemon + run worker subprocesses, as in production).
+PostgreSQL (webserver + daemon + run worker subprocesses, as in production), and the cost of
+loading the platform's code location (import `platform_assets.definitions` and call
+`build_definitions()`), which every queued run pays: wall and CPU seconds and peak RSS of a fresh
+interpreter, median of `--load-runs`.
 
-    .venv/bin/python benchmarks/run_overhead.py [--runs 10]
+    .venv/bin/python benchmarks/run_overhead.py [--runs 10] [--load-runs 5] [--load-only]
 
 Needs the local PostgreSQL server (127.0.0.1:5432, user postgres); creates and drops its database.
 """
@@ -97,6 +100,32 @@ def queued_on_postgres(runs: int) -> list[float]:
             log.close()
 
 
+LOAD_CODE_LOCATION = "from platform_assets.definitions import build_definitions; build_definitions()"
+
+
+def code_location_load(runs: int) -> list[tuple[float, float, float]]:
+    """(wall s, CPU s, peak RSS MiB) of a fresh interpreter importing and building the location."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-c", LOAD_CODE_LOCATION], cwd=REPO, env=env)
+        # wait4 gives this child's own rusage (RUSAGE_CHILDREN would mix in earlier children).
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        assert process.returncode == 0, f"loading the code location failed ({process.returncode})"
+        # ru_maxrss is in KiB on Linux.
+        samples.append((wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
+    return samples
+
+
+def describe_load(samples: list[tuple[float, float, float]]) -> str:
+    wall, cpu, rss = (statistics.median(column) for column in zip(*samples, strict=True))
+    return (f"{'code location import + build':<32} runs={len(samples):>3}  median wall={wall:.2f}s"
+            f"  cpu={cpu:.2f}s  peak rss={rss:.0f} MiB  (load average {os.getloadavg()[0]:.2f})")
+
+
 def describe(name: str, timings: list[float]) -> str:
     ordered = sorted(timings)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
@@ -106,7 +135,13 @@ def describe(name: str, timings: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--load-runs", type=int, default=5)
+    parser.add_argument("--load-only", action="store_true", help="only time the code location's load")
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    print(describe_load(code_location_load(args.load_runs)))
+    if args.load_only:
+        return
     local = in_process(args.runs)
     queued = queued_on_postgres(args.runs)
     print(describe("in-process (SQLite, ephemeral)", local))
