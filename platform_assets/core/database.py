@@ -11,9 +11,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
 from sqlalchemy import Engine, create_engine, event, text
@@ -22,6 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from platform_assets.core.errors import DatabaseError
 from platform_assets.core.settings import PACKAGE_ROOT, redact_url, setting
+
+if TYPE_CHECKING:  # alembic is imported where migrations run, not by every code-location load
+    from alembic.config import Config
 
 ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
 
@@ -74,6 +76,8 @@ def describe_db_error(url: str, error: BaseException) -> str:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(ALEMBIC_DIR))
     config.set_main_option("version_locations", " ".join(version_locations()))
@@ -84,6 +88,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade_database(url: str) -> None:
     """Apply every system's migrations to `url` (idempotent; raises DatabaseError on failure)."""
+    from alembic import command
+
     engine = get_engine(url)
     try:
         with engine.begin() as connection:

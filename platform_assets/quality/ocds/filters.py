@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import pandas as pd
-
 from platform_assets.quality.ocds.errors import QualityError
 
 
@@ -52,6 +50,8 @@ class DatasetFilter:
 
     def matches(self, item: dict[str, Any]) -> bool:
         if self.date_from or self.date_to:
+            import pandas as pd  # here, not at import: the code location loads this module on every run
+
             when = pd.to_datetime(item.get("date"), errors="coerce", utc=True, format="ISO8601") if isinstance(item.get("date"), str) else pd.NaT
             if pd.isna(when):
                 return False
