@@ -9,14 +9,19 @@ need several settings together.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.errors import SettingsError
 from platform_assets.core.mailer import Mailer
-from platform_assets.core.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
+from platform_assets.core.objectstore import LocalObjectStore, ObjectStore
 from platform_assets.core.settings import SettingSpec, configure, env_value, field_specs, parse_smtp_url
+
+if TYPE_CHECKING:  # at run time both come from the module's __getattr__ below
+    from platform_assets.core.objectstore_s3 import S3ObjectStore
+
+    RESOURCE_CLASSES: tuple[type, ...]
 
 __all__ = [
     "ObjectStore", "LocalObjectStore", "S3ObjectStore", "PlatformDatabase", "Mailer", "PlatformInfo",
@@ -30,7 +35,17 @@ S3_ENDPOINT = SettingSpec("PLATFORM_S3_ENDPOINT_URL", "", "S3 endpoint for non-A
 S3_REGION = SettingSpec("PLATFORM_S3_REGION", "us-east-1", "S3 region.")
 # Settings that are not fields of a core resource class: a class choice and dagster-aws's S3Resource.
 CHOICE_SETTINGS: tuple[SettingSpec, ...] = (OBJECT_STORE_KIND, S3_ENDPOINT, S3_REGION)
-RESOURCE_CLASSES: tuple[type, ...] = (PlatformInfo, PlatformDatabase, LocalObjectStore, S3ObjectStore, Mailer)
+
+
+def __getattr__(name: str) -> Any:
+    # S3ObjectStore (and so RESOURCE_CLASSES, which lists it) imports dagster-aws: only on demand
+    # (settings listing, an S3 deployment), not on every load of the code location.
+    if name in ("S3ObjectStore", "RESOURCE_CLASSES"):
+        from platform_assets.core.objectstore_s3 import S3ObjectStore
+
+        classes: tuple[type, ...] = (PlatformInfo, PlatformDatabase, LocalObjectStore, S3ObjectStore, Mailer)
+        return S3ObjectStore if name == "S3ObjectStore" else classes
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def object_store(env: Mapping[str, str] | None = None, *, resolve: bool = False) -> ObjectStore:
@@ -38,6 +53,8 @@ def object_store(env: Mapping[str, str] | None = None, *, resolve: bool = False)
     if OBJECT_STORE_KIND.read(env) == "local":
         return configure(LocalObjectStore, env, resolve=resolve)
     from dagster_aws.s3 import S3Resource
+
+    from platform_assets.core.objectstore_s3 import S3ObjectStore
 
     name = field_specs(S3ObjectStore)["bucket"].read(env)
     if not name:
