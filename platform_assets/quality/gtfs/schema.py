@@ -5,17 +5,19 @@ whole) whose column checks count under the notice codes (invalid_url, invalid_co
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import available_timezones
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from platform_assets.lib.gtfs.reader import GtfsFrames
 from platform_assets.lib.quality.check import short
-from platform_assets.lib.quality.pandera_checks import pandera_results
 from platform_assets.lib.quality.result import Level
 from platform_assets.quality.gtfs.notices import ERROR, INFO, WARNING, Findings, rule
+
+if TYPE_CHECKING:  # pandera is imported when the schemas are first used, not by the code location's load
+    import pandera.pandas as pa
 
 # -- schema (pandera) ----------------------------------------------------------------------------
 TIME = r"^\d{1,3}:[0-5]\d:[0-5]\d$"  # hours past 24 are valid (trips after midnight)
@@ -30,14 +32,20 @@ EXTENDED_ROUTE_TYPES = (100, 1702)  # the Google "extended route types" (HVT cod
 
 
 def _matches(pattern: str, label: str) -> pa.Check:
+    import pandera.pandas as pa
+
     return pa.Check.str_matches(pattern, error=label)
 
 
 def _codes(values: list[str], label: str = "codelist") -> pa.Check:
+    import pandera.pandas as pa
+
     return pa.Check.isin(values, error=label)
 
 
 def _in_range(low: float, high: float) -> pa.Check:
+    import pandera.pandas as pa
+
     return pa.Check(lambda s: pd.to_numeric(s, errors="coerce").between(low, high), error=f"in_range({low}, {high})")
 
 
@@ -62,11 +70,11 @@ def _timezone_ok(values: pd.Series) -> pd.Series:
     return values.isin(_timezones())
 
 
-DATE = pa.Check(_date_ok, error="date_format")
-TIMEZONE = pa.Check(_timezone_ok, error="timezone")
 
 
 def _col(*checks: pa.Check, required: bool = True, nullable: bool = True, unique: bool = False) -> pa.Column:
+    import pandera.pandas as pa
+
     return pa.Column(None, list(checks), required=required, nullable=nullable, unique=unique)
 
 
@@ -80,74 +88,82 @@ def _key(unique: bool = False, required: bool = True) -> pa.Column:
 
 BINARY = ["0", "1"]
 
-SCHEMAS: dict[str, tuple[pa.DataFrameSchema, str | None]] = {
-    "agency.txt": (pa.DataFrameSchema({
-        "agency_id": _col(required=False, unique=True),
-        "agency_name": _key(),
-        "agency_url": _col(_matches(URL, "url_format"), nullable=False),
-        "agency_timezone": _col(TIMEZONE, nullable=False),
-        "agency_lang": _opt(_matches(LANGUAGE, "language")),
-        "agency_fare_url": _opt(_matches(URL, "url_format")),
-        "agency_email": _opt(_matches(EMAIL, "email_format")),
-    }, name="agency"), "agency_id"),
-    "stops.txt": (pa.DataFrameSchema({
-        "stop_id": _key(unique=True),
-        "stop_name": _col(),
-        "stop_lat": _col(_matches(DECIMAL, "decimal"), _in_range(-90, 90)),
-        "stop_lon": _col(_matches(DECIMAL, "decimal"), _in_range(-180, 180)),
-        "stop_url": _opt(_matches(URL, "url_format")),
-        "location_type": _opt(_codes(["0", "1", "2", "3", "4"])),
-        "stop_timezone": _opt(TIMEZONE),
-        "wheelchair_boarding": _opt(_codes(["0", "1", "2"])),
-    }, name="stops"), "stop_id"),
-    "routes.txt": (pa.DataFrameSchema({
-        "route_id": _key(unique=True),
-        "agency_id": _opt(),
-        "route_short_name": _col(required=False),
-        "route_long_name": _col(required=False),
-        "route_type": _col(pa.Check(_route_type_ok, error="route_type_code"), nullable=False),
-        "route_url": _opt(_matches(URL, "url_format")),
-        "route_color": _opt(_matches(COLOUR, "colour_format")),
-        "route_text_color": _opt(_matches(COLOUR, "colour_format")),
-        "route_sort_order": _opt(_matches(r"^\d+$", "non_negative_integer")),
-    }, name="routes"), "route_id"),
-    "trips.txt": (pa.DataFrameSchema({
-        "route_id": _key(),
-        "service_id": _key(),
-        "trip_id": _key(unique=True),
-        "direction_id": _opt(_codes(BINARY)),
-        "wheelchair_accessible": _opt(_codes(["0", "1", "2"])),
-        "bikes_allowed": _opt(_codes(["0", "1", "2"])),
-    }, name="trips"), "trip_id"),
-    "calendar.txt": (pa.DataFrameSchema({
-        "service_id": _key(unique=True),
-        **{day: _col(_codes(BINARY), nullable=False) for day in
-           ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")},
-        "start_date": _col(DATE, nullable=False),
-        "end_date": _col(DATE, nullable=False),
-    }, name="calendar"), "service_id"),
-    "calendar_dates.txt": (pa.DataFrameSchema({
-        "service_id": _key(),
-        "date": _col(DATE, nullable=False),
-        "exception_type": _col(_codes(["1", "2"]), nullable=False),
-    }, name="calendar_dates"), None),
-    "frequencies.txt": (pa.DataFrameSchema({
-        "trip_id": _key(),
-        "start_time": _col(_matches(TIME, "time_format"), nullable=False),
-        "end_time": _col(_matches(TIME, "time_format"), nullable=False),
-        "headway_secs": _col(_matches(r"^\d+$", "non_negative_integer"), nullable=False),
-        "exact_times": _opt(_codes(BINARY)),
-    }, name="frequencies"), None),
-    "feed_info.txt": (pa.DataFrameSchema({
-        "feed_publisher_name": _key(),
-        "feed_publisher_url": _col(_matches(URL, "url_format"), nullable=False),
-        "feed_lang": _col(_matches(LANGUAGE, "language"), nullable=False),
-        "feed_start_date": _opt(DATE),
-        "feed_end_date": _opt(DATE),
-        "feed_contact_email": _opt(_matches(EMAIL, "email_format")),
-        "feed_contact_url": _opt(_matches(URL, "url_format")),
-    }, name="feed_info"), None),
-}
+@lru_cache(maxsize=1)
+def pandera_schemas() -> dict[str, tuple[pa.DataFrameSchema, str | None]]:
+    """One pandera schema per small GTFS file (built on first use: pandera costs a quarter of a second
+    to import, which every load of the code location would otherwise pay)."""
+    import pandera.pandas as pa
+
+    date_check = pa.Check(_date_ok, error="date_format")
+    timezone_check = pa.Check(_timezone_ok, error="timezone")
+    return {
+        "agency.txt": (pa.DataFrameSchema({
+            "agency_id": _col(required=False, unique=True),
+            "agency_name": _key(),
+            "agency_url": _col(_matches(URL, "url_format"), nullable=False),
+            "agency_timezone": _col(timezone_check, nullable=False),
+            "agency_lang": _opt(_matches(LANGUAGE, "language")),
+            "agency_fare_url": _opt(_matches(URL, "url_format")),
+            "agency_email": _opt(_matches(EMAIL, "email_format")),
+        }, name="agency"), "agency_id"),
+        "stops.txt": (pa.DataFrameSchema({
+            "stop_id": _key(unique=True),
+            "stop_name": _col(),
+            "stop_lat": _col(_matches(DECIMAL, "decimal"), _in_range(-90, 90)),
+            "stop_lon": _col(_matches(DECIMAL, "decimal"), _in_range(-180, 180)),
+            "stop_url": _opt(_matches(URL, "url_format")),
+            "location_type": _opt(_codes(["0", "1", "2", "3", "4"])),
+            "stop_timezone": _opt(timezone_check),
+            "wheelchair_boarding": _opt(_codes(["0", "1", "2"])),
+        }, name="stops"), "stop_id"),
+        "routes.txt": (pa.DataFrameSchema({
+            "route_id": _key(unique=True),
+            "agency_id": _opt(),
+            "route_short_name": _col(required=False),
+            "route_long_name": _col(required=False),
+            "route_type": _col(pa.Check(_route_type_ok, error="route_type_code"), nullable=False),
+            "route_url": _opt(_matches(URL, "url_format")),
+            "route_color": _opt(_matches(COLOUR, "colour_format")),
+            "route_text_color": _opt(_matches(COLOUR, "colour_format")),
+            "route_sort_order": _opt(_matches(r"^\d+$", "non_negative_integer")),
+        }, name="routes"), "route_id"),
+        "trips.txt": (pa.DataFrameSchema({
+            "route_id": _key(),
+            "service_id": _key(),
+            "trip_id": _key(unique=True),
+            "direction_id": _opt(_codes(BINARY)),
+            "wheelchair_accessible": _opt(_codes(["0", "1", "2"])),
+            "bikes_allowed": _opt(_codes(["0", "1", "2"])),
+        }, name="trips"), "trip_id"),
+        "calendar.txt": (pa.DataFrameSchema({
+            "service_id": _key(unique=True),
+            **{day: _col(_codes(BINARY), nullable=False) for day in
+               ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")},
+            "start_date": _col(date_check, nullable=False),
+            "end_date": _col(date_check, nullable=False),
+        }, name="calendar"), "service_id"),
+        "calendar_dates.txt": (pa.DataFrameSchema({
+            "service_id": _key(),
+            "date": _col(date_check, nullable=False),
+            "exception_type": _col(_codes(["1", "2"]), nullable=False),
+        }, name="calendar_dates"), None),
+        "frequencies.txt": (pa.DataFrameSchema({
+            "trip_id": _key(),
+            "start_time": _col(_matches(TIME, "time_format"), nullable=False),
+            "end_time": _col(_matches(TIME, "time_format"), nullable=False),
+            "headway_secs": _col(_matches(r"^\d+$", "non_negative_integer"), nullable=False),
+            "exact_times": _opt(_codes(BINARY)),
+        }, name="frequencies"), None),
+        "feed_info.txt": (pa.DataFrameSchema({
+            "feed_publisher_name": _key(),
+            "feed_publisher_url": _col(_matches(URL, "url_format"), nullable=False),
+            "feed_lang": _col(_matches(LANGUAGE, "language"), nullable=False),
+            "feed_start_date": _opt(date_check),
+            "feed_end_date": _opt(date_check),
+            "feed_contact_email": _opt(_matches(EMAIL, "email_format")),
+            "feed_contact_url": _opt(_matches(URL, "url_format")),
+        }, name="feed_info"), None),
+    }
 
 # GTFS files this project knows (others are `unknown_file`), with their columns (others are `unknown_column`).
 KNOWN_FILES: dict[str, tuple[str, ...]] = {
@@ -284,7 +300,9 @@ def _has_rows(feed: GtfsFrames, name: str) -> bool:
 
 def schema_rules(feed: GtfsFrames, findings: Findings, seed: int = 0) -> None:
     """The pandera schemas of the tables read whole, their results counted under notice codes."""
-    for file_name, (table_schema, id_column) in SCHEMAS.items():
+    from platform_assets.lib.quality.pandera_checks import pandera_results
+
+    for file_name, (table_schema, id_column) in pandera_schemas().items():
         frame = feed.frame(file_name)
         if frame is None or not len(frame.columns):
             continue
