@@ -21,6 +21,7 @@ event log, so grouping keeps runs quick on SQLite.
 
 import re
 import warnings
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -111,7 +112,8 @@ def check_specs(
     checks = list(checks)
     if group_of is None:
         names = [dagster_check_name(check.name) for check in checks]
-        clash = next((name for name in names if names.count(name) > 1), None)
+        counts = Counter(names)  # not names.count(): quadratic over ~1,300 checks on every code-location load
+        clash = next((name for name in names if counts[name] > 1), None)
         if clash:
             raise ValueError(f"two checks map to the Dagster check name {clash!r}: rename one")
     specs = []
