@@ -11,10 +11,6 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from ocdsmerge.exceptions import OCDSMergeError
-from ocdsmerge.merge import CompiledRelease
-from ocdsmerge.rules import get_merge_rules
-
 from platform_assets.quality.ocds.errors import OcdsSourceError
 from platform_assets.quality.ocds.registers import RELEASE_SCHEMA, RELEASE_SCHEMA_1_0
 from platform_assets.quality.ocds.values import date_of
@@ -24,6 +20,8 @@ from platform_assets.quality.ocds.values import date_of
 def merge_rules(version: str = "1.1") -> dict[tuple[str, ...], str]:
     """The merge rules of the shipped release schema of `version` (read from the file, never from
     the web). OCDS 1.0 (a package without `version`) replaces tenderers and suppliers wholesale."""
+    from ocdsmerge.rules import get_merge_rules  # here: the code location loads this module on every run
+
     return get_merge_rules(str(RELEASE_SCHEMA_1_0 if version == "1.0" else RELEASE_SCHEMA))
 
 
@@ -40,6 +38,9 @@ def _date_key(release: dict[str, Any]) -> tuple[int, datetime]:
 def compile_releases(releases: Iterable[dict[str, Any]], version: str = "1.1") -> dict[str, Any]:
     """One compiled release from the releases of one ocid, merged in date order by ocdsmerge with
     the merge rules of OCDS `version` (the version of the packages the releases came in)."""
+    from ocdsmerge.exceptions import OCDSMergeError
+    from ocdsmerge.merge import CompiledRelease
+
     ordered = sorted(releases, key=_date_key)
     compiled = CompiledRelease(merge_rules=merge_rules(version))
     try:

@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import phonenumbers
 
 from platform_assets.lib.quality.check import Check, FieldCheck, ValueTest
 from platform_assets.lib.quality.field.codelist import in_codelist
@@ -113,6 +112,8 @@ def date_time_test(past: bool, today: date | None = None) -> ValueTest:
 def _possible_telephone(value: Any) -> bool:
     if not isinstance(value, str):
         return False
+    import phonenumbers  # here, not at import: the code location loads this module on every run
+
     try:
         return phonenumbers.is_possible_number(phonenumbers.parse(value, None))
     except phonenumbers.NumberParseException:
