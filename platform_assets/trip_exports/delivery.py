@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
 from email.utils import formataddr
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Engine, func, select
 
 from platform_assets.core.errors import MailDeliveryError, PlatformError
@@ -45,12 +45,25 @@ from platform_assets.trip_exports.rules import MAIL_LANGUAGES, ExportRules
 from platform_assets.trip_exports.scope import Actor
 from platform_assets.trip_exports.tables import Log
 
-TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-    autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False, default=False),
-)
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+
+
+@lru_cache(maxsize=1)
+def mail_templates() -> Environment:
+    """The mail templates (made on first use: jinja2 is imported by a mail, not by every load of
+    the code location)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False, default=False),
+    )
+
+
 # Presigned S3 URLs live 7 days at most (SigV4).
 MAX_LINK_SECONDS = 7 * 24 * 3600
 
@@ -194,8 +207,8 @@ def language_of(params: Mapping[str, Any], rules: ExportRules) -> str:
 
 def render(name: str, language: str, **values: Any) -> tuple[str, str]:
     """(plain text, HTML) of template `name` in `language`."""
-    text = TEMPLATES.get_template(f"{name}.{language}.txt.j2").render(**values)
-    html = TEMPLATES.get_template(f"{name}.{language}.html.j2").render(**values)
+    text = mail_templates().get_template(f"{name}.{language}.txt.j2").render(**values)
+    html = mail_templates().get_template(f"{name}.{language}.html.j2").render(**values)
     return text, html
 
 

@@ -94,8 +94,8 @@ def test_table_outputs_declare_their_columns_and_external_ends() -> None:
 # Libraries a code-location load (every queued run pays it) must not import: the bodies that use
 # them import them (issue 17). pandas, numpy and pyarrow still load: the GTFS rule modules import
 # them at module level and the check specs need the rule registry those modules fill.
-DEFERRED_MODULES = ("dagster_aws", "boto3", "botocore", "alembic", "pandera", "ocdsmerge", "phonenumbers", "openpyxl", "shapely",
-                    "jsonschema")
+DEFERRED_MODULES = ("dagster_aws", "boto3", "botocore", "alembic", "pandera", "ocdsmerge", "phonenumbers", "jinja2",
+                    "openpyxl", "shapely", "jsonschema")
 
 
 def test_building_the_code_location_leaves_heavy_libraries_unimported(tmp_path) -> None:  # type: ignore[no-untyped-def]
