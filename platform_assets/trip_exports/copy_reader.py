@@ -40,7 +40,7 @@ from platform_assets.trip_exports.columns import OPERATOR_INCENTIVES, REGISTRY_I
 from platform_assets.trip_exports.privacy import _decimals_by_insee
 from platform_assets.trip_exports.scope import ExportScope
 from platform_assets.trip_exports.tables import trips_table
-from platform_assets.trip_exports.workbook import EXCEL_MAX_ROWS, Column
+from platform_assets.trip_exports.workbook import EXCEL_MAX_ROWS, Column, chunks_of_rows
 
 # Cells of repeated text (towns, statuses, times...) are kept per column, this many at most.
 _TEXT_CACHE_SIZE = 2048
@@ -325,20 +325,9 @@ def formatted_chunks_by_copy(
             raise AssertionError(f"{columns[index].name} must follow its campaign id")
     enrich = _enricher(kinds, width, campaigns)
     format_row = _compile_text_row_formatter(columns, kinds)
-    per_sheet = max_rows_per_sheet - 1
-    parts: list[str] = []
-    index = 0
-    for row in copy_rows(engine, statement):
+
+    def enrich_and_format(row: list[Any], number: int) -> str:
         enrich(row)
-        sheet, position = divmod(index, per_sheet)
-        try:
-            parts.append(format_row(row, str(position + 2)))
-        except XlsxValueError as error:
-            sheet_title = title if sheet == 0 else f"{title} {sheet + 1}"
-            raise XlsxValueError(f"sheet {sheet_title!r} {error}") from None
-        index += 1
-        if len(parts) >= chunk_rows or position + 1 == per_sheet:
-            yield "".join(parts).encode(), len(parts)
-            parts = []
-    if parts:
-        yield "".join(parts).encode(), len(parts)
+        return format_row(row, str(number))
+
+    yield from chunks_of_rows(copy_rows(engine, statement), enrich_and_format, max_rows_per_sheet, chunk_rows, title)

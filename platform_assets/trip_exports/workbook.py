@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from platform_assets.lib.xlsx.writer import (
     StreamingXlsxWriter,
@@ -138,9 +138,17 @@ def formatted_chunks(
     chunk_rows: int = 1_000, title: str = "Trips",
 ) -> Iterator[tuple[bytes, int]]:
     """`rows` as (UTF-8 SpreadsheetML, row count) chunks numbered as `write_trips_workbook` would
-    place them: data rows from 2 in each sheet of `max_rows_per_sheet - 1` rows; a chunk never
-    spans two sheets. A refused value raises XlsxValueError naming sheet, row and column."""
-    format_row = row_formatter(columns)
+    place them (see `chunks_of_rows`)."""
+    return chunks_of_rows(rows, row_formatter(columns), max_rows_per_sheet, chunk_rows, title)
+
+
+def chunks_of_rows(
+    rows: Iterable[Any], format_row: Callable[[Any, int], str], max_rows_per_sheet: int = EXCEL_MAX_ROWS,
+    chunk_rows: int = 1_000, title: str = "Trips",
+) -> Iterator[tuple[bytes, int]]:
+    """Rows formatted by `format_row(row, row number)` as (UTF-8 SpreadsheetML, row count) chunks:
+    data rows from 2 in each sheet of `max_rows_per_sheet - 1` rows; a chunk never spans two
+    sheets. A refused value raises XlsxValueError naming sheet, row and column."""
     per_sheet = max_rows_per_sheet - 1
     parts: list[str] = []
     index = 0
