@@ -235,3 +235,16 @@ class HttpServer:
         finally:
             server.shutdown()
             server.server_close()
+
+
+@contextmanager
+def silent_port() -> Iterator[str]:
+    """`http://127.0.0.1:PORT` of a loopback port that accepts connections (the kernel's backlog)
+    and never answers: a frozen endpoint or source."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()

@@ -27,6 +27,7 @@ from dagster._daemon.run_coordinator import QueuedRunCoordinatorDaemon
 from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.run_liveness import ProcessOwner, dead_reason, dead_run_detection, this_process
 from platform_assets.core.tags import RUN_HEARTBEAT_TAG, RUN_OWNER_TAG
+from platform_assets_tests import servers
 from platform_assets_tests.core.waiting_location import waiting_job
 from platform_assets_tests.deploy.recording_launcher import RecordingRunLauncher
 
@@ -36,14 +37,9 @@ CLI = Path(sys.executable).parent / "platform-assets"
 
 @pytest.fixture
 def silent_server() -> Iterator[str]:
-    """A loopback port that accepts connections (the kernel's backlog) and never answers."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/feed.zip"
-    finally:
-        listener.close()
+    """A loopback port that accepts connections and never answers."""
+    with servers.silent_port() as url:
+        yield url + "/feed.zip"
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,18 +22,14 @@ from dagster_aws.s3 import S3Resource
 from platform_assets.core.errors import ObjectStoreError
 from platform_assets.core.objectstore import OWNER_FILE, UPLOADS_FOLDER, LocalObjectStore, S3ObjectStore
 from platform_assets.core.run_liveness import ProcessOwner, this_process
+from platform_assets_tests import servers
 
 
 @pytest.fixture
 def frozen_endpoint() -> Iterator[str]:
-    """A loopback port that accepts connections (the kernel's backlog) and never answers."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        listener.close()
+    """A loopback port that accepts connections and never answers."""
+    with servers.silent_port() as url:
+        yield url
 
 
 def test_an_upload_to_a_frozen_endpoint_logs_progress_and_fails_at_the_read_timeout(
