@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import Engine, func
 from sqlalchemy.dialects import postgresql
 
-from platform_assets.lib.xlsx.writer import EXCEL_MAX_INT, XlsxValueError, text_cell_formatter
+from platform_assets.lib.xlsx.writer import EXCEL_MAX_INT, XlsxValueError, column_letter, text_cell_formatter
 from platform_assets.trip_exports.campaigns import CampaignConfig
 from platform_assets.trip_exports.columns import OPERATOR_INCENTIVES, REGISTRY_INCENTIVES
 from platform_assets.trip_exports.privacy import _decimals_by_insee
@@ -218,22 +218,13 @@ def copy_rows(engine: Engine, statement: str, buffer_size: int = 1 << 16) -> Ite
             raw.close()
 
 
-def _letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
-
-
 def _compile_text_row_formatter(columns: Sequence[Column], kinds: Sequence[str]) -> Callable[[list[str], str], str]:
     """(cells as text, row number as text) -> the row's SpreadsheetML, as the streaming writer
     formats the Python values (code generated once per column set, like the writer's own)."""
     namespace: dict[str, Any] = {"text_cell": text_cell_formatter(), "too_big": _too_big, "not_finite": _not_finite, "XlsxValueError": XlsxValueError}
     lines = ["def format_row(r, n):", "    parts = ['<row r=\"', n, '\">']"]
     for index, (column, kind) in enumerate(zip(columns, kinds, strict=True)):
-        ref = f"'<c r=\"{_letter(index)}', n, '\"'"
+        ref = f"'<c r=\"{column_letter(index)}', n, '\"'"
         lines += [f"    v = r[{index}]", "    if v:"]
         if kind == "int":
             lines += ["        if len(v) > 15:", f"            too_big(v, n, {column.name!r})",

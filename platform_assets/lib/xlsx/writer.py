@@ -149,7 +149,7 @@ class _CellError(Exception):
     """Raised by cell formatters; the writer adds sheet, row and column to the message."""
 
 
-def _column_letter(index: int) -> str:
+def column_letter(index: int) -> str:
     """Spreadsheet column letters of a zero-based column index (0 -> A, 26 -> AA)."""
     letters = ""
     index += 1
@@ -311,7 +311,7 @@ class StreamingXlsxWriter:
         self._sheet_max_rows = self.max_rows_per_sheet if max_rows is None else max_rows
         self._columns = columns
         self._formatters = [self._cells.formatter(column) for column in columns]
-        self._letters = [_column_letter(index) for index in range(len(columns))]
+        self._letters = [column_letter(index) for index in range(len(columns))]
         self._format_row = _compile_row_formatter(columns, self._formatters, self._letters)
         self._header = header
         self._freeze_header = freeze_header and header
@@ -657,7 +657,7 @@ def compile_row_formatter(
     formatted in another process). A refused value raises XlsxValueError naming row and column."""
     cells = _CellFormats(timezone, long_text)
     formatters = [cells.formatter(column) for column in columns]
-    format_row = _compile_row_formatter(columns, formatters, [_column_letter(index) for index in range(len(columns))])
+    format_row = _compile_row_formatter(columns, formatters, [column_letter(index) for index in range(len(columns))])
     width = len(columns)
 
     def row_xml(row: Sequence[object], row_number: int) -> str:
