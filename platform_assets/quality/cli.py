@@ -112,6 +112,7 @@ def check_feed_command(feed: Path, previous: Path | None, chunk_rows: int | None
     ones with an example each. Exits 1 when a failing check blocks (PLATFORM_QUALITY_BLOCKING_CHECKS)."""
     import time
 
+    from platform_assets.core.resources import object_store
     from platform_assets.core.settings import configure
     from platform_assets.quality.dagster_checks import CheckPolicy
     from platform_assets.quality.gtfs.registry import check_feed
@@ -122,7 +123,11 @@ def check_feed_command(feed: Path, previous: Path | None, chunk_rows: int | None
     blocking = settings.blocking()
     policy = gtfs_check_policy(blocking)  # severity: reference checks are ERROR even when not blocking
     started = time.perf_counter()
-    report = check_feed(feed, previous, chunk_rows=chunk_rows or settings.chunk_rows, spill_rows=settings.spill_rows)
+    # Spilled rows go to a work folder owned by this process under PLATFORM_WORK_DIR: if the command
+    # is killed, the next run's start removes it (core/objectstore.py clean_leftovers).
+    with object_store(resolve=True).work_folder("gtfs-check-feed-") as work_folder:
+        report = check_feed(feed, previous, chunk_rows=chunk_rows or settings.chunk_rows,
+                            spill_rows=settings.spill_rows, work_folder=work_folder)
     elapsed = time.perf_counter() - started
     failing = [result for result in report.results if not result.ok]
     from platform_assets.quality.gtfs_checks import expand_blocking
@@ -137,7 +142,8 @@ def check_feed_command(feed: Path, previous: Path | None, chunk_rows: int | None
             severity = "ERROR" if policy.is_blocking(result.name) else "WARN"
             example = (result.examples.get("failed") or [{}])[0]
             click.echo(f"{severity:5} {result.name}: {result.failed} of {result.applicable} failed  e.g. {json.dumps(example, default=str)}")
+    spilled = f", {report.spilled_buckets} buckets spilled to disk" if report.spilled_buckets else ""
     click.echo(f"{feed.name}: {len(report.results)} checks, {len(failing)} failing, {len(blocked)} blocking; "
-               f"{report.rows} rows in {elapsed:.2f} s", err=as_json)
+               f"{report.rows} rows in {elapsed:.2f} s{spilled}", err=as_json)
     if blocked:
         sys.exit(1)

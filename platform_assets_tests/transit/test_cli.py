@@ -106,6 +106,20 @@ def test_check_feed_prints_failing_checks_and_exits_1_only_when_one_blocks(
     assert refused.exit_code == 2 and "PLATFORM_QUALITY_CHUNK_ROWS" in refused.output
 
 
+def test_check_feed_spills_into_the_platform_work_folder(
+    shared_data: Path, platform_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past PLATFORM_QUALITY_SPILL_ROWS the per-trip columns wait on disk in a folder owned by the
+    command under PLATFORM_WORK_DIR (removed at the end, or at the next run's start if killed)."""
+    work = tmp_path / "work"
+    monkeypatch.setenv("PLATFORM_WORK_DIR", str(work))
+    monkeypatch.setenv("PLATFORM_QUALITY_SPILL_ROWS", "20000")  # nyc_subway has 86,150 stop times
+    result = invoke("check-feed", str(shared_data / "gtfs/nyc_subway_gtfs.zip"))
+    assert result.exit_code == 0, result.output
+    assert "buckets spilled to disk" in result.stdout
+    assert work.is_dir() and list(work.iterdir()) == []
+
+
 def test_queue_needs_a_webserver_that_answers(cli_world: TransitWorld) -> None:
     from platform_assets_tests.servers import free_port
 
