@@ -133,26 +133,6 @@ def _steps(path: str) -> tuple[str, ...]:
     return tuple(path.split("."))
 
 
-def _walk(node: Any, steps: tuple[str, ...]) -> tuple[Located, ...]:
-    current: list[Located] = [("", node)]
-    last = len(steps) - 1
-    for position, key in enumerate(steps):
-        found: list[Located] = []
-        for here, value in current:
-            if not isinstance(value, dict) or key not in value:
-                continue
-            child = value[key]
-            where = f"{here}.{key}" if here else key
-            if isinstance(child, list):
-                found.extend((f"{where}[{index}]", element) for index, element in enumerate(child))
-            elif position == last or isinstance(child, dict):
-                found.append((where, child))
-        if not found:
-            return ()
-        current = found
-    return tuple(current)
-
-
 def _step(parents: tuple[Located, ...], key: str) -> tuple[Located, ...]:
     """One step of a path from already located values: `key` in each object, arrays expanded."""
     found: list[Located] = []
@@ -167,6 +147,16 @@ def _step(parents: tuple[Located, ...], key: str) -> tuple[Located, ...]:
             found.append((where, child))
     # Absent paths (most of them) share the empty tuple: nothing for the garbage collector to track.
     return tuple(found) if found else ()
+
+
+def _walk(node: Any, steps: tuple[str, ...]) -> tuple[Located, ...]:
+    """Every value at the path `steps` of `node`, one `_step` at a time."""
+    located: tuple[Located, ...] = (("", node),)
+    for key in steps:
+        located = _step(located, key)
+        if not located:
+            return ()
+    return located
 
 
 class _LocatedCache:
