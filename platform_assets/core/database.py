@@ -86,13 +86,39 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+MIGRATION_LOCK_KEY = 0x706C6174  # PostgreSQL advisory lock held while the platform migrates
+
+
+@contextmanager
+def _migration_lock(url: str) -> Iterator[None]:
+    """On SQLite, an exclusive lock on a file beside the database while migrating: two processes
+    that both read an empty version table before either writes would each stamp it (alembic's
+    "more than one head present"). PostgreSQL takes an advisory lock instead."""
+    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+        yield
+        return
+    import fcntl
+
+    lock_path = Path(url.removeprefix("sqlite:///")).absolute().with_suffix(".migrate-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def upgrade_database(url: str) -> None:
     """Apply every system's migrations to `url` (idempotent; raises DatabaseError on failure)."""
     from alembic import command
 
     engine = get_engine(url)
     try:
-        with engine.begin() as connection:
+        with _migration_lock(url), engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Processes starting together (webserver, daemon, run workers) migrate one at a time.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config = alembic_config(url)
             config.attributes["connection"] = connection
             command.upgrade(config, "heads")
