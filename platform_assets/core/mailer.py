@@ -79,7 +79,8 @@ class Mailer(ConfigurableResource):
         outbox = Path(self.outbox_dir).absolute()
         try:
             outbox.mkdir(parents=True, exist_ok=True)
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            # Microseconds: mails written in the same second still sort in the order they were sent.
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
             path = outbox / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
             path.write_bytes(message.as_bytes())
         except OSError as error:
