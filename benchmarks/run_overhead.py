@@ -2,7 +2,8 @@
 PostgreSQL (webserver + daemon + run worker subprocesses, as in production), and the cost of
 loading the platform's code location (import `platform_assets.definitions` and call
 `build_definitions()`), which every queued run pays: wall and CPU seconds and peak RSS of a fresh
-interpreter, median of `--load-runs`.
+interpreter, median of `--load-runs`, beside the floor measured in the same rounds (Dagster's
+import alone, and a minimal location with one asset and one resource).
 
     .venv/bin/python benchmarks/run_overhead.py [--runs 10] [--load-runs 5] [--load-only]
 
@@ -101,29 +102,51 @@ def queued_on_postgres(runs: int) -> list[float]:
 
 
 LOAD_CODE_LOCATION = "from platform_assets.definitions import build_definitions; build_definitions()"
+# The floor every Dagster code location pays, measured in the same rounds: Dagster's import alone,
+# and a minimal location (one asset, one ConfigurableResource, one job).
+IMPORT_DAGSTER = "import dagster"
+MINIMAL_LOCATION = (
+    "from dagster import ConfigurableResource, Definitions, asset, define_asset_job\n"
+    "class Store(ConfigurableResource):\n    root: str = '.'\n"
+    "@asset\ndef one(store: Store) -> None: ...\n"
+    "Definitions(assets=[one], jobs=[define_asset_job('one_job', selection=[one])], resources={'store': Store()})"
+)
+LOADS = {"platform code location (import + build)": LOAD_CODE_LOCATION, "minimal Dagster location": MINIMAL_LOCATION,
+         "import dagster alone": IMPORT_DAGSTER}
 
 
-def code_location_load(runs: int) -> list[tuple[float, float, float]]:
-    """(wall s, CPU s, peak RSS MiB) of a fresh interpreter importing and building the location."""
+def _load_once(code: str) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MiB) of a fresh interpreter running `code`."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    samples = []
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env)
+    # wait4 gives this child's own rusage (RUSAGE_CHILDREN would mix in earlier children).
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0, f"{code!r} failed ({process.returncode})"
+    # ru_maxrss is in KiB on Linux.
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def code_location_load(runs: int) -> dict[str, list[tuple[float, float, float]]]:
+    """Each of LOADS `runs` times, alternated round by round so that all see the same machine."""
+    samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in LOADS}
     for _ in range(runs):
-        start = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-c", LOAD_CODE_LOCATION], cwd=REPO, env=env)
-        # wait4 gives this child's own rusage (RUSAGE_CHILDREN would mix in earlier children).
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        assert process.returncode == 0, f"loading the code location failed ({process.returncode})"
-        # ru_maxrss is in KiB on Linux.
-        samples.append((wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
+        for name, code in LOADS.items():
+            samples[name].append(_load_once(code))
     return samples
 
 
-def describe_load(samples: list[tuple[float, float, float]]) -> str:
-    wall, cpu, rss = (statistics.median(column) for column in zip(*samples, strict=True))
-    return (f"{'code location import + build':<32} runs={len(samples):>3}  median wall={wall:.2f}s"
-            f"  cpu={cpu:.2f}s  peak rss={rss:.0f} MiB  (load average {os.getloadavg()[0]:.2f})")
+def describe_load(samples: dict[str, list[tuple[float, float, float]]]) -> str:
+    lines = []
+    medians = {name: tuple(statistics.median(column) for column in zip(*rows, strict=True)) for name, rows in samples.items()}
+    for name, (wall, cpu, rss) in medians.items():
+        lines.append(f"{name:<42} runs={len(samples[name]):>3}  median wall={wall:.2f}s  cpu={cpu:.2f}s  peak rss={rss:.0f} MiB")
+    ours, minimal = medians["platform code location (import + build)"], medians["minimal Dagster location"]
+    lines.append(f"platform / minimal location: {ours[0] / minimal[0]:.2f}x wall, {ours[1] / minimal[1]:.2f}x CPU "
+                 f"(+{ours[0] - minimal[0]:.2f} s wall)  (load average {os.getloadavg()[0]:.2f})")
+    return "\n".join(lines)
 
 
 def describe(name: str, timings: list[float]) -> str:
