@@ -17,7 +17,7 @@ from dagster import Definitions, definitions
 def build_definitions(env: Mapping[str, str] | None = None) -> Definitions:
     """The whole platform; `env` (default: the process environment) configures its resources."""
     from platform_assets.core.defs import core_definitions
-    from platform_assets.core.holds import record_definitions
+    from platform_assets.core.hold_guards import record_definitions
     from platform_assets.dataset_tracker.defs import dataset_tracker_definitions
     from platform_assets.quality.defs import quality_definitions
     from platform_assets.tracking.defs import tracking_definitions

@@ -26,7 +26,6 @@ from dagster._core.storage.tags import PARTITION_NAME_TAG, WILL_RETRY_TAG
 
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.mailer import Mailer
-from platform_assets.core.outbox import deliver_due, pending_alerts, queue_alert
 from platform_assets.core.settings import DATA_DIR_DEFAULT, comma_list, setting
 from platform_assets.core.tags import ACTION_TAG, SUBJECT_TAG
 
@@ -183,6 +182,8 @@ def failure_report(context: RunFailureSensorContext, platform: str, run_url: str
 def run_failure_email(
     context: RunFailureSensorContext, mailer: Mailer, platform: PlatformInfo, database: PlatformDatabase
 ) -> None:
+    from platform_assets.core.outbox import queue_alert
+
     if context.dagster_run.tags.get(WILL_RETRY_TAG) == "true":
         context.log.info(f"run {context.dagster_run.run_id} will be retried: no email")
         return
@@ -196,6 +197,8 @@ def run_failure_email(
 
 def _deliver(context: Any, database: PlatformDatabase, mailer: Mailer) -> int:
     """Send every queued alert whose time has come; say what happened. Returns how many are left."""
+    from platform_assets.core.outbox import deliver_due, pending_alerts
+
     for delivery in deliver_due(database.engine, mailer.send):
         if delivery.error is None:
             context.log.info(f"alert {delivery.dedup_key} sent to {delivery.sent_to}")

@@ -15,15 +15,14 @@ from typing import TYPE_CHECKING
 
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from platform_assets.core.errors import DatabaseError
 from platform_assets.core.settings import PACKAGE_ROOT, redact_url, setting
 
-if TYPE_CHECKING:  # alembic is imported where migrations run, not by every code-location load
+if TYPE_CHECKING:  # alembic and SQLAlchemy load where a run uses the database, not with the code location
     from alembic.config import Config
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
 ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
 
@@ -49,6 +48,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 def get_engine(url: str) -> Engine:
     """The process-wide engine for `url` (created on first use)."""
+    from sqlalchemy import create_engine, event
+
     with _lock:
         engine = _engines.get(url)
         if engine is None:
@@ -112,6 +113,8 @@ def _migration_lock(url: str) -> Iterator[None]:
 def upgrade_database(url: str) -> None:
     """Apply every system's migrations to `url` (idempotent; raises DatabaseError on failure)."""
     from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
 
     engine = get_engine(url)
     try:
@@ -129,6 +132,9 @@ def upgrade_database(url: str) -> None:
 
 
 def ping_database(url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         with get_engine(url).connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -164,6 +170,8 @@ class PlatformDatabase(ConfigurableResource):
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session committed on success and rolled back on error."""
+        from sqlalchemy.orm import sessionmaker
+
         factory = sessionmaker(bind=self.engine, expire_on_commit=False)
         with factory.begin() as session:
             yield session

@@ -10,7 +10,6 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
-from sqlalchemy import func, inspect, select, table
 
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.metadata import ROW_COUNT
@@ -28,6 +27,8 @@ INVENTORY_KEY = "reports/platform_inventory.json"
 def platform_inventory(
     context: AssetExecutionContext, object_store: ObjectStore, database: PlatformDatabase
 ) -> MaterializeResult:
+    from sqlalchemy import func, inspect, select, table
+
     objects: dict[str, dict[str, int]] = defaultdict(lambda: {"objects": 0, "bytes": 0})
     for info in object_store.list():
         if info.key == INVENTORY_KEY:

@@ -17,7 +17,7 @@ from dagster import (
 from pydantic import Field
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import refuse_if_held
+from platform_assets.core.hold_guards import refuse_if_held
 from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore, StoredObject
 from platform_assets.dataset_tracker.config import load_sources_config

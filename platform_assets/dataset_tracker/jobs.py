@@ -1,6 +1,6 @@
 """Jobs of the dataset tracker."""
 
-from dagster import define_asset_job
+from dagster import AssetSelection, define_asset_job
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from platform_assets.core.tags import SUBJECT_TAG
@@ -13,7 +13,8 @@ def build_dataset_tracker_job(sources_config: str) -> UnresolvedAssetJobDefiniti
     (the schedule and the sensor set it per run too)."""
     return define_asset_job(
         DATASET_TRACKER_JOB,
-        selection=["dataset_inventory", "tracker_sheet"],
+        # Keys, not strings: a string is parsed by Dagster's selection grammar (antlr, ~0.15 s to import).
+        selection=AssetSelection.assets("dataset_inventory", "tracker_sheet"),
         description="Crawl the dataset sources, record state changes and rewrite the tracker sheet.",
         tags={SUBJECT_TAG: sources_config},
     )

@@ -14,12 +14,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from platform_assets.dataset_tracker.config import Stage
 from platform_assets.dataset_tracker.crawler import CrawlResult
-from platform_assets.dataset_tracker.history import REMOVED, CurrentState
 from platform_assets.dataset_tracker.sheets.base import DUPLICATE_FILL, WARNING_FILL, SheetTab
+
+if TYPE_CHECKING:
+    from platform_assets.dataset_tracker.history import CurrentState
+
 
 TRACKED_TAB = "Tracked datasets"
 EXTERNAL_TAB = "Discovered external"
@@ -133,6 +136,8 @@ def tracker_tabs(
 ) -> dict[str, SheetTab]:
     """The sheet's two tabs from an inventory document, rows sorted by accession. Days in state
     count to `now` (default: the crawl's time, so re-running on one inventory writes the same sheet)."""
+    from platform_assets.dataset_tracker.history import REMOVED
+
     now = now or datetime.fromisoformat(inventory["crawled_at"])
     root = inventory.get("root")
     records = sorted(inventory["datasets"], key=lambda record: record["accession"])

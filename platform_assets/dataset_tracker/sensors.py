@@ -10,7 +10,7 @@ from dagster import (
 )
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import skip_when_held
+from platform_assets.core.hold_guards import skip_when_held
 from platform_assets.core.tags import SUBJECT_TAG
 from platform_assets.dataset_tracker.crawler import folder_fingerprint
 from platform_assets.dataset_tracker.jobs import DATASET_TRACKER_JOB

@@ -6,14 +6,16 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING, Any
 
 from platform_assets.dataset_tracker.config import SourcesConfig
 from platform_assets.dataset_tracker.crawler import CrawlResult, crawl, fetch_listing
-from platform_assets.dataset_tracker.history import StateChange, current_states, record_states
 from platform_assets.dataset_tracker.report import Tab, inventory_document, tracker_tabs
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from platform_assets.dataset_tracker.history import StateChange
 
 INVENTORY_KEY = "dataset_tracker/inventory.json"
 
@@ -41,6 +43,8 @@ def crawl_and_record(
     fetch_url: Callable[[str], bytes] = fetch_listing,
 ) -> CrawlOutcome:
     """Crawl every source, then record the state changes in `dataset_state`."""
+    from platform_assets.dataset_tracker.history import record_states
+
     result = crawl(config, now=now, fetch_url=fetch_url)
     states = {accession: dataset.stage.name for accession, dataset in result.datasets.items()}
     sources = {accession: ", ".join(dataset.sources) for accession, dataset in result.datasets.items()}
@@ -51,6 +55,8 @@ def crawl_and_record(
 
 def sheet_tabs(inventory: Mapping[str, Any], engine: Engine) -> dict[str, Tab]:
     """The tracker sheet's tabs for an inventory, with each dataset's state history."""
+    from platform_assets.dataset_tracker.history import current_states
+
     return tracker_tabs(inventory, current_states(engine))
 
 

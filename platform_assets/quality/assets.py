@@ -17,7 +17,7 @@ from pydantic import Field
 
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.failures import one_line_failure
-from platform_assets.core.holds import refuse_if_held
+from platform_assets.core.hold_guards import refuse_if_held
 from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.quality.ocds.dataset_store import (

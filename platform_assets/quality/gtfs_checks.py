@@ -36,15 +36,13 @@ from dagster import (
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.errors import PlatformError
 from platform_assets.core.objectstore import ObjectStore
-from platform_assets.lib.quality.storage import store_check_run
 from platform_assets.quality.dagster_checks import (
     CheckPolicy,
     asset_check_results,
     group_check_result,
     partitioned_check_spec,
 )
-from platform_assets.quality.gtfs.notices import RULES
-from platform_assets.quality.gtfs.registry import FAMILIES, check_feed, family_of
+from platform_assets.quality.gtfs.families import FAMILIES
 from platform_assets.quality.reports import after_checks, after_new_export, build_quality_report
 from platform_assets.quality.resources import QualityPolicy
 
@@ -76,14 +74,12 @@ PARTITIONS = {CONTRIBUTOR_EXPORT: contributors_partitions, COVERAGE_EXPORT: cove
 # export (so a coverage that did not change, forced runs aside, is rare).
 CHECKS_AUTOMATION: dict[str, AutomationCondition] = {CONTRIBUTOR_EXPORT: after_new_export()}
 
-# MobilityData's ERROR notices fail with severity ERROR, the others WARN.
-ERROR_CHECKS = frozenset(code for code, declared in RULES.items() if declared.severity == "ERROR")
-
-
 def expand_blocking(blocking: Collection[str]) -> frozenset[str]:
     """Blocking names or patterns, plus the notice codes they match as `<group>.<code>` (so that
     `references.*` or `stop_times.*` name rule groups)."""
     from fnmatch import fnmatchcase
+
+    from platform_assets.quality.gtfs.registry import RULES
 
     # `reference.*` (the name before the notice codes) still names the references group.
     patterns = [("references." + pattern[10:]) if pattern.startswith("reference.") else pattern for pattern in blocking]
@@ -92,12 +88,22 @@ def expand_blocking(blocking: Collection[str]) -> frozenset[str]:
 
 
 def gtfs_check_policy(blocking: Collection[str] = ()) -> CheckPolicy:
-    """Severity per check: MobilityData ERROR notices and the blocking ones fail with ERROR, the others WARN."""
-    return CheckPolicy(blocking=ERROR_CHECKS | expand_blocking(blocking))
+    """Severity per check: MobilityData's ERROR notices and the blocking ones fail with ERROR, the others WARN."""
+    from platform_assets.quality.gtfs.registry import RULES
+
+    errors = frozenset(code for code, declared in RULES.items() if declared.severity == "ERROR")
+    return CheckPolicy(blocking=errors | expand_blocking(blocking))
 
 
 def _family_blocks(family: str, blocking: Collection[str]) -> bool:
-    """A family's Dagster check blocks when a blocking name or pattern may fall in it."""
+    """A family's Dagster check blocks when a blocking name or pattern may fall in it. Patterns
+    that start with a family (`references.*`, `*`) are decided without the rule registry, whose
+    modules load with the first check run rather than with the code location."""
+    heads = {pattern.split(".", 1)[0] for pattern in blocking}
+    if heads <= {*FAMILIES, "*", "reference"}:
+        return bool(heads & {family, "*"}) or (family == "references" and "reference" in heads)
+    from platform_assets.quality.gtfs.registry import RULES, family_of
+
     return any(pattern.split(".", 1)[0] in (family, "*") or (pattern in RULES and family_of(pattern) == family)
                for pattern in expand_blocking(blocking))
 
@@ -138,7 +144,6 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] = ()) -> AssetChecks
     """The family checks on `asset`; `blocking` names the blocking checks (PLATFORM_QUALITY_BLOCKING_CHECKS,
     read when the definitions are built: a check's spec is fixed then)."""
     blocking = frozenset(blocking)
-    policy = gtfs_check_policy(blocking)
 
     @multi_asset_check(
         name=f"{asset}_gtfs_quality",
@@ -148,6 +153,10 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] = ()) -> AssetChecks
     def _checks(
         context: AssetCheckExecutionContext, object_store: ObjectStore, database: PlatformDatabase, quality: QualityPolicy
     ) -> Iterator[AssetCheckResult]:
+        from platform_assets.lib.quality.storage import store_check_run
+        from platform_assets.quality.gtfs.registry import check_feed, family_of
+
+        policy = gtfs_check_policy(blocking)
         partition = context.partition_key
         exports = export_materializations(context.instance, asset, partition)
         if not exports or not exports[0].get("uri"):

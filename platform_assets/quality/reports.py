@@ -5,6 +5,7 @@ other systems' assets (transit's exports) by asset key, as it defines their chec
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dagster import (
     AssetExecutionContext,
@@ -18,16 +19,18 @@ from dagster import (
 )
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import refuse_if_held
+from platform_assets.core.hold_guards import refuse_if_held
 from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.lib.quality.report import render_html, report_markdown, write_xlsx
-from platform_assets.lib.quality.storage import StoredRun, load_check_run
 from platform_assets.quality.errors import QualityError
 from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX, FILTERED_PREFIX
 from platform_assets.quality.ocds.service import ensure_check_run
 from platform_assets.quality.partitions import ocds_datasets
 from platform_assets.quality.resources import QualityPolicy
+
+if TYPE_CHECKING:  # SQLAlchemy loads with the first report, not with the code location
+    from platform_assets.lib.quality.storage import StoredRun
 
 OWNERS = ["team:quality"]
 
@@ -36,13 +39,15 @@ def report_key(checked_asset: str, partition: str, extension: str) -> str:
     return f"quality/reports/{checked_asset}/{partition}/quality_report.{extension}"
 
 
-RunLoader = Callable[[PlatformDatabase, ObjectStore, str, str], StoredRun | None]
+RunLoader = Callable[[PlatformDatabase, ObjectStore, str, str], "StoredRun | None"]
 
 
 def stored_run_loader(checked_asset: str) -> RunLoader:
     """Reads the latest check run the asset's own checks stored (`storage.store_check_run`)."""
 
-    def load(database: PlatformDatabase, _store: ObjectStore, partition: str, _run_id: str) -> StoredRun | None:
+    def load(database: PlatformDatabase, _store: ObjectStore, partition: str, _run_id: str) -> "StoredRun | None":
+        from platform_assets.lib.quality.storage import load_check_run
+
         return load_check_run(database.engine, checked_asset, partition)
 
     return load
@@ -140,7 +145,7 @@ def build_quality_report(
 def ocds_run_loader(checked_asset: str, prefix: str) -> RunLoader:
     """OCDS reports compute the checks when the asset checks have not run on this version yet."""
 
-    def load(database: PlatformDatabase, store: ObjectStore, partition: str, run_id: str) -> StoredRun:
+    def load(database: PlatformDatabase, store: ObjectStore, partition: str, run_id: str) -> "StoredRun":
         return ensure_check_run(database.engine, store, checked_asset, partition, prefix, run_id)
 
     return load

@@ -15,7 +15,7 @@ from dagster import (
 )
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import skip_when_held
+from platform_assets.core.hold_guards import skip_when_held
 from platform_assets.quality.jobs import ocds_quality_job
 from platform_assets.quality.ocds.loader import SUFFIXES, list_datasets
 from platform_assets.quality.partitions import ocds_datasets

@@ -7,11 +7,10 @@ from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGra
 from dagster_shared.check import CheckError
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import assets_by_job_of, refuse_if_held
+from platform_assets.core.hold_guards import assets_by_job_of, refuse_if_held
 from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.tags import PROCESS_TYPE_TAG
-from platform_assets.tracking.api import tracker_for
 from platform_assets.tracking.report import build_report, status_table
 from platform_assets.tracking.resources import TrackingPolicy
 from platform_assets.tracking.runs import track_finished_runs
@@ -44,6 +43,8 @@ def _assets_by_job(context: AssetExecutionContext) -> dict[str, frozenset[str]]:
 def process_status_report(
     context: AssetExecutionContext, database: PlatformDatabase, object_store: ObjectStore, tracking: TrackingPolicy
 ) -> MaterializeResult:
+    from platform_assets.tracking.api import tracker_for
+
     refuse_if_held(context, database)
     tracker = tracker_for(database.url, tracking.max_concurrent_failures)
     # Catch up finished runs the sensors never saw (before their first tick, or run in process).

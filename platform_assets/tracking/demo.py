@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dagster import DagsterInstance, Definitions
 
-from platform_assets.core.holds import assets_by_job_of
+from platform_assets.core.hold_guards import assets_by_job_of
 from platform_assets.tracking.api import track_process, tracker_for
 from platform_assets.tracking.runs import track_finished_runs
 

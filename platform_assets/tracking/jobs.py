@@ -4,7 +4,6 @@ from dagster import Config, OpExecutionContext, define_asset_job, job, op
 from pydantic import Field
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.tracking.api import tracker_for
 from platform_assets.tracking.assets import process_status_report
 
 process_status_report_job = define_asset_job(
@@ -36,12 +35,16 @@ def _where(partition: str) -> str:
 
 @op(description="Release a process (or one of its partitions) on hold so its sensors and schedules run it again.")
 def release_process_hold(context: OpExecutionContext, config: ReleaseConfig, database: PlatformDatabase) -> None:
+    from platform_assets.tracking.api import tracker_for
+
     tracker_for(database.url).release(config.process_name, by=config.by, partition=config.partition or None)
     context.log.info(f"process {config.process_name}{_where(config.partition)} released by {config.by}")
 
 
 @op(description="Put a process (or one of its partitions) on hold: its sensors and schedules skip it until released.")
 def put_process_on_hold(context: OpExecutionContext, config: HoldConfig, database: PlatformDatabase) -> None:
+    from platform_assets.tracking.api import tracker_for
+
     tracker = tracker_for(database.url)
     tracker.get_process(config.process_name)
     tracker.hold(config.process_name, config.reason, by=config.by, partition=config.partition or None)

@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from platform_assets.core.errors import PlatformError
-from platform_assets.tracking.models import HoldEvent, RunError
-from platform_assets.tracking.tracker import LateProcess, ProcessTracker, UnknownProcessError
+
+if TYPE_CHECKING:
+    from platform_assets.tracking.models import HoldEvent, RunError
+    from platform_assets.tracking.tracker import LateProcess, ProcessTracker
+
 
 MAX_NOTICE_ERRORS = 10
 
@@ -88,6 +92,8 @@ def send_hold_notices(
     """Mail every hold event not mailed yet, oldest first; stop at the first delivery problem (the
     mail server is down: the rest wait for the next call). With no operator configured the events
     are marked done (there is nobody to tell) and a problem line says so."""
+    from platform_assets.tracking.tracker import UnknownProcessError
+
     outcome = NoticeOutcome()
     for event in tracker.unnotified_hold_events():
         if not [address for address in recipients if address]:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from platform_assets.tracking.models import ProcessRun
-from platform_assets.tracking.tracker import ProcessStatus, ProcessTracker, as_utc
+if TYPE_CHECKING:
+    from platform_assets.tracking.models import ProcessRun
+    from platform_assets.tracking.tracker import ProcessStatus, ProcessTracker
+
 
 RUNS_PER_PROCESS = 5
 
 
 def when(moment: datetime | None) -> str:
+    from platform_assets.tracking.tracker import as_utc
+
     moment = as_utc(moment)
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
 

@@ -5,9 +5,12 @@ Used by the run status sensors, the status report (to catch up runs the sensors 
 runs finished before a sensor's first tick, `execute_in_process` runs) and the demo.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
@@ -15,12 +18,15 @@ from dagster._core.storage.dagster_run import RunRecord
 from dagster._core.storage.tags import PARTITION_NAME_TAG, SCHEDULE_NAME_TAG, SENSOR_NAME_TAG, WILL_RETRY_TAG
 from dagster._utils.error import SerializableErrorInfo
 
-from platform_assets.core.holds import process_of_assets
+from platform_assets.core.hold_guards import process_of_assets
 from platform_assets.core.metadata import files_from_metadata
 from platform_assets.core.tags import EXPECTED_EVERY_TAG, PROCESS_TYPE_TAG
 from platform_assets.tracking.lineage import LineageEmitter, LineageRun
-from platform_assets.tracking.models import PROCESS_TYPES, ProcessRun
-from platform_assets.tracking.tracker import ProcessTracker, error_type_for
+
+if TYPE_CHECKING:
+    from platform_assets.tracking.models import ProcessRun
+    from platform_assets.tracking.tracker import ProcessTracker
+
 
 TOOL = "dagster"
 KIND_TAG_PREFIX = "dagster/kind/"
@@ -93,6 +99,8 @@ def describe_run(
     materializes its assets, else the assets), sources = upstream assets outside the run,
     targets = the assets it materializes, kinds from the assets' `dagster/kind/*` tags.
     """
+    from platform_assets.tracking.models import PROCESS_TYPES
+
     keys = _planned_asset_keys(instance, run)
     graph = asset_graph
     sources: set[AssetKey] = set()
@@ -338,6 +346,8 @@ def _track_finished(
     status: DagsterRunStatus,
 ) -> ProcessRun:
     """Complete, fail, cancel, skip or refuse the process run of a finished Dagster run."""
+    from platform_assets.tracking.tracker import error_type_for
+
     ended_at = _timestamp(record.end_time if record else None)
     metadata = _materialization_metadata(instance, run.run_id)
     for values in metadata:

@@ -16,7 +16,6 @@ from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.mailer import Mailer
 from platform_assets.core.objectstore import ObjectStore
-from platform_assets.core.outbox import deliver_due, queue_alert
 from platform_assets.transit.expiry import ERROR_DAYS, WARN_DAYS, coverage_expiries
 from platform_assets.transit.resources import TransitSettings
 
@@ -36,6 +35,8 @@ def coverage_contributor_expiry(  # type: ignore[no-untyped-def]
     platform: PlatformInfo,
     mailer: Mailer,
 ):
+    from platform_assets.core.outbox import deliver_due, queue_alert
+
     catalog = transit.load_catalog()
     today = transit.reference_today("", catalog)
     expiries = coverage_expiries(object_store, catalog, context.partition_key, today)

@@ -17,7 +17,7 @@ from dagster import (
 )
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import skip_when_held
+from platform_assets.core.hold_guards import skip_when_held
 from platform_assets.core.tags import TRANSIT_TRIGGER_TAG
 from platform_assets.transit.errors import TransitError
 from platform_assets.transit.frequency import is_due

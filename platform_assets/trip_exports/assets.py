@@ -25,22 +25,13 @@ from dagster import (
 
 from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import refuse_if_held
+from platform_assets.core.hold_guards import refuse_if_held
 from platform_assets.core.mailer import Mailer
 from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.tags import OPENDATA_REQUEST_TAG
 from platform_assets.trip_exports.errors import TripExportError
-from platform_assets.trip_exports.opendata import (
-    build_opendata,
-    publish_opendata,
-    stats_dict,
-    upload_opendata,
-    verify_opendata_csv,
-)
 from platform_assets.trip_exports.resources import OpenDataPortal, TripExportPolicy
-from platform_assets.trip_exports.run import run_export
-from platform_assets.trip_exports.service import record_opendata, set_status
 
 OWNERS = ["team:trip_exports"]
 trip_export_partitions = DynamicPartitionsDefinition(name="trip_export")
@@ -63,6 +54,8 @@ def trip_export(
     platform: PlatformInfo,
     trip_exports: TripExportPolicy,
 ) -> MaterializeResult:
+    from platform_assets.trip_exports.run import run_export
+
     refuse_if_held(context, database)
     export_uuid = context.partition_key
     outcome = run_export(
@@ -109,6 +102,15 @@ def opendata_trip_export(
     context: AssetExecutionContext, database: PlatformDatabase, object_store: ObjectStore, opendata_portal: OpenDataPortal
 ) -> MaterializeResult:
     from pathlib import Path
+
+    from platform_assets.trip_exports.opendata import (
+        build_opendata,
+        publish_opendata,
+        stats_dict,
+        upload_opendata,
+        verify_opendata_csv,
+    )
+    from platform_assets.trip_exports.service import record_opendata, set_status
 
     refuse_if_held(context, database)
     month = context.partition_key[:7]

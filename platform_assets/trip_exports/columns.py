@@ -29,7 +29,6 @@ from platform_assets.trip_exports.privacy import (
     trip_status,
     truncate_coordinate,
 )
-from platform_assets.trip_exports.tables import TRIP_COLUMN_NAMES
 from platform_assets.trip_exports.workbook import Column
 
 OPERATOR_INCENTIVES = ("incentive_1", "incentive_2", "incentive_3")
@@ -141,6 +140,8 @@ class _LocalTime:
 
 
 def _source(name: str) -> int:
+    from platform_assets.trip_exports.tables import TRIP_COLUMN_NAMES
+
     return TRIP_COLUMN_NAMES.index(name)
 
 

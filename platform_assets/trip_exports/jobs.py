@@ -3,12 +3,11 @@
 from dagster import OpExecutionContext, define_asset_job, job, op
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import refuse_if_held
+from platform_assets.core.hold_guards import refuse_if_held
 from platform_assets.core.metadata import file_metadata
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.tags import SYSTEM_TAG, TRIP_EXPORTS_SYSTEM
 from platform_assets.trip_exports.assets import opendata_trip_export, trip_export
-from platform_assets.trip_exports.service import expire_exports
 
 trip_export_job = define_asset_job(
     "trip_export_job", selection=[trip_export], description="Process one requested trip export.",
@@ -23,6 +22,8 @@ opendata_trip_export_job = define_asset_job(
 
 @op(description="Scramble the recipients and delete the files of exports past their expiry date.")
 def expire_trip_exports(context: OpExecutionContext, database: PlatformDatabase, object_store: ObjectStore) -> None:
+    from platform_assets.trip_exports.service import expire_exports
+
     refuse_if_held(context, database)
     before = {info.key for info in object_store.list("trip_exports/") if not info.key.startswith("trip_exports/opendata/")}
     expired = expire_exports(database.engine, object_store)

@@ -24,10 +24,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import Engine, func, select
 
 from platform_assets.core.objectstore import ObjectStore, StoredObject
 from platform_assets.trip_exports.errors import TripExportError
@@ -39,8 +37,11 @@ from platform_assets.trip_exports.privacy import (
     round_up_10_minutes_utc,
     truncate_coordinate,
 )
-from platform_assets.trip_exports.tables import trips_table
 from platform_assets.trip_exports.workbook import Column, write_trips_workbook
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 
 K_THRESHOLD = 6
 OPENDATA_PREFIX = "trip_exports/opendata"
@@ -142,6 +143,8 @@ def small_area_codes(counts: dict[str, int], k: int = K_THRESHOLD) -> set[str]:
 
 # -- reading --------------------------------------------------------------------------------------
 def _eligible(start: datetime, end: datetime) -> list[Any]:
+    from platform_assets.trip_exports.tables import trips_table
+
     trips = trips_table.c
     return [
         trips.start_datetime >= start,
@@ -154,6 +157,10 @@ def _eligible(start: datetime, end: datetime) -> list[Any]:
 def count_starts_and_ends(engine: Engine, month: str) -> tuple[dict[str, int], dict[str, int]]:
     """Eligible trips of the month per start INSEE code, and per end INSEE code: two separate
     counts, as the registry's `exclude_start_full` / `exclude_end_full` (datagouvListQuery.ts)."""
+    from sqlalchemy import func, select
+
+    from platform_assets.trip_exports.tables import trips_table
+
     start, end = opendata_month_bounds(month)
     trips = trips_table.c
     counts: list[dict[str, int]] = []
@@ -165,6 +172,10 @@ def count_starts_and_ends(engine: Engine, month: str) -> tuple[dict[str, int], d
 
 
 def _status_counts(engine: Engine, month: str) -> tuple[int, int]:
+    from sqlalchemy import func, select
+
+    from platform_assets.trip_exports.tables import trips_table
+
     start, end = opendata_month_bounds(month)
     trips = trips_table.c
     with engine.connect() as connection:
@@ -241,6 +252,10 @@ def opendata_rows(engine: Engine, month: str, batch_size: int = 5_000) -> tuple[
     tally = {"dropped": 0, "published": 0, "small_codes": len(small)}
 
     def rows() -> Iterator[tuple]:
+        from sqlalchemy import select
+
+        from platform_assets.trip_exports.tables import trips_table
+
         statement = (
             select(trips_table)
             .where(*_eligible(start, end))

@@ -20,9 +20,13 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from functools import cache
+from typing import TYPE_CHECKING
 
 from platform_assets.trip_exports import geo
-from platform_assets.trip_exports.tables import Export
+
+if TYPE_CHECKING:
+    from platform_assets.trip_exports.tables import Export
+
 
 DENSITY_THRESHOLD = 40.0
 ROUNDING = timedelta(minutes=10)

@@ -6,10 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import ConfigurableResource
-from sqlalchemy import Engine
 
 from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.errors import SettingsError
@@ -18,6 +17,10 @@ from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.settings import comma_list, configure, setting
 from platform_assets.trip_exports.campaigns import CampaignConfig, load_campaign_config
 from platform_assets.trip_exports.rules import MAIL_LANGUAGES, ExportRules
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 
 
 class TripExportPolicy(ConfigurableResource):

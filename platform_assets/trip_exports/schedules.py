@@ -11,7 +11,7 @@ from dagster import (
 )
 
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import skip_when_held
+from platform_assets.core.hold_guards import skip_when_held
 from platform_assets.core.tags import SUBJECT_TAG
 from platform_assets.trip_exports.jobs import opendata_trip_export_job, trip_export_expiry_job
 

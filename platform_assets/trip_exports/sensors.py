@@ -14,17 +14,12 @@ from dagster import (
 
 from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
-from platform_assets.core.holds import skip_when_held
+from platform_assets.core.hold_guards import skip_when_held
 from platform_assets.core.tags import OPENDATA_REQUEST_TAG as REQUEST_TAG
 from platform_assets.core.tags import SUBJECT_TAG
 from platform_assets.trip_exports.assets import trip_export_partitions
 from platform_assets.trip_exports.jobs import opendata_trip_export_job, trip_export_job
 from platform_assets.trip_exports.resources import TripExportPolicy
-from platform_assets.trip_exports.service import (
-    claim_opendata_requests,
-    fail_stale,
-    pending_exports,
-)
 
 # Pending exports looked at per tick; the run_key (uuid) keeps an export from being launched twice.
 REQUESTS_PER_TICK = 100
@@ -42,6 +37,8 @@ REQUESTS_PER_TICK = 100
 def trip_export_sensor(
     context: SensorEvaluationContext, database: PlatformDatabase, trip_exports: TripExportPolicy, platform: PlatformInfo
 ) -> SensorResult | SkipReason:
+    from platform_assets.trip_exports.service import fail_stale, pending_exports
+
     engine = database.engine
     rules = trip_exports.rules(platform.alert_emails)
     stale = fail_stale(engine, timedelta(hours=rules.stale_hours), expiry_days=rules.expiry_days)
@@ -80,6 +77,8 @@ def trip_export_sensor(
 )
 @skip_when_held(opendata_trip_export_job.name)
 def opendata_request_sensor(context: SensorEvaluationContext, database: PlatformDatabase) -> SensorResult | SkipReason:
+    from platform_assets.trip_exports.service import claim_opendata_requests
+
     engine = database.engine
     claimed = claim_opendata_requests(engine)
     if not claimed:

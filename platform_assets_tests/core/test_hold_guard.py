@@ -18,14 +18,8 @@ from dagster import (
 )
 
 from platform_assets.core.database import PlatformDatabase, upgrade_database
-from platform_assets.core.holds import (
-    Hold,
-    hold_of,
-    process_of_assets,
-    put_on_hold,
-    release_hold,
-    skip_when_held,
-)
+from platform_assets.core.hold_guards import process_of_assets, skip_when_held
+from platform_assets.core.holds import Hold, hold_of, put_on_hold, release_hold
 from platform_assets.core.settings import configure
 from platform_assets.definitions import build_definitions
 from platform_assets.tracking.api import tracker_for

@@ -10,14 +10,19 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
+from platform_assets.lib.deferred import deferred
 from platform_assets.lib.quality.batch import MISSING, Batch, ItemBatch
 from platform_assets.lib.quality.result import FAILED, NOT_APPLICABLE, PASSED, CheckResult, Level
 from platform_assets.lib.quality.tally import Tally
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = deferred("numpy")
+    pd = deferred("pandas")
 
 MAX_EXAMPLE_TEXT = 200
 
@@ -68,7 +73,7 @@ def score_of(result: CheckResult) -> CheckResult:
 
 
 # -- field-level -------------------------------------------------------------------------------
-ValueTest = Callable[[pd.Series], np.ndarray]
+ValueTest = Callable[["pd.Series"], "np.ndarray"]
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from platform_assets.lib.deferred import deferred
 from platform_assets.lib.quality.result import (
     FAILED,
     NOT_APPLICABLE,
@@ -16,6 +15,11 @@ from platform_assets.lib.quality.result import (
     Outcome,
 )
 from platform_assets.lib.quality.sampling import Reservoir, seed_for
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = deferred("numpy")
 
 ExampleAt = Callable[[int], dict[str, Any]]
 

@@ -41,12 +41,10 @@ from platform_assets.quality.gtfs import (
 )
 from platform_assets.quality.gtfs.common import result_of
 from platform_assets.quality.gtfs.dataset import close_stops, trips_per_route
+from platform_assets.quality.gtfs.families import FAMILIES
 from platform_assets.quality.gtfs.notices import RULES, Findings
 from platform_assets.quality.gtfs.spill import RowSpill
 from platform_assets.quality.gtfs.time_based import time_results
-
-# The Dagster checks: one per rule group, plus the project's own families.
-FAMILIES = ("files", "fields", "references", "stop_times", "shapes", "stops", "routes", "calendar", "coherence", "dataset", "time_based")
 
 
 @dataclass

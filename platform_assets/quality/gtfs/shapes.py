@@ -5,19 +5,26 @@ gtfsvalidator/validator/, core/.../notice/PointNearOriginNotice.java, PointNearP
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-
+from platform_assets.lib.deferred import deferred
 from platform_assets.lib.gtfs.reader import GtfsFrames
 from platform_assets.lib.quality.result import Level
 from platform_assets.quality.gtfs import schema
 from platform_assets.quality.gtfs.notices import ERROR, WARNING, Findings, rule
 from platform_assets.quality.gtfs.spill import RowSpill
 from platform_assets.quality.gtfs.stop_times import FLOAT_PATTERN, INTEGER_PATTERN
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    np = deferred("numpy")
+    pd = deferred("pandas")
+    pa = deferred("pyarrow")
+    pc = deferred("pyarrow.compute")
 
 COLUMNS = ("shape_id", "shape_pt_lat", "shape_pt_lon", "shape_pt_sequence", "shape_dist_traveled")
 DECREASING = rule("decreasing_shape_distance", ERROR, "shapes",
@@ -36,8 +43,9 @@ TRIP_PAST_SHAPE_NEAR = rule("trip_distance_exceeds_shape_distance_below_threshol
                             "a trip's last shape_dist_traveled does not exceed its shape's (stop within 11.1 m of the shape's end)", Level.ITEM)
 SHAPE_END_METRES = 11.1
 # A shape point on disk (spill.py), in the order _point_rules reads its columns.
-SPILL_RECORD = np.dtype([("line", np.int32), ("shape", np.int32), ("sequence", np.float64), ("distance", np.float64),
-                         ("lat", np.float64), ("lon", np.float64)])
+# numpy dtype fields, as names: numpy is imported by the first check run, not the code location.
+SPILL_FIELDS = [("line", "int32"), ("shape", "int32"), ("sequence", "float64"), ("distance", "float64"),
+                ("lat", "float64"), ("lon", "float64")]
 EARTH_METRES = 6_371_010.0
 
 
@@ -56,7 +64,7 @@ def _numbers(column: pa.Array, pattern: str, dtype: type) -> tuple[np.ndarray, n
 
 def shapes_spill(folder: Path, rows: int) -> RowSpill:
     """Where shapes.txt's points wait once more than `rows` are held."""
-    return RowSpill(folder, rows, SPILL_RECORD, "shape", "shapes")
+    return RowSpill(folder, rows, np.dtype(SPILL_FIELDS), "shape", "shapes")
 
 
 def _point_rules(columns: list[np.ndarray], names: list[str], findings: Findings, points: np.ndarray,

@@ -10,12 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
+from platform_assets.lib.deferred import deferred
 from platform_assets.lib.gtfs.reader import GtfsFrames
 from platform_assets.lib.quality.check import short
 from platform_assets.lib.quality.result import Level
@@ -23,6 +20,15 @@ from platform_assets.lib.quality.tally import Tally
 from platform_assets.quality.gtfs import schema
 from platform_assets.quality.gtfs.notices import ERROR, WARNING, Findings, rule
 from platform_assets.quality.gtfs.spill import RowSpill
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    np = deferred("numpy")
+    pa = deferred("pyarrow")
+    pc = deferred("pyarrow.compute")
 
 COLUMNS = ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time", "shape_dist_traveled",
            "timepoint", "pickup_type", "drop_off_type", "location_group_id", "location_id",
@@ -87,14 +93,15 @@ def _time_text(value: int) -> str | None:
 
 
 # A stop time's per-trip columns on disk (widened so every batch has one layout), with its line.
-SPILL_RECORD = np.dtype([("trip", np.int32), ("sequence", np.int64), ("arrival", np.int32), ("departure", np.int32),
-                         ("distance", np.float32), ("stop", np.int32), ("line", np.int32)])
+# numpy dtype fields, as names: numpy is imported by the first check run, not the code location.
+SPILL_FIELDS = [("trip", "int32"), ("sequence", "int64"), ("arrival", "int32"), ("departure", "int32"),
+                ("distance", "float32"), ("stop", "int32"), ("line", "int32")]
 DEFAULT_SPILL_ROWS = 250_000
 
 
 def stop_times_spill(folder: Path, rows: int) -> RowSpill:
     """Where the per-trip columns of stop_times.txt wait once more than `rows` are held."""
-    return RowSpill(folder, rows, SPILL_RECORD, "trip", "stop_times")
+    return RowSpill(folder, rows, np.dtype(SPILL_FIELDS), "trip", "stop_times")
 
 
 def _spill_parts(spill: RowSpill, parts: list[list[np.ndarray]]) -> None:

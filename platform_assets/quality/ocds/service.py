@@ -6,15 +6,12 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING, Any
 
 from platform_assets.lib.quality.batch import batched
 from platform_assets.lib.quality.check import Check
 from platform_assets.lib.quality.result import CheckResult
 from platform_assets.lib.quality.runner import run_checks
-from platform_assets.lib.quality.storage import StoredRun, load_check_run, store_check_run
 from platform_assets.quality.ocds.dataset_store import (
     DATASET_PREFIX,
     Manifest,
@@ -26,6 +23,12 @@ from platform_assets.quality.ocds.dataset_store import (
 from platform_assets.quality.ocds.errors import OcdsSourceError
 from platform_assets.quality.ocds.loader import load_folder, load_table
 from platform_assets.quality.ocds.registry import ocds_checks
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from platform_assets.lib.quality.storage import StoredRun
+
 
 BATCH_SIZE = 2000
 
@@ -84,6 +87,8 @@ def ensure_check_run(
 ) -> StoredRun:
     """The stored check run of the dataset's current version, computed and stored when missing
     (the asset checks and the report both call this; whichever comes first does the work)."""
+    from platform_assets.lib.quality.storage import load_check_run, store_check_run
+
     manifest = read_manifest(store, dataset, prefix)
     if manifest is None:
         raise OcdsSourceError(f"dataset {dataset!r} has no stored version under {prefix}: materialize it first")
