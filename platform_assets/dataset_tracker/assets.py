@@ -4,7 +4,6 @@ import hashlib
 import json
 from pathlib import Path
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from dagster import (
     AssetExecutionContext,
@@ -20,16 +19,9 @@ from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.hold_guards import refuse_if_held
 from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore, StoredObject
-from platform_assets.dataset_tracker.config import load_sources_config
 from platform_assets.dataset_tracker.errors import SourceUnavailableError
 from platform_assets.dataset_tracker.report import EXTERNAL_TAB, TRACKED_TAB
 from platform_assets.dataset_tracker.resources import TrackerSources
-from platform_assets.dataset_tracker.service import (
-    INVENTORY_KEY,
-    crawl_and_record,
-    inventory_bytes,
-    sheet_tabs,
-)
 from platform_assets.dataset_tracker.sheets import TrackerSheets
 
 GROUP = "dataset_tracker"
@@ -59,6 +51,9 @@ def dataset_inventory(
     object_store: ObjectStore,
     tracker_sources: TrackerSources,
 ) -> MaterializeResult:
+    from platform_assets.dataset_tracker.config import load_sources_config
+    from platform_assets.dataset_tracker.service import INVENTORY_KEY, crawl_and_record, inventory_bytes
+
     refuse_if_held(context, database)
     config_path = Path(config.sources_config) if config.sources_config else tracker_sources.path
     sources = load_sources_config(config_path)
@@ -98,6 +93,8 @@ def dataset_inventory(
 
 def _local_file(uri: str) -> StoredObject | None:
     """The local workbook as a written file (uri, size, sha256) for the event log."""
+    from urllib.request import url2pathname
+
     parts = urlsplit(uri)
     if parts.scheme != "file":
         return None
@@ -123,6 +120,8 @@ def tracker_sheet(
     object_store: ObjectStore,
     sheets: TrackerSheets,
 ) -> MaterializeResult:
+    from platform_assets.dataset_tracker.service import INVENTORY_KEY, sheet_tabs
+
     refuse_if_held(context, database)
     inventory = json.loads(object_store.read_bytes(INVENTORY_KEY))
     tabs = sheet_tabs(inventory, database.engine)

@@ -7,13 +7,14 @@ from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_c
 
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.dataset_tracker.assets import dataset_inventory
-from platform_assets.dataset_tracker.service import INVENTORY_KEY
 
 EXAMPLES = 20
 
 
 @asset_check(asset=dataset_inventory, description="No accession is flagged as a possible duplicate.")
 def no_duplicate_datasets(object_store: ObjectStore) -> AssetCheckResult:
+    from platform_assets.dataset_tracker.service import INVENTORY_KEY
+
     inventory = json.loads(object_store.read_bytes(INVENTORY_KEY))
     flagged = [d for d in inventory["datasets"] if d["duplicate_reasons"]]
     return AssetCheckResult(
@@ -31,6 +32,8 @@ def no_duplicate_datasets(object_store: ObjectStore) -> AssetCheckResult:
 
 @asset_check(asset=dataset_inventory, description="Every metadata file found could be read.")
 def metadata_files_readable(object_store: ObjectStore) -> AssetCheckResult:
+    from platform_assets.dataset_tracker.service import INVENTORY_KEY
+
     inventory = json.loads(object_store.read_bytes(INVENTORY_KEY))
     warnings = inventory["warnings"]
     return AssetCheckResult(

@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from platform_assets.dataset_tracker.config import Stage
-from platform_assets.dataset_tracker.crawler import CrawlResult
 from platform_assets.dataset_tracker.sheets.base import DUPLICATE_FILL, WARNING_FILL, SheetTab
 
 if TYPE_CHECKING:
+    from platform_assets.dataset_tracker.crawler import CrawlResult
     from platform_assets.dataset_tracker.history import CurrentState
 
 

@@ -8,7 +8,7 @@ run log says why) and the steps downstream in the run are skipped.
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AllPartitionMapping,
@@ -31,14 +31,10 @@ from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.transit.errors import FetchError
 from platform_assets.transit.resources import TransitSettings, url_replacements
-from platform_assets.transit.service import (
-    ExportOutcome,
-    export_contributor,
-    export_coverage,
-    publication_history,
-    publish_coverage,
-)
 from platform_assets.transit.store import advisory_state_lock
+
+if TYPE_CHECKING:  # the transit service loads with the first run, not with the code location
+    from platform_assets.transit.service import ExportOutcome
 
 contributors_partitions = DynamicPartitionsDefinition(name="contributors")
 coverages_partitions = DynamicPartitionsDefinition(name="coverages")
@@ -58,7 +54,7 @@ class PublicationConfig(Config):
                          "empty: the latest. `platform-assets transit rollback COVERAGE` lists them.")
 
 
-def _export_metadata(outcome: ExportOutcome) -> dict[str, object]:
+def _export_metadata(outcome: "ExportOutcome") -> dict[str, object]:
     metadata: dict[str, object] = file_metadata(
         main=outcome.main, written=outcome.written, read=outcome.read, deleted=outcome.deleted
     )
@@ -134,6 +130,8 @@ def contributor_export(
     database: PlatformDatabase,
     transit: TransitSettings,
 ) -> Iterator[MaterializeResult]:
+    from platform_assets.transit.service import export_contributor
+
     yield from _export(context, config, object_store, database, transit, "contributor", export_contributor)
 
 @asset(
@@ -155,6 +153,8 @@ def coverage_export(
     database: PlatformDatabase,
     transit: TransitSettings,
 ) -> Iterator[MaterializeResult]:
+    from platform_assets.transit.service import export_coverage
+
     yield from _export(context, config, object_store, database, transit, "coverage", export_coverage)
 
 @asset(
@@ -176,6 +176,8 @@ def coverage_publication(
     transit: TransitSettings,
     platform: PlatformInfo,
 ) -> MaterializeResult:
+    from platform_assets.transit.service import publication_history, publish_coverage
+
     coverage_id = context.partition_key
     with _one_line_failure(), object_store.work_folder(f"transit-publish-{coverage_id}-") as workdir:
         refuse_if_held(context, database)

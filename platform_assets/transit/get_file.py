@@ -25,7 +25,6 @@ from platform_assets.lib.gtfs.reader import read_member
 from platform_assets.transit.errors import TransitError
 from platform_assets.transit.jobs import MAX_RUNTIME_TAG
 from platform_assets.transit.resources import TransitSettings
-from platform_assets.transit.service import stored_file
 from platform_assets.transit.store import ROOT
 
 GET_FILE_JOB = "transit_get_file"
@@ -52,6 +51,8 @@ def member_key(subject: str, kind: str, version: str, file_name: str) -> str:
 def get_file_op(
     context: OpExecutionContext, config: GetFileConfig, object_store: ObjectStore, transit: TransitSettings
 ) -> Output[None]:
+    from platform_assets.transit.service import stored_file
+
     with one_line_failure():
         if config.coverage and config.source:
             raise TransitError("coverage and source exclude each other")

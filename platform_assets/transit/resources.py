@@ -8,7 +8,6 @@ from pathlib import Path
 from dagster import ConfigurableResource
 
 from platform_assets.core.settings import setting
-from platform_assets.lib.gtfs.reader import ZipLimits
 from platform_assets.transit.catalog import UNKNOWN_PARAM_MODES, Catalog, load_catalog
 from platform_assets.transit.errors import TransitError
 from platform_assets.transit.limits import TransferLimits, TransitLimits
@@ -116,6 +115,8 @@ class TransitSettings(ConfigurableResource):
 
     def limits(self) -> TransitLimits:
         """Every transit limit (README "Limits")."""
+        from platform_assets.lib.gtfs.reader import ZipLimits
+
         connect = self._seconds("PLATFORM_TRANSIT_CONNECT_TIMEOUT", self.connect_timeout)
         idle = self._seconds("PLATFORM_TRANSIT_IDLE_TIMEOUT", self.idle_timeout)
         return TransitLimits(
