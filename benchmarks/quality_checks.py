@@ -9,6 +9,11 @@ figure that load does not inflate). Prints the figures; not part of the test sui
         [--copies 30] [--chunk-rows 25000] [--skip-ocds] [--skip-whole] [--skip-gtfs-kit]
     PYTHONPATH=. python benchmarks/quality_checks.py --only-ocds --items 10000 --baseline-ref 4e987c3 [--baseline-ref REF ...] [--rounds 3]
     PYTHONPATH=. python benchmarks/quality_checks.py --gtfs-memory [--stop-times-mb 25 100] [--copies 30] [--gtfs-baseline-ref REF]
+    PYTHONPATH=. python benchmarks/quality_checks.py --gtfs-coverage
+
+`--gtfs-coverage` (also part of the default run when gtfs-kit is installed): rule coverage measured
+on the tests' one-rule broken feeds, ours and gtfs-kit's validate() on each good/broken pair
+(gtfs_rule_coverage.py); the old count of checks is printed too, in its unlike units.
 
 `--gtfs-memory`: every GTFS check on generated feeds of 25 and 100 MB of stop_times (hostile_feeds.py's)
 and on the x`--copies` feed, each in a fresh interpreter (peak RSS, CPU-s, a digest of every result),
@@ -185,8 +190,9 @@ def bench_gtfs_kit(feed: Path) -> dict[str, Any] | None:
 
 
 def gtfs_kit_checks() -> int:
-    """How many checks gtfs-kit's validators make: its check_column* calls and hand-written problems
-    (each of ours is a MobilityData notice, usually over several columns: the units differ)."""
+    """How many checks gtfs-kit's validators make: its check_column* calls and hand-written problems.
+    Unlike units (each of ours is a MobilityData notice, usually over several columns): printed for
+    continuity; the coverage figure is `gtfs_coverage()`'s, measured on the same broken feeds."""
     import inspect
 
     import gtfs_kit.validators
@@ -230,9 +236,13 @@ def main() -> None:
     parser.add_argument("--gtfs-memory", action="store_true", help="Peak RSS of the GTFS checks on generated and scaled feeds.")
     parser.add_argument("--stop-times-mb", type=int, nargs="+", default=[25, 100])
     parser.add_argument("--gtfs-baseline-ref", action="append", default=[], help="with --gtfs-memory: git ref measured as well")
+    parser.add_argument("--gtfs-coverage", action="store_true", help="Only the rule coverage against gtfs-kit on the tests' broken feeds.")
     args = parser.parse_args()
     if args.ocds_child:
         _ocds_child(args.items)
+        return
+    if args.gtfs_coverage:
+        gtfs_coverage()
         return
     if args.gtfs_memory:
         gtfs_memory(args.feed, args.copies, args.stop_times_mb, args.chunk_rows, args.gtfs_baseline_ref)
@@ -263,7 +273,9 @@ def main() -> None:
               f"({peer['errors']} errors), {gtfs_kit_checks()} checks")
         print(f"ours / gtfs-kit: {peer['cpu_seconds'] / chunked['cpu_seconds']:.2f}x faster in CPU-s, "
               f"{peer['seconds'] / chunked['seconds']:.2f}x in wall-clock s, peak RSS {chunked['peak_mib'] / peer['peak_mib']:.2f}x; "
-              f"{len(RULES)} MobilityData notices + {chunked['checks'] - len(RULES)} own checks vs {gtfs_kit_checks()} gtfs-kit checks")
+              f"{len(RULES)} MobilityData notices + {chunked['checks'] - len(RULES)} own checks vs {gtfs_kit_checks()} gtfs-kit checks "
+              "(unlike units: a notice usually spans several columns, a gtfs-kit check is one column; coverage below)")
+        gtfs_coverage()
     if not args.skip_ocds:
         _print_ocds(args.items)
 
@@ -358,6 +370,21 @@ def gtfs_memory(feed: Path, copies: int, sizes: list[int], chunk_rows: int, refs
                 print(f"| {path.name} | {label} | {figures['rows']:,} | {figures['cpu_seconds']:.2f} | {figures['seconds']:.2f} | "
                       f"{figures['peak_mib']:.0f} | {figures['buckets'] if figures['buckets'] is not None else '-'} | {figures['digest']} | "
                       f"{os.getloadavg()[0]:.1f} |", flush=True)
+
+
+def gtfs_coverage() -> dict[str, float]:
+    """Rule coverage, like for like: ours and gtfs-kit's validate() on each of the tests' one-rule
+    broken feeds and its good feed (gtfs_rule_coverage.py), with the load average."""
+    from benchmarks.gtfs_rule_coverage import coverage, print_coverage
+    from platform_assets.quality.gtfs.notices import RULES
+    from platform_assets.quality.gtfs.registry import check_feed  # noqa: F401 (declares every rule)
+
+    start, cpu = time.perf_counter(), time.process_time()
+    figures = print_coverage(coverage())
+    print(f"  ({time.perf_counter() - start:.1f} s, {time.process_time() - cpu:.1f} CPU-s, load average {os.getloadavg()[0]:.1f}; "
+          f"unlike units, for continuity: {len(RULES)} MobilityData notices vs {gtfs_kit_checks()} gtfs-kit check_column* calls "
+          f"and hand-written problems = {len(RULES) / gtfs_kit_checks():.2f}x)")
+    return figures
 
 
 def _print_ocds(items: int) -> None:
