@@ -55,6 +55,7 @@ GOOD: dict[str, str] = {
                       "T3,,,,G1,1,2,2,10:00:00,12:00:00,\n"
                       "T3,,,,G1,2,2,2,10:00:00,12:00:00,\n",
     "location_groups.txt": "location_group_id,location_group_name\nG1,Group\n",
+    "location_group_stops.txt": "location_group_id,stop_id\nG1,P3\n",  # P3 is served through T3's group
     "locations.geojson": GEOJSON,
     "booking_rules.txt": "booking_rule_id,booking_type,prior_notice_duration_min,prior_notice_duration_max,prior_notice_last_day,"
                          "prior_notice_last_time,prior_notice_start_day,prior_notice_start_time,prior_notice_service_id\n"
@@ -226,7 +227,8 @@ def good_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CheckRes
 
 def test_the_good_feed_breaks_no_rule_and_every_rule_looked_at_it(good_results: dict[str, CheckResult]) -> None:
     assert {code for code, _id, _edit, _count in CASES} == set(NEW_CODES)
-    for code in NEW_CODES:
+    # With the core rules GTFS-Flex changes: T3's window-only edges, P3 served only through G1.
+    for code in [*NEW_CODES, stop_times.TRIP_EDGE, "stop_without_stop_time"]:
         result = good_results[code]
         assert result.failed == 0, (code, result.examples)
         assert result.passed > 0, code
@@ -239,3 +241,35 @@ def test_each_rule_flags_its_one_edit_broken_copy(code: str, edit: dict[str, str
     results = _findings(_feed(tmp_path, GOOD, edit))
     assert results[code].failed == expected, (code, results[code].examples)
     assert results[code].meta["severity"] == RULES[code].severity
+
+
+WITHOUT_GROUP_STOPS = {name: text for name, text in GOOD.items() if name != "location_group_stops.txt"}
+# (id, files, missing_trip_edge notices, stop_without_stop_time notices), as MobilityData's
+# MissingTripEdgeValidator and LocationHasStopTimesValidator give them (ours count one per trip).
+FLEX_EDGE_CASES: list[tuple[str, dict[str, str], int, int]] = [
+    # T3: both stop times have a window and no arrival/departure time; P3 is in G1, which T3 uses.
+    ("good", GOOD, 0, 0),
+    # A window's start alone (its end left out) still exempts the edge.
+    ("half_window", {**GOOD, **_edit("stop_times.txt", "G1,1,2,2,10:00:00,12:00:00", "G1,1,2,2,10:00:00,")}, 0, 0),
+    # T3's first stop time without a window nor times: an edge with no time.
+    ("no_window", {**GOOD, **_edit("stop_times.txt", "G1,1,2,2,10:00:00,12:00:00", "G1,1,2,2,,")}, 1, 0),
+    # Both ends of T3 without: still one notice for the trip.
+    ("no_windows", {**GOOD, "stop_times.txt": GOOD["stop_times.txt"].replace("2,2,10:00:00,12:00:00", "2,2,,")}, 1, 0),
+    # P3 in no location group: no stop time serves it.
+    ("no_group_stops", WITHOUT_GROUP_STOPS, 0, 1),
+    # P3 named only by transfers.txt: a transfer is not a stop time.
+    ("transfer_only", {**WITHOUT_GROUP_STOPS, **_edit("transfers.txt", "S1,P2,,,T1,,0\n", "S1,P2,,,T1,,0\nP3,P2,,,,,2\n")}, 0, 1),
+    # P3 in a location group that no stop time names.
+    ("unused_group", {**GOOD, **_edit("location_groups.txt", "G1,Group\n", "G1,Group\nG2,Other group\n"),
+                      "location_group_stops.txt": "location_group_id,stop_id\nG2,P3\n"}, 0, 1),
+]
+
+
+@pytest.mark.parametrize(("files", "edges", "unserved"), [case[1:] for case in FLEX_EDGE_CASES], ids=[case[0] for case in FLEX_EDGE_CASES])
+def test_flex_windows_stand_in_for_edge_times_and_group_stops_are_served(
+        files: dict[str, str], edges: int, unserved: int, tmp_path: Path) -> None:
+    results = check_feed(_feed(tmp_path, files), today=date(2024, 6, 1)).by_name()
+    edge, stop = results[stop_times.TRIP_EDGE], results["stop_without_stop_time"]
+    assert (edge.failed, edge.passed) == (edges, 3 - edges), edge.examples  # T1, T2, T3
+    assert [example["item"] for example in edge.examples.get("failed", [])] == ["T3"] * edges
+    assert (stop.failed, [example["item"] for example in stop.examples.get("failed", [])]) == (unserved, ["P3"] * unserved)

@@ -1,11 +1,12 @@
 """Rules over the tables read whole (stops, routes, agency, calendar, feed_info, frequencies) and
 their references; learnt from MobilityData/gtfs-validator's LocationTypeSingleEntity-,
 ParentStation-, StopRequiredLocation-, StopName-, RouteName-, AgencyConsistency-, OverlappingFrequency-,
-ExpiredCalendar- and FeedExpirationDateValidator (main/src/main/java/org/mobilitydata/gtfsvalidator/validator/)."""
+ExpiredCalendar-, FeedExpirationDate- and LocationHasStopTimesValidator (main/src/main/java/org/mobilitydata/gtfsvalidator/validator/)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,11 @@ NO_NAME = rule("missing_stop_name", ERROR, "stops", "stops, stations and entranc
 NO_PARENT = rule("location_without_parent_station", ERROR, "stops", "entrances, generic nodes and boarding areas have a parent_station", Level.ITEM)
 WRONG_PARENT = rule("wrong_parent_location_type", ERROR, "stops", "a parent_station has the location_type its child requires", Level.ITEM)
 PLATFORM_NO_PARENT = rule("platform_without_parent_station", INFO, "stops", "a stop with a platform_code has a parent station", Level.ITEM)
-NO_STOP_TIME = rule("stop_without_stop_time", WARNING, "stops", "every stop (location_type 0) is served by a stop time", Level.DATASET)
+# Served: named by stop_times.stop_id, or a member (location_group_stops.txt) of a location group
+# that stop_times.location_group_id names; transfers, pathways and unused groups do not count
+# (LocationHasStopTimesValidator.java in main/src/main/java/org/mobilitydata/gtfsvalidator/validator/).
+NO_STOP_TIME = rule("stop_without_stop_time", WARNING, "stops",
+                    "every stop (location_type 0) is served by a stop time, directly or in a location group it uses", Level.DATASET)
 UNUSED_STATION = rule("unused_station", INFO, "stops", "every station has a child stop", Level.DATASET)
 ROUTE_NAMES = rule("route_both_short_and_long_name_missing", ERROR, "routes", "a route has a short or a long name", Level.ITEM)
 SHORT_NAME_LONG = rule("route_short_name_too_long", WARNING, "routes", "route_short_name has at most 12 characters", Level.ITEM)
@@ -70,7 +75,15 @@ def _seconds(text: str) -> int | None:
     return int(parts[0]) * 3600 + int(parts[1]) * 60 + int(parts[2])
 
 
-def stop_rules(feed: GtfsFrames, findings: Findings, served: set[str]) -> None:
+def _group_stops(feed: GtfsFrames, groups: Collection[str]) -> set[str]:
+    """The stops of location_group_stops.txt in the location groups `groups`."""
+    members = feed.frame("location_group_stops.txt")
+    if members is None or not len(groups) or not {"location_group_id", "stop_id"} <= set(members.columns):
+        return set()
+    return set(_column(members, "stop_id")[_column(members, "location_group_id").isin(set(groups))])
+
+
+def stop_rules(feed: GtfsFrames, findings: Findings, served: set[str], served_groups: Collection[str] = ()) -> None:
     stops = feed.frame("stops.txt")
     if stops is None or "stop_id" not in stops.columns or not len(stops):
         return
@@ -100,7 +113,7 @@ def stop_rules(feed: GtfsFrames, findings: Findings, served: set[str]) -> None:
     place_rules(findings, lat, lon, lambda i: example(i, stop_lat=lat[i], stop_lon=lon[i]))
     if feed.has("stop_times.txt"):
         plain = (kind == "0").to_numpy()
-        findings.add(NO_STOP_TIME, plain & ~ids.isin(served).to_numpy(), example)
+        findings.add(NO_STOP_TIME, plain & ~ids.isin(served | _group_stops(feed, served_groups)).to_numpy(), example)
         stations = (kind == "1").to_numpy()
         findings.add(UNUSED_STATION, stations & ~ids.isin(set(parent)).to_numpy(), example)
     # References from stops.

@@ -117,7 +117,7 @@ def _check_feed(path: str | Path, previous_path: str | Path | None, threshold: f
         shape_ids = set()
     shapes.trip_distance_rules(feed, findings, found["last_stops"], scan.trip_names, scan.stop_names, farthest)
     blocks.block_rules(feed, findings, found["trip_edges"], scan.trip_names)
-    entities.stop_rules(feed, findings, scan.served_stops)
+    entities.stop_rules(feed, findings, scan.served_stops, scan.served_groups)
     entities.route_rules(feed, findings)
     entities.trip_references(feed, findings, shape_ids)
     entities.calendar_rules(feed, findings, today or date.today())

@@ -1,7 +1,7 @@
 """stop_times.txt, scanned columnar in bounded Arrow batches (the table that grows with the
 timetable): field rules and references per batch with vectorised parsing and set look-ups, then
 the per-trip rules on compact columns (trip number, stop_sequence, two times, distance, stop
-number: 22 bytes a row) sorted once. Rules from MobilityData/gtfs-validator's StopTimeArrivalAndDepartureTime-,
+number, whether a pickup/drop-off window is given: 23 bytes a row) sorted once. Rules from MobilityData/gtfs-validator's StopTimeArrivalAndDepartureTime-,
 MissingTripEdge-, StopTimeIncreasingDistance- and TimepointTimeValidator (main/src/main/java/org/
 mobilitydata/gtfsvalidator/validator/)."""
 
@@ -37,8 +37,12 @@ ONLY_ONE_TIME = rule("stop_time_with_only_arrival_or_departure_time", ERROR, "st
                      "a stop time has both arrival_time and departure_time or neither", Level.ITEM)
 BEFORE_PREVIOUS = rule("stop_time_with_arrival_before_previous_departure_time", ERROR, "stop_times",
                        "a stop time's arrival is not before the previous stop's departure (by stop_sequence)", Level.ITEM)
+# An edge stop time with a pickup/drop-off window (either end) is exempt: GTFS-Flex times it by the
+# window, not by arrival/departure (MissingTripEdgeValidator.java in main/src/main/java/org/
+# mobilitydata/gtfsvalidator/validator/ skips the times check for such a first or last stop time).
 TRIP_EDGE = rule("missing_trip_edge", ERROR, "stop_times",
-                 "the first and last stop times of a trip have both an arrival and a departure time", Level.ITEM)
+                 "the first and last stop times of a trip have both an arrival and a departure time "
+                 "(unless they have a pickup/drop-off window)", Level.ITEM)
 DISTANCE = rule("decreasing_or_equal_stop_time_distance", ERROR, "stop_times",
                 "shape_dist_traveled strictly increases along a trip", Level.ITEM)
 TIMEPOINT = rule("stop_time_timepoint_without_times", ERROR, "stop_times",
@@ -95,7 +99,7 @@ def _time_text(value: int) -> str | None:
 # A stop time's per-trip columns on disk (widened so every batch has one layout), with its line.
 # numpy dtype fields, as names: numpy is imported by the first check run, not the code location.
 SPILL_FIELDS = [("trip", "int32"), ("sequence", "int64"), ("arrival", "int32"), ("departure", "int32"),
-                ("distance", "float32"), ("stop", "int32"), ("line", "int32")]
+                ("distance", "float32"), ("stop", "int32"), ("window", "bool"), ("line", "int32")]
 DEFAULT_SPILL_ROWS = 250_000
 
 
@@ -120,7 +124,9 @@ class StopTimesScan:
 
     trip_names: list[str] = field(default_factory=list)  # trip number -> trip_id
     served_stops: set[str] = field(default_factory=set)
-    parts: list[list[np.ndarray]] = field(default_factory=lambda: [[], [], [], [], [], []])  # trip, sequence, arrival, departure, distance, stop
+    served_groups: set[str] = field(default_factory=set)  # location_group_id values (their stops count as served)
+    # trip, sequence, arrival, departure, distance, stop, window (a pickup/drop-off window start or end given)
+    parts: list[list[np.ndarray]] = field(default_factory=lambda: [[], [], [], [], [], [], []])
     stop_names: list[str] = field(default_factory=list)  # stop number -> stop_id (stops.txt's, in order)
     rows: int = 0
     trip_stops: dict[str, set[str]] = field(default_factory=dict)  # for the trips transfers.txt names
@@ -143,8 +149,9 @@ def _continuous_trips(feed: GtfsFrames) -> pa.Array:
 
 
 def _flex_rules(cols: dict[str, pa.Array], empty: dict[str, np.ndarray], rows: int, findings: Findings, example: Any,
-                continuous_trips: pa.Array, has_arrival: np.ndarray, has_departure: np.ndarray) -> np.ndarray | None:
-    """The GTFS-Flex rules of one batch; returns where a must-phone window stop time is (else None)."""
+                continuous_trips: pa.Array, has_arrival: np.ndarray, has_departure: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """The GTFS-Flex rules of one batch; returns where a must-phone window stop time is (else None)
+    and where a stop time has a pickup/drop-off window (start or end)."""
     def given(column: str) -> np.ndarray:
         return ~empty[column] if column in cols else np.zeros(rows, bool)
 
@@ -158,9 +165,9 @@ def _flex_rules(cols: dict[str, pa.Array], empty: dict[str, np.ndarray], rows: i
             findings.add(FLEX_DISTANCE, ~places[0] & (places[1] | places[2]) & given("shape_dist_traveled"),
                          lambda i: example(i, "shape_dist_traveled"))
     start_column, end_column = "start_pickup_drop_off_window", "end_pickup_drop_off_window"
-    if start_column not in cols and end_column not in cols:
-        return None
     start, end = given(start_column), given(end_column)
+    if start_column not in cols and end_column not in cols:
+        return None, start
     window = start | end
     findings.add(WINDOW_AND_TIMES, window & (has_arrival | has_departure), lambda i: example(i, "arrival_time"))
     findings.add(HALF_WINDOW, window & ~(start & end), lambda i: example(i, start_column))
@@ -176,7 +183,7 @@ def _flex_rules(cols: dict[str, pa.Array], empty: dict[str, np.ndarray], rows: i
     if len(continuous_trips) and "trip_id" in cols:
         on_continuous = pc.is_in(cols["trip_id"], value_set=continuous_trips).to_numpy(zero_copy_only=False)
         findings.add(WINDOW_CONTINUOUS, window & on_continuous, lambda i: example(i, "trip_id"))
-    return both & (pickup == "2") & (drop_off == "2")
+    return both & (pickup == "2") & (drop_off == "2"), window
 
 
 def scan_stop_times(feed: GtfsFrames, findings: Findings, stops_of: Collection[str] = (),
@@ -288,12 +295,14 @@ def scan_stop_times(feed: GtfsFrames, findings: Findings, stops_of: Collection[s
             findings.add(schema.INVALID_FLOAT, ~number & ~empty["shape_dist_traveled"], lambda i: example(i, "shape_dist_traveled"))
             distance[number] = pc.cast(pc.filter(cols["shape_dist_traveled"], pa.array(number)), pa.float64()).to_numpy()
             findings.add(schema.OUT_OF_RANGE, number & (distance < 0), lambda i: example(i, "shape_dist_traveled"))
-        phone_only = _flex_rules(cols, empty, rows, findings, example, continuous_trips, has_arrival, has_departure)
+        phone_only, window = _flex_rules(cols, empty, rows, findings, example, continuous_trips, has_arrival, has_departure)
+        if "location_group_id" in cols:
+            scan.served_groups.update(name for name in pc.unique(cols["location_group_id"]).to_pylist() if name)
         if "trip_id" in cols:
             # Every row (its line is its position + 2; rows without a trip_id are dropped when
             # sorted); stop_sequence in 32 bits unless a value needs more.
             compact = sequence.astype(np.int32) if not len(sequence) or sequence.max() < 2**31 else sequence
-            for part, column in zip(scan.parts, (trip, compact, arrival, departure, distance, stop), strict=True):
+            for part, column in zip(scan.parts, (trip, compact, arrival, departure, distance, stop, window), strict=True):
                 part.append(column)
             held += rows
             if spill is not None and held > spill.rows:
@@ -366,7 +375,7 @@ def _rules_on_sorted(columns: list[np.ndarray], findings: Findings, totals: _Tri
     """The per-trip rules on whole trips sorted by trip, stop_sequence and line (every stop time
     of a trip is in `columns`): called once, or once per bucket of trips in trip order, which
     offers every rule the same rows in the same order (so the same counts and examples)."""
-    trip, sequence, arrival, departure, distance, stop, line = columns
+    trip, sequence, arrival, departure, distance, stop, window, line = columns
     names = totals.names
 
     def example(i: int, **extra: Any) -> dict[str, Any]:
@@ -395,7 +404,7 @@ def _rules_on_sorted(columns: list[np.ndarray], findings: Findings, totals: _Tri
     starts = np.flatnonzero(~same_trip)
     ends = np.r_[starts[1:], len(trip)] - 1
     counts = ends - starts + 1
-    timed = (arrival >= 0) & (departure >= 0)
+    timed = (arrival >= 0) & (departure >= 0) | window  # a window stands in for the times at an edge
     edge_bad = ~timed[starts] | ~timed[ends] if len(starts) else np.zeros(0, bool)
     findings.add(TRIP_EDGE, edge_bad, lambda k: example(int(starts[k] if not timed[starts[k]] else ends[k])))
     findings.add(UNUSABLE_TRIP, counts < 2, lambda k: {"item": names[trip[starts[k]]], "stop_times": int(counts[k])})
@@ -424,7 +433,7 @@ def trip_rules(feed: GtfsFrames, scan: StopTimesScan, findings: Findings) -> dic
             bucket.clear()
     else:
         columns: list[np.ndarray] = []
-        for part, dtype in zip(scan.parts, (np.int32, np.int32, np.int32, np.int32, np.float32, np.int16), strict=True):
+        for part, dtype in zip(scan.parts, (np.int32, np.int32, np.int32, np.int32, np.float32, np.int16, np.bool_), strict=True):
             columns.append(np.concatenate(part) if part else np.empty(0, dtype=dtype))
             part.clear()  # each column's batches are freed as soon as it is whole
         columns.append(np.arange(2, len(columns[0]) + 2, dtype=np.int32))  # a stop time's line is its position + 2
