@@ -1,10 +1,10 @@
 """Rule coverage of our GTFS checks against gtfs-kit 9's validate(), measured on the same feeds.
 
 The corpus is the tests' one-rule broken feeds: `test_gtfs_rules.CASES` (edits of the Google sample
-feed's tables) and `test_gtfs_flex_fares_stations.CASES` (text edits of a small feed with the
-optional files). For each case the good feed and its broken copy are written as zips, both tools
-run on both, and a tool "caught" the case when the broken copy yields a problem the good feed does
-not:
+feed's tables, or of its written files' bytes) and `test_gtfs_flex_fares_stations.CASES` (text
+edits of a small feed with the optional files). For each case the good feed and its broken copy
+are written as zips, both tools run on both, and a tool "caught" the case when the broken copy
+yields a problem the good feed does not:
 
 - ours (`check_feed`): strictly, the case's own notice code fails (failed > 0) on the broken copy
   and not on the good feed; loosely, any code fails on the broken copy and not on the good one.
@@ -35,11 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from platform_assets.lib.gtfs.reader import read_feed, write_feed
 from platform_assets.quality.gtfs.registry import FeedReport, check_feed
-
-REPOSITORY = Path(__file__).resolve().parents[1]
-SAMPLE_FEED = REPOSITORY / "platform_assets_tests" / "data" / "gtfs" / "broken" / "transitfeed-good_feed.zip"
 
 Writer = Callable[[Path], Path]  # writes a feed zip at the given path and returns it
 
@@ -62,13 +58,14 @@ class Corpus:
 
 
 def _sample_feed_writer(edit: Callable | None) -> Writer:
-    """The Google sample feed read and written back with `edit` applied to its tables (None: as is),
-    as test_gtfs_rules builds it: good and broken go through the same writer."""
+    """The Google sample feed read and written back with `edit` applied (None: as is) by the tests'
+    own writer, `test_gtfs_rules.write_case`: good and broken go through it, and the edits it makes on
+    the written zip's bytes (`MemberBytes`: Latin-1 text, a short row, a NUL byte) are made here too,
+    so both tools read the very bytes the tests check."""
+    from platform_assets_tests.quality.test_gtfs_rules import write_case
+
     def write(path: Path) -> Path:
-        feed = read_feed(SAMPLE_FEED)
-        if edit is not None:
-            edit(feed.tables)
-        return write_feed(feed, path)
+        return write_case(edit, path)
     return write
 
 

@@ -4,6 +4,9 @@ is the `bench` extra, not a test dependency, so it is not run here)."""
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
+
 from benchmarks.gtfs_rule_coverage import Case, Corpus, PeerRun, corpora, coverage, ours_caught, peer_verdict
 
 
@@ -39,3 +42,14 @@ def test_peer_verdict_compares_problems_without_rows() -> None:
     assert peer_verdict(PeerRun(frozenset({expired, colour})), PeerRun(frozenset({colour}))) == "missed"  # fewer is not caught
     assert peer_verdict(good, PeerRun(error="validate: ValueError: Path x does not exist", deliberate=True)) == "error"
     assert peer_verdict(good, PeerRun(error="validate: TypeError: boolean value of NA is ambiguous")) == "crash"
+
+
+def test_the_benchmark_writes_the_byte_edits_the_tests_check(tmp_path: Path) -> None:
+    """A case edited on the written bytes (agency.txt made Latin-1) reaches the benchmark's zip as is."""
+    sample = corpora()[0]
+    latin = next(case for case in sample.cases if case.code == "invalid_character")
+    with zipfile.ZipFile(latin.write_broken(tmp_path / "broken.zip")) as archive:
+        agency = archive.read("agency.txt")
+    assert "Autorité de passage de démonstration".encode("cp1252") in agency and b"\xc3" not in agency
+    measured = coverage([Corpus(sample.name, sample.today, sample.write_good, [latin])], peer=False)
+    assert [(o.ours_code, o.ours_new) for o in measured.outcomes] == [(True, ["invalid_character"])]

@@ -3,7 +3,9 @@ broken in one way, built here, that it must flag."""
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +16,8 @@ from platform_assets.quality.gtfs.notices import RULES
 from platform_assets.quality.gtfs.registry import check_feed
 
 TODAY = date(2008, 1, 1)  # inside the good feed's calendar (2007-2011)
+SAMPLE_FEED = Path(__file__).parents[1] / "data" / "gtfs" / "broken" / "transitfeed-good_feed.zip"
+AGENCY_NAME = "Autorité de passage de démonstration"  # agency.txt's only non-ASCII text
 
 
 def _set(table: Table, key: str, value: str, column: str, new: str) -> None:
@@ -37,7 +41,59 @@ def _add_table(tables: dict[str, Table], name: str, header: list[str], rows: lis
     tables[name] = Table(name, header, rows)
 
 
+def _append_column(table: Table, name: str, value: str) -> None:
+    """A column appended even when the header already has its name (ensure_column would reuse it)."""
+    table.header.append(name)
+    for row in table.edited_rows():
+        row.append(value)
+
+
+def _drop_column(table: Table, name: str) -> None:
+    index = table.column(name)
+    del table.header[index]
+    for row in table.edited_rows():
+        del row[index]
+
+
+@dataclass(frozen=True)
+class MemberBytes:
+    """An edit the tables cannot hold (text that is not UTF-8, a row shorter than its header, a file
+    that is not CSV): made on the written zip, `old` replaced by `new` (found exactly once) in the
+    bytes of `member`. As an edit of the tables it does nothing; `write_case` applies it."""
+
+    member: str
+    old: bytes
+    new: bytes
+
+    def __call__(self, tables: dict[str, Table]) -> None:
+        pass
+
+    def rewrite(self, path: Path) -> None:
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename: archive.read(info) for info in archive.infolist()}
+        if members[self.member].count(self.old) != 1:
+            raise ValueError(f"{self.member}: {self.old!r} is not found exactly once")
+        members[self.member] = members[self.member].replace(self.old, self.new)
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+
+
 Edit = Callable[[dict[str, Table]], None]
+
+
+def write_case(edit: Edit | None, path: Path) -> Path:
+    """The sample feed read and written back to `path` with `edit` applied (None: as is); the one
+    writer of the tests and of benchmarks/gtfs_rule_coverage.py, so both check the same bytes."""
+    feed = read_feed(SAMPLE_FEED)
+    if edit is not None:
+        edit(feed.tables)
+    write_feed(feed, path)
+    if isinstance(edit, MemberBytes):
+        edit.rewrite(path)
+    return path
+
+
 CASES: list[tuple[str, Edit]] = [
     ("foreign_key_violation", lambda t: _stop_time(t, "AB1", 0, "stop_id", "NOWHERE")),
     ("invalid_time", lambda t: _stop_time(t, "AB1", 0, "arrival_time", "8h00")),
@@ -108,6 +164,23 @@ CASES: list[tuple[str, Edit]] = [
     ("single_shape_point", lambda t: _add_table(t, "shapes.txt", ["shape_id", "shape_pt_lat", "shape_pt_lon", "shape_pt_sequence"], [["S", "36.1", "-116.1", "1"]])),
     ("unused_shape", lambda t: _add_table(t, "shapes.txt", ["shape_id", "shape_pt_lat", "shape_pt_lon", "shape_pt_sequence"],
                                           [["S", "36.1", "-116.1", "1"], ["S", "36.2", "-116.2", "2"]])),
+    # the files' bytes and headers
+    ("csv_parsing_failed", MemberBytes("transfers.txt", b"EMSI,NANAA", b"EMSI\x00,NANAA")),  # a NUL byte: not text
+    ("invalid_character", MemberBytes("agency.txt", AGENCY_NAME.encode(), AGENCY_NAME.encode("cp1252"))),  # all agency.txt Latin-1
+    ("invalid_row_length", MemberBytes("routes.txt", b"Furnace Creek Resort,,3,,,\r\n", b"Furnace Creek Resort,,3\r\n")),
+    ("duplicated_column", lambda t: _append_column(t["routes.txt"], "route_type", "3")),
+    ("empty_column_name", lambda t: _append_column(t["routes.txt"], "", "")),  # the header's trailing comma
+    ("missing_required_column", lambda t: _drop_column(t["agency.txt"], "agency_name")),
+    ("new_line_in_value", lambda t: _set(t["stops.txt"], "stop_id", "AMV", "stop_desc", "Amargosa Valley\nby the post office")),
+    # field formats
+    ("invalid_email", lambda t: _set(t["agency.txt"], "agency_id", "DTA", "agency_email", "info at example.com")),
+    ("invalid_float", lambda t: _set(t["stops.txt"], "stop_id", "AMV", "stop_lon", "-116,7")),
+    ("invalid_language_code", lambda t: _set(t["agency.txt"], "agency_id", "DTA", "agency_lang", "en_US")),
+    # stops and routes
+    ("platform_without_parent_station", lambda t: _set(t["stops.txt"], "stop_id", "AMV", "platform_code", "2")),
+    ("unused_station", lambda t: _add_row(t["stops.txt"], stop_id="EMPTY_STATION", stop_name="Empty", stop_lat="36.6",
+                                          stop_lon="-116.6", location_type="1")),
+    ("same_name_and_description_for_route", lambda t: _set(t["routes.txt"], "route_id", "AB", "route_desc", "airport ⇒ bullfrog")),
 ]
 
 
@@ -123,13 +196,11 @@ def shared_data_module() -> Path:
 
 @pytest.mark.parametrize(("code", "edit"), CASES, ids=[case[0] for case in CASES])
 def test_each_rule_flags_its_broken_feed_and_not_the_good_one(
-    code: str, edit: Edit, good_report: dict, shared_data_module: Path, tmp_path: Path  # type: ignore[type-arg]
+    code: str, edit: Edit, good_report: dict, tmp_path: Path  # type: ignore[type-arg]
 ) -> None:
     assert code in RULES
     assert good_report[code].failed == 0, good_report[code].examples
-    feed = read_feed(shared_data_module / "gtfs" / "broken" / "transitfeed-good_feed.zip")
-    edit(feed.tables)
-    broken = check_feed(write_feed(feed, tmp_path / "broken.zip"), today=TODAY).by_name()
+    broken = check_feed(write_case(edit, tmp_path / "broken.zip"), today=TODAY).by_name()
     assert broken[code].failed >= 1, code
     assert broken[code].meta["severity"] == RULES[code].severity
 
@@ -175,3 +246,18 @@ def test_the_readme_lists_every_rule_covered_and_not_covered() -> None:
     block = readme[readme.index("\n", start) + 1 : readme.index("<!-- gtfs-rules:end -->")]
     assert block == rules_markdown()
     assert all(f"`{code}`" in block for code in mobilitydata_notices())
+
+
+def test_every_rule_has_its_broken_feed_in_one_corpus() -> None:
+    """The two case lists together name each of the 133 notices, none twice across them."""
+    from platform_assets_tests.quality.test_gtfs_flex_fares_stations import CASES as SMALL_FEED_CASES
+
+    sample = [code for code, _edit in CASES]
+    small = {code for code, _id, _edit, _count in SMALL_FEED_CASES}
+    assert len(sample) == len(set(sample)) and not set(sample) & small
+    assert set(sample) | small == set(RULES) and len(RULES) == 133
+
+
+def test_a_bytes_edit_must_find_its_text_once(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not found exactly once"):
+        write_case(MemberBytes("routes.txt", b",3,,,\r\n", b",3\r\n"), tmp_path / "feed.zip")  # five routes end so
