@@ -105,7 +105,19 @@ def generated_items(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
         yield item
 
 
+def load_libraries() -> None:
+    """Import what the checks use before any timing: the platform defers numpy, pandas, pyarrow
+    and pandera to their first use (`lib/deferred.py`), which would otherwise land inside the
+    timed region (the peer's imports are not timed either)."""
+    import numpy  # noqa: F401
+    import pandas  # noqa: F401
+    import pandera.pandas  # noqa: F401
+    import pyarrow.compute  # noqa: F401
+    import pyarrow.csv  # noqa: F401
+
+
 def bench_ocds(count: int) -> dict[str, Any]:
+    load_libraries()
     checks = ocds_checks()
     start, cpu_start = time.perf_counter(), time.process_time()
     # The previous version lacks the last 2% of items: time-based checks have real work to do.
@@ -154,6 +166,7 @@ def scaled_feed(source: Path, target: Path, copies: int) -> Path:
 def _check_in_child(feed: str, chunk_rows: int | None, queue: Any) -> None:
     from platform_assets.quality.gtfs.registry import check_feed
 
+    load_libraries()
     start, cpu = time.perf_counter(), time.process_time()
     report = check_feed(feed, chunk_rows=chunk_rows)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
