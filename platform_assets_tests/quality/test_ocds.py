@@ -556,3 +556,17 @@ def test_indexed_paths_agree_with_a_plain_walk(worked: dict[str, Any]) -> None:
     for item in items:
         for path in coverage_paths():
             assert list(located(item, path)) == list(located_within(item, path)), path
+
+
+def test_located_reads_no_cached_paths_for_values_that_are_not_objects() -> None:
+    """The path cache's 'item asked last' starts as a sentinel: None, a string or a list asked first
+    (or after an item) locates nothing, and an item's paths stay its own."""
+    from platform_assets.quality.ocds.values import located
+
+    fresh = {"buyer": {"id": "B1"}}
+    assert located(None, "buyer") == ()
+    assert located(fresh, "buyer.id") == (("buyer.id", "B1"),)
+    assert located(None, "buyer.id") == ()
+    assert located(["buyer"], "buyer") == ()
+    assert located({"buyer": [{"id": 1}, "x", {"id": 2}]}, "buyer.id") == (("buyer[0].id", 1), ("buyer[2].id", 2))
+    assert located(fresh, "buyer.id") == (("buyer.id", "B1"),)

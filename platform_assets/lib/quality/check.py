@@ -8,7 +8,7 @@ generic here; the other generic checks live in `quality/field`, `item`, `dataset
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -172,7 +172,7 @@ class _ItemEvaluator(Evaluator):
     def update(self, batch: Batch) -> None:
         update_item_checks([self], batch)
 
-    def add(self, batch: ItemBatch, codes: list[int], details: list[dict[str, Any] | None]) -> None:
+    def add(self, batch: ItemBatch, codes: Sequence[int], details: Sequence[dict[str, Any] | None]) -> None:
         self.tally.add(np.asarray(codes, dtype=np.int8), lambda i: {"item": batch.item_id(i), **(details[i] or {})})
 
     def finish(self, has_previous: bool) -> CheckResult:
@@ -191,15 +191,14 @@ def update_item_checks(evaluators: list[_ItemEvaluator], batch: Batch) -> None:
     for evaluator in evaluators:
         assert evaluator.check.test is not None
         tests.append(evaluator.check.test)
-    codes: list[list[int]] = [[] for _ in tests]
-    details: list[list[dict[str, Any] | None]] = [[] for _ in tests]
-    for item in batch.items:
-        for test, check_codes, check_details in zip(tests, codes, details, strict=True):
-            code, detail = test(item)
-            check_codes.append(code)
-            check_details.append(detail)
-    for evaluator, check_codes, check_details in zip(evaluators, codes, details, strict=True):
-        evaluator.add(batch, check_codes, check_details)
+    # One row of outcomes per item, then transposed to one column per check (zip does it in C):
+    # cheaper than appending each outcome to its check's lists.
+    rows = [[test(item) for test in tests] for item in batch.items]
+    if not rows:
+        return
+    for evaluator, column in zip(evaluators, zip(*rows, strict=True), strict=True):
+        codes, details = zip(*column, strict=True)
+        evaluator.add(batch, codes, details)
 
 
 def is_item_evaluator(evaluator: Evaluator) -> bool:

@@ -36,7 +36,7 @@ def code(value: Any) -> str | None:
 def dig(item: Any, path: str) -> Any:
     """The value at a dotted path through objects only (None when anything is missing)."""
     node = item
-    for part in path.split("."):
+    for part in _steps(path):
         if not isinstance(node, dict):
             return None
         node = node.get(part)
@@ -132,6 +132,9 @@ ORGANIZATION_REFERENCES = {
 }
 
 
+_ABSENT: Any = object()
+
+
 @lru_cache(maxsize=4096)
 def _steps(path: str) -> tuple[str, ...]:
     return tuple(path.split("."))
@@ -139,6 +142,18 @@ def _steps(path: str) -> tuple[str, ...]:
 
 def _step(parents: tuple[Located, ...], key: str) -> tuple[Located, ...]:
     """One step of a path from already located values: `key` in each object, arrays expanded."""
+    if len(parents) == 1:
+        # One parent (the item itself, or an object reached without arrays): most steps.
+        here, value = parents[0]
+        if not isinstance(value, dict):
+            return ()
+        child = value.get(key, _ABSENT)
+        if child is _ABSENT:
+            return ()
+        where = f"{here}.{key}" if here else key
+        if isinstance(child, list):
+            return tuple([(f"{where}[{index}]", element) for index, element in enumerate(child)])
+        return ((where, child),)
     found: list[Located] = []
     for here, value in parents:
         if not isinstance(value, dict) or key not in value:
@@ -146,7 +161,7 @@ def _step(parents: tuple[Located, ...], key: str) -> tuple[Located, ...]:
         child = value[key]
         where = f"{here}.{key}" if here else key
         if isinstance(child, list):
-            found.extend((f"{where}[{index}]", element) for index, element in enumerate(child))
+            found += [(f"{where}[{index}]", element) for index, element in enumerate(child)]
         else:
             found.append((where, child))
     # Absent paths (most of them) share the empty tuple: nothing for the garbage collector to track.
@@ -167,15 +182,18 @@ class _LocatedCache:
     """The compiled release checks ask for many paths of the same item: each item keeps the paths
     asked so far (a path is one step from its parent path, so shared prefixes are walked once,
     and parts of the item no check reads are never walked), for the last `size` items. Each entry
-    holds the item itself, so its id cannot be reused by another object while the entry lives."""
+    holds the item itself, so its id cannot be reused by another object while the entry lives.
+    Few entries: the checks run item by item, so only the last item or so is asked again, and the
+    memos of hundreds of items (about 80 paths each) only pushed the live one out of the CPU caches."""
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 8) -> None:
         self.size = size
         self.entries: dict[int, tuple[Any, dict[str, tuple[Located, ...]]]] = {}
         # The item checks run item by item (lib/quality/check.py update_item_checks): the item asked
-        # last is nearly always the one asked next.
-        self.last: Any = None
-        self.last_memo: dict[str, tuple[Located, ...]] = {}
+        # last is nearly always the one asked next. A sentinel, not None: `located(None, ...)` must
+        # not match it.
+        self.last: Any = _ABSENT
+        self.last_memo: dict[Any, Any] = {}
 
     def memo_of(self, node: dict[str, Any]) -> dict[Any, Any]:
         if node is self.last:
@@ -189,35 +207,25 @@ class _LocatedCache:
         self.last, self.last_memo = node, entry[1]
         return entry[1]
 
-    def get(self, node: dict[str, Any], path: str) -> tuple[Located, ...]:
-        if node is self.last:
-            memo = self.last_memo
-        else:
-            entry = self.entries.get(id(node))
-            if entry is None or entry[0] is not node:
-                if len(self.entries) >= self.size:
-                    del self.entries[next(iter(self.entries))]  # the oldest
-                entry = (node, {})
-                self.entries[id(node)] = entry
-            self.last, memo = node, entry[1]
-            self.last_memo = memo
-        found = memo.get(path)
-        if found is None:
-            found = self._resolve(node, memo, path)
-        return found
 
-    @staticmethod
-    def _resolve(node: dict[str, Any], memo: dict[str, tuple[Located, ...]], path: str) -> tuple[Located, ...]:
-        parent, _dot, key = path.rpartition(".")
-        if parent:
-            above = memo.get(parent)
-            if above is None:
-                above = _LocatedCache._resolve(node, memo, parent)
-            found = _step(above, key) if above else ()
+def _resolve(node: dict[str, Any], memo: dict[Any, Any], path: str) -> tuple[Located, ...]:
+    parent, _dot, key = path.rpartition(".")
+    if parent:
+        above = memo.get(parent)
+        if above is None:
+            above = _resolve(node, memo, parent)
+        found = _step(above, key) if above else ()
+    else:
+        # A top-level key: `_step` written out for the item itself (a third of the paths asked).
+        child = node.get(key, _ABSENT)
+        if child is _ABSENT:
+            found = ()
+        elif isinstance(child, list):
+            found = tuple([(f"{key}[{index}]", element) for index, element in enumerate(child)])
         else:
-            found = _step((("", node),), key)
-        memo[path] = found
-        return found
+            found = ((key, child),)
+    memo[path] = found
+    return found
 
 
 _located_cache = _LocatedCache()
@@ -226,19 +234,29 @@ _located_cache = _LocatedCache()
 def located(node: Any, path: str) -> tuple[Located, ...]:
     """Every value at the dotted `path` with its location ("awards[0].date"); arrays along the way
     are walked, and a final array gives one entry per element (as Pelican's get_values)."""
-    if not isinstance(node, dict):
+    # The cache's lookup written out for the usual case, the item asked last: this function runs
+    # about 130 times per compiled release.
+    cache = _located_cache
+    if node is cache.last:
+        memo = cache.last_memo
+    elif isinstance(node, dict):
+        memo = cache.memo_of(node)
+    else:
         return ()
-    return _located_cache.get(node, path)
+    found = memo.get(path)
+    return _resolve(node, memo, path) if found is None else found
 
 
 def derived(item: dict[str, Any], key: str, compute: Callable[[dict[str, Any]], T]) -> T:
     """`compute(item)`, once per item for `key` (kept beside the item's located paths): e.g. the
     parties by id that the 18 organization reference checks all read."""
-    memo = _located_cache.memo_of(item)
+    cache = _located_cache
+    memo = cache.last_memo if item is cache.last else cache.memo_of(item)
     marker = ("derived", key)  # never a path (paths are text)
-    if marker not in memo:
-        memo[marker] = compute(item)
-    return memo[marker]
+    found = memo.get(marker, _ABSENT)
+    if found is _ABSENT:
+        found = memo[marker] = compute(item)
+    return found
 
 
 def located_within(node: Any, path: str) -> tuple[Located, ...]:
@@ -250,8 +268,14 @@ def day_of(value: Any) -> date | None:
     """The calendar date of an ISO 8601 text (its first 10 characters, as Pelican's parse_date)."""
     if not isinstance(value, str) or len(value) < 10:
         return None
+    return _day(value[:10])
+
+
+@lru_cache(maxsize=65536)
+def _day(text: str) -> date | None:
+    # Cached: a dataset repeats its days (every check of dates reads the release date).
     try:
-        return date.fromisoformat(value[:10])
+        return date.fromisoformat(text)
     except ValueError:
         return None
 
@@ -309,11 +333,19 @@ def pairs_between(item: dict[str, Any], rules: tuple[tuple[str, str, bool], ...]
     pairs: list[tuple[Located, Located]] = []
     for first_path, second_path, same_element in rules:
         firsts, seconds = located(item, first_path), located(item, second_path)
+        if not firsts or not seconds:
+            continue
+        if not same_element:
+            pairs += [(first, second) for first in firsts for second in seconds]
+            continue
+        # Each location's array element worked out once, not once per pair.
+        heads = [first_of_array(second[0]) for second in seconds]
         pairs += [
             (first, second)
             for first in firsts
-            for second in seconds
-            if not same_element or first_of_array(first[0]) == first_of_array(second[0])
+            for head in (first_of_array(first[0]),)
+            for second, second_head in zip(seconds, heads, strict=True)
+            if head == second_head
         ]
     return pairs
 

@@ -22,7 +22,15 @@ def test(item: dict[str, Any]) -> ItemOutcome:
     for section in SECTIONS:
         published = located(item, f"{section}.documents.datePublished")
         modified = located(item, f"{section}.documents.dateModified")
-        pairs += [(p, m) for p in published for m in modified if _document(p[0]) == _document(m[0])]
+        if published and modified:
+            modified_documents = [_document(m[0]) for m in modified]
+            pairs += [
+                (p, m)
+                for p in published
+                for document in (_document(p[0]),)
+                for m, modified_document in zip(modified, modified_documents, strict=True)
+                if document == modified_document
+            ]
         pairs += [(d, r) for d in (*published, *modified) for r in release_dates]
     return dates_outcome(pairs)
 

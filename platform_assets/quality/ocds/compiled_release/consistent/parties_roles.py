@@ -28,7 +28,8 @@ def test(item: dict[str, Any]) -> ItemOutcome:
         for role in (party.get("roles") if isinstance(party.get("roles"), list) else [])
         if isinstance(role, str) and role in REFERENCE_IDS
     ]
-    references = {role: {str(value) for _w, value in located(item, REFERENCE_IDS[role])} for _w, _i, role in tested}
+    # Each role's referencing ids once (a party list names each role once or more).
+    references = {role: {str(value) for _w, value in located(item, REFERENCE_IDS[role])} for role in {role for _w, _i, role in tested}}
     failed = [{"path": where, "role": role, "id": identifier} for where, identifier, role in tested if identifier not in references[role]]
     return counted_outcome(len(tested), len(tested) - len(failed), failed, "no party has an id and an applicable role")
 
