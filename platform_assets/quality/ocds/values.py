@@ -338,16 +338,21 @@ def pairs_between(item: dict[str, Any], rules: tuple[tuple[str, str, bool], ...]
         if not same_element:
             pairs += [(first, second) for first in firsts for second in seconds]
             continue
-        # Each location's array element worked out once, not once per pair.
-        heads = [first_of_array(second[0]) for second in seconds]
-        pairs += [
-            (first, second)
-            for first in firsts
-            for head in (first_of_array(first[0]),)
-            for second, second_head in zip(seconds, heads, strict=True)
-            if head == second_head
-        ]
+        pairs += pairs_in_same(firsts, seconds, first_of_array)
     return pairs
+
+
+def pairs_in_same(firsts: list[Located], seconds: list[Located], owner: Callable[[str], str]) -> list[tuple[Located, Located]]:
+    """(first, second) pairs whose locations have the same `owner` (e.g. the same array element);
+    each location's owner worked out once, not once per pair."""
+    owners = [owner(second[0]) for second in seconds]
+    return [
+        (first, second)
+        for first in firsts
+        for first_owner in (owner(first[0]),)
+        for second, second_owner in zip(seconds, owners, strict=True)
+        if first_owner == second_owner
+    ]
 
 
 def counted_outcome(applied: int, passed: int, failed: list[Any], reason: str) -> ItemOutcome:

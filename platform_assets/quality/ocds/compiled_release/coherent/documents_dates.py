@@ -7,7 +7,7 @@ from typing import Any
 
 from platform_assets.lib.quality.check import ItemOutcome
 from platform_assets.lib.quality.item.coherence import coherence
-from platform_assets.quality.ocds.values import Located, dates_outcome, located
+from platform_assets.quality.ocds.values import Located, dates_outcome, located, pairs_in_same
 
 SECTIONS = ("planning", "tender", "awards", "contracts", "contracts.implementation")
 
@@ -23,14 +23,7 @@ def test(item: dict[str, Any]) -> ItemOutcome:
         published = located(item, f"{section}.documents.datePublished")
         modified = located(item, f"{section}.documents.dateModified")
         if published and modified:
-            modified_documents = [_document(m[0]) for m in modified]
-            pairs += [
-                (p, m)
-                for p in published
-                for document in (_document(p[0]),)
-                for m, modified_document in zip(modified, modified_documents, strict=True)
-                if document == modified_document
-            ]
+            pairs += pairs_in_same(published, modified, _document)
         pairs += [(d, r) for d in (*published, *modified) for r in release_dates]
     return dates_outcome(pairs)
 
