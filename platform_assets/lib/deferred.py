@@ -1,24 +1,23 @@
 """Modules imported on first use, so that loading the code location (which every queued run pays)
 does not import pandas, numpy, pyarrow or requests for definitions that never touch them.
 
-    from typing import TYPE_CHECKING
-    if TYPE_CHECKING:
-        import numpy as np
-    else:
-        np = deferred("numpy")
+    from platform_assets.lib.deferred import np, pd
 
 `np.array(...)` then imports numpy the first time an attribute is read. The real import goes
 through `importlib.import_module`, so the import system's per-module locks keep it thread-safe
 (unlike `importlib.util.LazyLoader` on Python 3.11), and nothing unusual is put in `sys.modules`:
 `"numpy" in sys.modules` still tells whether numpy was really imported. The scientific Python
-ecosystem defers imports the same way (SPEC 1, lazy loading of submodules and functions).
+ecosystem defers imports the same way (SPEC 1, lazy loading of submodules and functions). Type
+checkers see the real modules.
 """
 
 from __future__ import annotations
 
 import importlib
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["deferred", "ijson", "np", "pa", "pacsv", "pc", "pd", "requests", "urllib3"]
 
 
 class DeferredModule(types.ModuleType):
@@ -38,3 +37,25 @@ class DeferredModule(types.ModuleType):
 def deferred(name: str) -> Any:
     """Module `name`, imported when one of its attributes is first read."""
     return DeferredModule(name)
+
+
+# The heavy libraries the platform's modules use, shared: one handle each, whoever reads it first
+# imports it.
+if TYPE_CHECKING:
+    import ijson
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+    import requests
+    import urllib3
+else:
+    ijson = deferred("ijson")
+    np = deferred("numpy")
+    pd = deferred("pandas")
+    pa = deferred("pyarrow")
+    pc = deferred("pyarrow.compute")
+    pacsv = deferred("pyarrow.csv")
+    requests = deferred("requests")
+    urllib3 = deferred("urllib3")

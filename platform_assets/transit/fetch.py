@@ -17,19 +17,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import requests, urllib3
 from platform_assets.transit.errors import FetchError
 from platform_assets.transit.limits import Deadline, DeadlineExceeded, TransferLimits
-
-if TYPE_CHECKING:
-    import requests
-    import urllib3
-else:
-    requests = deferred("requests")
-    urllib3 = deferred("urllib3")
 
 CHUNK_SIZE = 1024 * 1024
 

@@ -16,19 +16,14 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import requests
 from platform_assets.lib.gtfs.reader import read_member
 from platform_assets.lib.gtfs.validity import ValidityPeriod
 from platform_assets.transit.errors import PublicationError
 from platform_assets.transit.limits import Deadline, DeadlineExceeded, TransferLimits
-
-if TYPE_CHECKING:
-    import requests
-else:
-    requests = deferred("requests")
 
 # Tartare's ComputeODS (tartare/processes/coverage/compute_ods.py) writes its metadata with
 # tartare/helper.py dic_to_memory_csv: a csv.DictWriter whose columns are *sorted* alphabetically,

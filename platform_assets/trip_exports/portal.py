@@ -8,15 +8,10 @@ resources (JSON list of {"id", "title", ...}); `POST` there creates one; `PUT
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import requests
 from platform_assets.trip_exports.errors import PortalError
-
-if TYPE_CHECKING:
-    import requests
-else:
-    requests = deferred("requests")
 
 
 @dataclass(frozen=True)

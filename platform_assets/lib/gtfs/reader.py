@@ -25,24 +25,11 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np, pa, pacsv, pc, pd
 from platform_assets.lib.errors import clip
 from platform_assets.lib.gtfs.errors import FeedError
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
-else:
-    np = deferred("numpy")
-    pd = deferred("pandas")
-    pa = deferred("pyarrow")
-    pc = deferred("pyarrow.compute")
-    pacsv = deferred("pyarrow.csv")
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB

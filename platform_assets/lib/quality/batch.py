@@ -8,17 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-else:
-    np = deferred("numpy")
-    pd = deferred("pandas")
-
+from platform_assets.lib.deferred import np, pd
 
 
 class _Missing:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np
 from platform_assets.lib.quality.result import (
     FAILED,
     NOT_APPLICABLE,
@@ -15,11 +15,6 @@ from platform_assets.lib.quality.result import (
     Outcome,
 )
 from platform_assets.lib.quality.sampling import Reservoir, seed_for
-
-if TYPE_CHECKING:
-    import numpy as np
-else:
-    np = deferred("numpy")
 
 ExampleAt = Callable[[int], dict[str, Any]]
 

@@ -6,18 +6,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import TYPE_CHECKING
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np
 from platform_assets.lib.gtfs.reader import GtfsFrames
 from platform_assets.lib.quality.result import Level
 from platform_assets.quality.gtfs.booking import text_column
 from platform_assets.quality.gtfs.notices import ERROR, Findings, rule
-
-if TYPE_CHECKING:
-    import numpy as np
-else:
-    np = deferred("numpy")
 
 BLOCK_OVERLAP = rule("block_trips_with_overlapping_stop_times", ERROR, "stop_times",
                      "two trips of one block_id do not run at the same time on a common service date", Level.ITEM)

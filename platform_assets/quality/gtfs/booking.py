@@ -4,19 +4,12 @@ gtfsvalidator/validator/BookingRulesEntityValidator.java). One notice per rule r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np, pd
 from platform_assets.lib.gtfs.reader import GtfsFrames
 from platform_assets.lib.quality.result import Level
 from platform_assets.quality.gtfs.notices import ERROR, Findings, rule
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-else:
-    np = deferred("numpy")
-    pd = deferred("pandas")
 
 REAL_TIME, SAME_DAY, PRIOR_DAY = "0", "1", "2"  # booking_type
 FORBIDDEN_REAL_TIME = rule("forbidden_real_time_booking_field_value", ERROR, "stop_times",

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import pd
 from platform_assets.lib.quality.check import score_of
 from platform_assets.lib.quality.result import CheckResult, Level
 from platform_assets.lib.quality.tally import Tally
-
-if TYPE_CHECKING:
-    import pandas as pd
-else:
-    pd = deferred("pandas")
 
 
 def result_of(name: str, level: Level, description: str, tally: Tally, **meta: Any) -> CheckResult:

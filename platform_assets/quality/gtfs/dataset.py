@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np, pd
 from platform_assets.lib.gtfs.reader import GtfsFrames
 from platform_assets.lib.quality.result import (
     FAILED,
@@ -16,13 +16,6 @@ from platform_assets.lib.quality.result import (
 )
 from platform_assets.lib.quality.tally import Tally
 from platform_assets.quality.gtfs.common import result_of as _result
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-else:
-    np = deferred("numpy")
-    pd = deferred("pandas")
 
 STOPS_TOO_CLOSE_METRES = 2.0  # transitfeed's "duplicate stop" distance
 

@@ -8,22 +8,15 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np, pd
 from platform_assets.lib.gtfs.reader import GtfsFrames
 from platform_assets.lib.quality.check import short
 from platform_assets.lib.quality.result import Level
 from platform_assets.quality.gtfs import schema
 from platform_assets.quality.gtfs.notices import ERROR, INFO, WARNING, Findings, rule
 from platform_assets.quality.gtfs.shapes import place_rules
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-else:
-    np = deferred("numpy")
-    pd = deferred("pandas")
 
 STATION_PARENT = rule("station_with_parent_station", ERROR, "stops", "a station (location_type 1) has no parent_station", Level.ITEM)
 NO_LOCATION = rule("stop_without_location", ERROR, "stops", "stops, stations and entrances (location_type 0-2) have stop_lat and stop_lon", Level.ITEM)

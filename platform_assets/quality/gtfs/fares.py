@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np
 from platform_assets.lib.gtfs.reader import GtfsFrames
 from platform_assets.lib.quality.result import Level
 from platform_assets.quality.gtfs.booking import number_column, text_column
 from platform_assets.quality.gtfs.notices import ERROR, Findings, rule
-
-if TYPE_CHECKING:
-    import numpy as np
-else:
-    np = deferred("numpy")
 
 MULTIPLE_DEFAULTS = rule("fare_product_with_multiple_default_rider_categories", ERROR, "routes",
                          "a fare product has at most one default rider category (is_default_fare_category=1)", Level.ITEM)

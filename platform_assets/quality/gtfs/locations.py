@@ -9,18 +9,13 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np
 from platform_assets.lib.quality.check import short
 from platform_assets.lib.quality.result import Level
 from platform_assets.quality.gtfs.notices import ERROR, Findings, rule
 from platform_assets.quality.gtfs.schema import KNOWN_FILES
-
-if TYPE_CHECKING:
-    import numpy as np
-else:
-    np = deferred("numpy")
 
 SUBFOLDER = rule("invalid_input_files_in_subfolder", ERROR, "files", "GTFS files are at the zip's root, not in a subfolder", Level.DATASET)
 MALFORMED_JSON = rule("malformed_json", ERROR, "files", "locations.geojson is a JSON object", Level.DATASET)

@@ -16,17 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np
 from platform_assets.lib.quality.check import score_of
 from platform_assets.lib.quality.result import PASSED, CheckResult, Level, Outcome
 from platform_assets.lib.quality.tally import Tally
-
-if TYPE_CHECKING:
-    import numpy as np
-else:
-    np = deferred("numpy")
 
 ERROR, WARNING, INFO = "ERROR", "WARNING", "INFO"
 

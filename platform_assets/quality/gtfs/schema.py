@@ -16,14 +16,7 @@ from platform_assets.quality.gtfs.notices import ERROR, INFO, WARNING, Findings,
 if TYPE_CHECKING:  # pandera is imported when the schemas are first used, not by the code location's load
     import pandera.pandas as pa
 
-from platform_assets.lib.deferred import deferred
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-else:
-    np = deferred("numpy")
-    pd = deferred("pandas")
+from platform_assets.lib.deferred import np, pd
 
 # -- schema (pandera) ----------------------------------------------------------------------------
 TIME = r"^\d{1,3}:[0-5]\d:[0-5]\d$"  # hours past 24 are valid (trips after midnight)

@@ -5,26 +5,15 @@ gtfsvalidator/validator/, core/.../notice/PointNearOriginNotice.java, PointNearP
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np, pa, pc, pd
 from platform_assets.lib.gtfs.reader import GtfsFrames
 from platform_assets.lib.quality.result import Level
 from platform_assets.quality.gtfs import schema
 from platform_assets.quality.gtfs.notices import ERROR, WARNING, Findings, rule
 from platform_assets.quality.gtfs.spill import RowSpill
 from platform_assets.quality.gtfs.stop_times import FLOAT_PATTERN, INTEGER_PATTERN
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
-else:
-    np = deferred("numpy")
-    pd = deferred("pandas")
-    pa = deferred("pyarrow")
-    pc = deferred("pyarrow.compute")
 
 COLUMNS = ("shape_id", "shape_pt_lat", "shape_pt_lon", "shape_pt_sequence", "shape_dist_traveled")
 DECREASING = rule("decreasing_shape_distance", ERROR, "shapes",

@@ -11,15 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
-from platform_assets.lib.deferred import deferred
-
-if TYPE_CHECKING:
-    import numpy as np
-else:
-    np = deferred("numpy")
-
+from platform_assets.lib.deferred import np
 
 MAX_BUCKETS = 256  # bucket files open at once while a spill is split (bigger buckets past that)
 

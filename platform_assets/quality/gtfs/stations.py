@@ -7,20 +7,13 @@ TransfersTripReference-, TranslationFieldAndReference- and UniqueGeographyIdVali
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np, pd
 from platform_assets.lib.gtfs.reader import GtfsFrames
 from platform_assets.lib.quality.result import Level
 from platform_assets.quality.gtfs.booking import text_column
 from platform_assets.quality.gtfs.notices import ERROR, WARNING, Findings, rule
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-else:
-    np = deferred("numpy")
-    pd = deferred("pandas")
 
 TO_PLATFORM_WITH_AREAS = rule("pathway_to_platform_with_boarding_areas", ERROR, "stops",
                               "a pathway does not end at a platform that has boarding areas (it ends at a boarding area)", Level.ITEM)

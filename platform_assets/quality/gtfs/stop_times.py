@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np, pa, pc
 from platform_assets.lib.gtfs.reader import GtfsFrames
 from platform_assets.lib.quality.check import short
 from platform_assets.lib.quality.result import Level
@@ -20,15 +20,6 @@ from platform_assets.lib.quality.tally import Tally
 from platform_assets.quality.gtfs import schema
 from platform_assets.quality.gtfs.notices import ERROR, WARNING, Findings, rule
 from platform_assets.quality.gtfs.spill import RowSpill
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-else:
-    np = deferred("numpy")
-    pa = deferred("pyarrow")
-    pc = deferred("pyarrow.compute")
 
 COLUMNS = ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time", "shape_dist_traveled",
            "timepoint", "pickup_type", "drop_off_type", "location_group_id", "location_id",

@@ -7,20 +7,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np, pd
 from platform_assets.lib.gtfs.reader import GtfsFrames
 from platform_assets.lib.quality.result import Level
 from platform_assets.quality.gtfs.booking import text_column
 from platform_assets.quality.gtfs.notices import WARNING, Findings, rule
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-else:
-    np = deferred("numpy")
-    pd = deferred("pandas")
 
 DUPLICATE_ROUTE_NAME = rule("duplicate_route_name", WARNING, "routes",
                             "no two routes share long name, short name, route_type and agency_id", Level.ITEM)

@@ -29,22 +29,15 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np, pd
 from platform_assets.lib.quality.check import Check, FieldCheck, ValueTest
 from platform_assets.lib.quality.field.codelist import in_codelist
 from platform_assets.lib.quality.field.format import EMAIL, pattern_test
 from platform_assets.lib.quality.field.type import of_type
 from platform_assets.lib.quality.result import Level
 from platform_assets.quality.ocds import codelists, registers
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-else:
-    np = deferred("numpy")
-    pd = deferred("pandas")
 
 PAST_DATE_FIELDS = {"date", "dateMet", "dateModified", "datePublished", "dateSigned"}
 EARLIEST, LATEST = date(1990, 1, 1), date(2049, 12, 31)

@@ -17,17 +17,10 @@ import gzip
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import ijson, np
 from platform_assets.quality.ocds.errors import OcdsSourceError
-
-if TYPE_CHECKING:
-    import ijson
-    import numpy as np
-else:
-    ijson = deferred("ijson")
-    np = deferred("numpy")
 
 CHUNK = 1024 * 1024
 # OCDS releases nest about ten levels (package > releases > contracts > implementation >

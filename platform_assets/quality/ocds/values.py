@@ -5,16 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import pd
 from platform_assets.lib.quality.check import ItemOutcome
 from platform_assets.lib.quality.result import FAILED, NOT_APPLICABLE, PASSED
-
-if TYPE_CHECKING:
-    import pandas as pd
-else:
-    pd = deferred("pandas")
 
 T = TypeVar("T")
 PHASES = ("planning", "tender", "awards", "contracts", "implementation")

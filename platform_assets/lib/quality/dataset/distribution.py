@@ -6,18 +6,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np
 from platform_assets.lib.quality.batch import Batch, is_empty
 from platform_assets.lib.quality.check import Check, Evaluator, short
 from platform_assets.lib.quality.result import CheckResult, Outcome
 from platform_assets.lib.quality.sampling import Reservoir, seed_for
-
-if TYPE_CHECKING:
-    import numpy as np
-else:
-    np = deferred("numpy")
 
 MAX_CODES = 200
 

@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np, pd
 from platform_assets.lib.quality.check import FieldCheck, ValueTest
 from platform_assets.lib.quality.result import Level
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-else:
-    np = deferred("numpy")
-    pd = deferred("pandas")
 
 
 def codelist_test(codes: Iterable[object], case_sensitive: bool = True) -> ValueTest:

@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np, pd
 from platform_assets.lib.quality.check import FieldCheck, ValueTest
 from platform_assets.lib.quality.result import Level
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-else:
-    np = deferred("numpy")
-    pd = deferred("pandas")
 
 EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 # Digits with the usual separators and an optional leading +; at least 6 digits in all.

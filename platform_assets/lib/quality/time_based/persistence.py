@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np
 from platform_assets.lib.quality.batch import Batch, is_empty
 from platform_assets.lib.quality.check import Check, Evaluator, score_of
 from platform_assets.lib.quality.result import FAILED, PASSED, CheckResult, Level
 from platform_assets.lib.quality.tally import Tally
-
-if TYPE_CHECKING:
-    import numpy as np
-else:
-    np = deferred("numpy")
 
 DEFAULT_SHARE = 0.95
 

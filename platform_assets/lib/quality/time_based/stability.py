@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from platform_assets.lib.deferred import deferred
+from platform_assets.lib.deferred import np
 from platform_assets.lib.quality.batch import Batch, ItemBatch
 from platform_assets.lib.quality.check import Check, Evaluator, score_of
 from platform_assets.lib.quality.result import FAILED, NOT_APPLICABLE, PASSED, CheckResult, Level
 from platform_assets.lib.quality.tally import Tally
 
 from .persistence import DEFAULT_SHARE
-
-if TYPE_CHECKING:
-    import numpy as np
-else:
-    np = deferred("numpy")
 
 ValueOf = Callable[[dict[str, Any]], Any]
 Compare = Callable[[Any, Any], bool]
