@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ASSET_JOB_PREFIX = "__ASSET_JOB"
 # Dagster's hidden jobs (`__ASSET_JOB...` for UI launches, `__ephemeral_asset_job__` for
 # `materialize()`) are not processes of their own: their assets name the process.
 HIDDEN_JOB_PREFIX = "__"
