@@ -5,13 +5,19 @@ loading the platform's code location (import `platform_assets.definitions` and c
 interpreter, median of `--load-runs`, beside the floor measured in the same rounds (Dagster's
 import alone, and a minimal location with one asset and one resource).
 
-    .venv/bin/python benchmarks/run_overhead.py [--runs 10] [--load-runs 5] [--load-only]
+    .venv/bin/python benchmarks/run_overhead.py [--runs 10] [--load-runs 5] [--load-only] [--instructions]
+
+Wall seconds on a shared host drift by +-15% between runs; `--instructions` also counts the CPU
+instructions of each load under valgrind's callgrind (about a minute each, the same count on every
+run of the same tree), the figure to compare across days and hosts.
 
 Needs the local PostgreSQL server (127.0.0.1:5432, user postgres); creates and drops its database.
 """
 
 import argparse
+import importlib.util
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -129,6 +135,42 @@ def _load_once(code: str) -> tuple[float, float, float]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
+def bytecode_state() -> str:
+    """How many of the code location's modules have current bytecode: a deployment installs it
+    (pip compiles at install, `make setup` in a checkout); without it each load compiles them all."""
+    sources = sorted((REPO / "platform_assets").rglob("*.py"))
+    current = 0
+    for source in sources:
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        current += cached.exists() and cached.stat().st_mtime >= source.stat().st_mtime
+    return f"bytecode: {current} of {len(sources)} platform modules compiled and current"
+
+
+def instructions(code: str) -> int:
+    """CPU instructions of a fresh interpreter running `code`, counted by callgrind."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", code],
+        cwd=REPO, env=env, capture_output=True, text=True, check=True,
+    )
+    found = re.search(r"Collected : (\d+)", result.stderr)
+    assert found, result.stderr[-2000:]
+    return int(found.group(1))
+
+
+def describe_instructions() -> str:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        counts = dict(zip(LOADS, pool.map(instructions, LOADS.values()), strict=True))
+    lines = [f"{name:<42} {count / 1e9:6.3f} G instructions" for name, count in counts.items()]
+    ours, minimal = counts["platform code location (import + build)"], counts["minimal Dagster location"]
+    dagster = counts["import dagster alone"]
+    lines.append(f"platform / minimal location: {ours / minimal:.2f}x instructions; platform / import dagster: "
+                 f"{ours / dagster:.2f}x (the platform's own share: {(ours - dagster) / 1e9:.3f} G)")
+    return "\n".join(lines)
+
+
 def code_location_load(runs: int) -> dict[str, list[tuple[float, float, float]]]:
     """Each of LOADS `runs` times, alternated round by round so that all see the same machine."""
     samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in LOADS}
@@ -160,9 +202,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--load-runs", type=int, default=5)
     parser.add_argument("--load-only", action="store_true", help="only time the code location's load")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count each load's CPU instructions under callgrind (needs valgrind)")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
+    print(bytecode_state())
     print(describe_load(code_location_load(args.load_runs)))
+    if args.instructions:
+        print(describe_instructions())
     if args.load_only:
         return
     local = in_process(args.runs)
