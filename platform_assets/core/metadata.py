@@ -13,7 +13,7 @@ by `column_schema` from a system's own column specs) and, per materialization, `
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dagster import (
     AssetKey,
@@ -25,7 +25,9 @@ from dagster import (
     TableSchema,
 )
 
-from platform_assets.core.objectstore import StoredObject
+if TYPE_CHECKING:
+    from platform_assets.core.objectstore import StoredObject
+
 
 FILES_KEY = "platform/files"
 # Dagster's standard key for the rows of a table-like output (shown in the UI's asset overview).

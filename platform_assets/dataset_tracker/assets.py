@@ -20,7 +20,6 @@ from platform_assets.core.hold_guards import refuse_if_held
 from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore, StoredObject
 from platform_assets.dataset_tracker.errors import SourceUnavailableError
-from platform_assets.dataset_tracker.report import EXTERNAL_TAB, TRACKED_TAB
 from platform_assets.dataset_tracker.resources import TrackerSources
 from platform_assets.dataset_tracker.sheets import TrackerSheets
 
@@ -120,6 +119,7 @@ def tracker_sheet(
     object_store: ObjectStore,
     sheets: TrackerSheets,
 ) -> MaterializeResult:
+    from platform_assets.dataset_tracker.report import EXTERNAL_TAB, TRACKED_TAB
     from platform_assets.dataset_tracker.service import INVENTORY_KEY, sheet_tabs
 
     refuse_if_held(context, database)

@@ -28,36 +28,14 @@ from __future__ import annotations
 
 import json
 import re
-from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from platform_assets.dataset_tracker.errors import SourcesConfigError
+from platform_assets.dataset_tracker.stages import Stage
 from platform_assets.lib.yamlfile import YamlError, parse_yaml
-
-
-class Stage(IntEnum):
-    """Stages of ingestion, in the order a dataset moves through them (higher = more advanced)."""
-
-    external = 0
-    incoming = 1
-    loading = 2
-    analysing = 3
-    processed = 4
-    published_dev = 5  # on the Atlas development site, not yet public
-    published = 6
-
-    @classmethod
-    def parse(cls, value: str) -> Stage:
-        try:
-            return cls[value]
-        except KeyError:
-            raise ValueError(f"{value!r} is not one of: {', '.join(cls.__members__)}") from None
-
-
-STAGE_NAMES: tuple[str, ...] = tuple(Stage.__members__)
 
 
 def _check_pattern(value: str | None) -> str | None:

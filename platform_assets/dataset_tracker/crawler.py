@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from platform_assets.dataset_tracker.config import SourceConfig, SourcesConfig, Stage
+from platform_assets.dataset_tracker.config import SourceConfig, SourcesConfig
 from platform_assets.dataset_tracker.errors import SourceUnavailableError
 from platform_assets.dataset_tracker.magetab import (
     IDF_NAME,
@@ -37,6 +37,7 @@ from platform_assets.dataset_tracker.magetab import (
     parse_idf,
     parse_sdrf,
 )
+from platform_assets.dataset_tracker.stages import Stage
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from platform_assets.dataset_tracker.config import Stage
 from platform_assets.dataset_tracker.sheets.base import DUPLICATE_FILL, WARNING_FILL, SheetTab
+from platform_assets.dataset_tracker.stages import Stage
 
 if TYPE_CHECKING:
     from platform_assets.dataset_tracker.crawler import CrawlResult

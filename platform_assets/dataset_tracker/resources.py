@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dagster import ConfigurableResource
 
 from platform_assets.core.errors import SettingsError
 from platform_assets.core.settings import SettingSpec, configure, setting
-from platform_assets.dataset_tracker.config import SourcesConfig, load_sources_config
 from platform_assets.dataset_tracker.sheets import GoogleSheets, LocalWorkbookSheets, TrackerSheets
+
+if TYPE_CHECKING:
+    from platform_assets.dataset_tracker.config import SourcesConfig
 
 
 class TrackerSources(ConfigurableResource):
@@ -27,6 +30,8 @@ class TrackerSources(ConfigurableResource):
         return Path(self.config_path).absolute()
 
     def load(self) -> SourcesConfig:
+        from platform_assets.dataset_tracker.config import load_sources_config
+
         return load_sources_config(self.path)
 
 

@@ -12,7 +12,6 @@ from dagster import (
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.hold_guards import skip_when_held
 from platform_assets.core.tags import SUBJECT_TAG
-from platform_assets.dataset_tracker.crawler import folder_fingerprint
 from platform_assets.dataset_tracker.jobs import DATASET_TRACKER_JOB
 from platform_assets.dataset_tracker.resources import TrackerSources
 
@@ -26,6 +25,8 @@ from platform_assets.dataset_tracker.resources import TrackerSources
 )
 @skip_when_held(DATASET_TRACKER_JOB)
 def dataset_folders_sensor(context: SensorEvaluationContext, database: PlatformDatabase, tracker_sources: TrackerSources):
+    from platform_assets.dataset_tracker.crawler import folder_fingerprint
+
     config_path = tracker_sources.path
     fingerprint = folder_fingerprint(tracker_sources.load())
     if context.cursor is None:

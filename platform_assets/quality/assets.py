@@ -20,17 +20,6 @@ from platform_assets.core.failures import one_line_failure
 from platform_assets.core.hold_guards import refuse_if_held
 from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore
-from platform_assets.quality.ocds.dataset_store import (
-    DATASET_PREFIX,
-    FILTERED_PREFIX,
-    dataset_key,
-    read_items,
-    read_manifest,
-    write_dataset,
-)
-from platform_assets.quality.ocds.errors import OcdsSourceError
-from platform_assets.quality.ocds.filters import DatasetFilter
-from platform_assets.quality.ocds.service import source_items
 from platform_assets.quality.partitions import ocds_datasets
 from platform_assets.quality.resources import OcdsSource
 
@@ -74,6 +63,9 @@ def _load_dataset(
     database: PlatformDatabase,
     ocds_source: OcdsSource,
 ) -> MaterializeResult:
+    from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX, write_dataset
+    from platform_assets.quality.ocds.service import source_items
+
     dataset = context.partition_key
     root = Path(config.source_root) if config.source_root else ocds_source.path
     source = f"table {config.source_table}" if config.source_table else str(root / dataset)
@@ -121,6 +113,17 @@ class FilterConfig(Config):
 def ocds_filtered_dataset(
     context: AssetExecutionContext, config: FilterConfig, object_store: ObjectStore, database: PlatformDatabase
 ) -> MaterializeResult:
+    from platform_assets.quality.ocds.dataset_store import (
+        DATASET_PREFIX,
+        FILTERED_PREFIX,
+        dataset_key,
+        read_items,
+        read_manifest,
+        write_dataset,
+    )
+    from platform_assets.quality.ocds.errors import OcdsSourceError
+    from platform_assets.quality.ocds.filters import DatasetFilter
+
     refuse_if_held(context, database)
     dataset = context.partition_key
     dataset_filter = DatasetFilter(**config.model_dump())

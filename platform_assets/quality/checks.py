@@ -1,6 +1,6 @@
 """OCDS checks surfaced as Dagster asset checks, one multi-asset check per checked asset."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -12,11 +12,11 @@ from dagster import (
 
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.objectstore import ObjectStore
+from platform_assets.lib.quality.check import Check
 from platform_assets.lib.quality.result import Level
 from platform_assets.quality.dagster_checks import CheckPolicy, asset_check_results, check_specs
 from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX, FILTERED_PREFIX
 from platform_assets.quality.ocds.registry import ocds_checks
-from platform_assets.quality.ocds.service import ensure_check_run
 from platform_assets.quality.partitions import ocds_datasets
 
 
@@ -30,19 +30,25 @@ def ocds_group(name: str, level: Level) -> str:
     return "dataset" if level == Level.DATASET else "time_based"
 
 
-def build_ocds_checks(asset_key: str, prefix: str, policy: CheckPolicy) -> AssetChecksDefinition:
+def build_ocds_checks(
+    asset_key: str, prefix: str, policy: CheckPolicy, checks: Sequence[Check] | None = None
+) -> AssetChecksDefinition:
     """All OCDS checks on one dataset asset (its partition names the dataset); `policy` decides
-    which block (read from PLATFORM_QUALITY_BLOCKING_CHECKS when the definitions are built)."""
+    which block (read from PLATFORM_QUALITY_BLOCKING_CHECKS when the definitions are built);
+    `checks`: ocds_checks(), when the caller already listed them (only their names, levels and
+    descriptions are read here)."""
 
     @multi_asset_check(
         name=f"{asset_key}_quality",
         # Partitioned like the dataset assets: each dataset's results are its own.
-        specs=check_specs(ocds_checks(), asset_key, policy, ocds_group, partitions_def=ocds_datasets),
+        specs=check_specs(ocds_checks() if checks is None else checks, asset_key, policy, ocds_group, partitions_def=ocds_datasets),
         description=f"Field, compiled-release, dataset and time-based OCDS checks on {asset_key}.",
     )
     def _checks(
         context: AssetCheckExecutionContext, object_store: ObjectStore, database: PlatformDatabase
     ) -> Iterator[AssetCheckResult]:
+        from platform_assets.quality.ocds.service import ensure_check_run
+
         dataset = context.partition_key
         stored = ensure_check_run(database.engine, object_store, asset_key, dataset, prefix, context.run.run_id)
         failing = sum(1 for result in stored.results if not result.ok)
@@ -53,7 +59,8 @@ def build_ocds_checks(asset_key: str, prefix: str, policy: CheckPolicy) -> Asset
 
 
 def build_all_ocds_checks(policy: CheckPolicy) -> list[AssetChecksDefinition]:
+    checks = ocds_checks()  # ~1,300 checks, listed once for both assets
     return [
-        build_ocds_checks("ocds_dataset", DATASET_PREFIX, policy),
-        build_ocds_checks("ocds_filtered_dataset", FILTERED_PREFIX, policy),
+        build_ocds_checks("ocds_dataset", DATASET_PREFIX, policy, checks),
+        build_ocds_checks("ocds_filtered_dataset", FILTERED_PREFIX, policy, checks),
     ]

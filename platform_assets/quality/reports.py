@@ -25,7 +25,6 @@ from platform_assets.core.objectstore import ObjectStore
 from platform_assets.lib.quality.report import render_html, report_markdown, write_xlsx
 from platform_assets.quality.errors import QualityError
 from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX, FILTERED_PREFIX
-from platform_assets.quality.ocds.service import ensure_check_run
 from platform_assets.quality.partitions import ocds_datasets
 from platform_assets.quality.resources import QualityPolicy
 
@@ -146,6 +145,8 @@ def ocds_run_loader(checked_asset: str, prefix: str) -> RunLoader:
     """OCDS reports compute the checks when the asset checks have not run on this version yet."""
 
     def load(database: PlatformDatabase, store: ObjectStore, partition: str, run_id: str) -> "StoredRun":
+        from platform_assets.quality.ocds.service import ensure_check_run
+
         return ensure_check_run(database.engine, store, checked_asset, partition, prefix, run_id)
 
     return load

@@ -21,6 +21,7 @@ from pydantic import (
 
 from platform_assets.lib.yamlfile import YamlError, parse_yaml
 from platform_assets.transit.errors import CatalogError
+from platform_assets.transit.unknown_params import UNKNOWN_PARAM_MODES
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 # Data formats saved and published unchanged (Tartare's ntfs, osm_file and poly_file,
@@ -30,9 +31,6 @@ FORMAT_ALIASES = {"osm": "osm_file", "poly": "poly_file"}
 # A platform's input_data_source_ids entry naming the coverage's merged GTFS export.
 COVERAGE_EXPORT_INPUT = "export"
 ENVIRONMENT_NAMES = ("integration", "preproduction", "production")
-# What an unknown preprocess param does: 'refuse' (an error naming it) or 'ignore' (dropped, as
-# Tartare's processes do: they read their params with dict.get). PLATFORM_TRANSIT_UNKNOWN_PREPROCESS_PARAMS.
-UNKNOWN_PARAM_MODES = ("refuse", "ignore")
 
 
 class _Model(BaseModel):

@@ -6,10 +6,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from platform_assets.transit.catalog import Catalog
 from platform_assets.transit.store import Store, read_state, state_key
+
+if TYPE_CHECKING:
+    from platform_assets.transit.catalog import Catalog
 
 WARN_DAYS = 30
 ERROR_DAYS = 7

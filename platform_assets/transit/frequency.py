@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from platform_assets.transit.catalog import Frequency
+if TYPE_CHECKING:
+    from platform_assets.transit.catalog import Frequency
 
 
 def last_due(frequency: Frequency, now: datetime) -> datetime:

@@ -21,7 +21,6 @@ from pydantic import Field
 from platform_assets.core.failures import one_line_failure
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.tags import ACTION_TAG
-from platform_assets.lib.gtfs.reader import read_member
 from platform_assets.transit.errors import TransitError
 from platform_assets.transit.jobs import MAX_RUNTIME_TAG
 from platform_assets.transit.resources import TransitSettings
@@ -51,6 +50,7 @@ def member_key(subject: str, kind: str, version: str, file_name: str) -> str:
 def get_file_op(
     context: OpExecutionContext, config: GetFileConfig, object_store: ObjectStore, transit: TransitSettings
 ) -> Output[None]:
+    from platform_assets.lib.gtfs.reader import read_member
     from platform_assets.transit.service import stored_file
 
     with one_line_failure():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from platform_assets.lib.gtfs.reader import DEFAULT_LIMITS, GIB, ZipLimits
+from platform_assets.lib.gtfs.limits import DEFAULT_LIMITS, GIB, ZipLimits
 from platform_assets.transit.errors import TransitError
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dagster import ConfigurableResource
 
 from platform_assets.core.settings import setting
-from platform_assets.transit.catalog import UNKNOWN_PARAM_MODES, Catalog, load_catalog
 from platform_assets.transit.errors import TransitError
 from platform_assets.transit.limits import TransferLimits, TransitLimits
 from platform_assets.transit.store import StateLock, file_state_lock
+from platform_assets.transit.unknown_params import UNKNOWN_PARAM_MODES
+
+if TYPE_CHECKING:
+    from platform_assets.transit.catalog import Catalog
 
 
 class TransitSettings(ConfigurableResource):
@@ -81,6 +85,8 @@ class TransitSettings(ConfigurableResource):
     )
 
     def load_catalog(self) -> Catalog:
+        from platform_assets.transit.catalog import load_catalog
+
         return load_catalog(Path(self.catalog_path), self.unknown_preprocess_params)
 
     def reference_today(self, override: str = "", catalog: Catalog | None = None) -> date:
@@ -115,7 +121,7 @@ class TransitSettings(ConfigurableResource):
 
     def limits(self) -> TransitLimits:
         """Every transit limit (README "Limits")."""
-        from platform_assets.lib.gtfs.reader import ZipLimits
+        from platform_assets.lib.gtfs.limits import ZipLimits
 
         connect = self._seconds("PLATFORM_TRANSIT_CONNECT_TIMEOUT", self.connect_timeout)
         idle = self._seconds("PLATFORM_TRANSIT_IDLE_TIMEOUT", self.idle_timeout)

@@ -9,7 +9,7 @@ failure email as for any run), tagged with who asked for it.
 
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import (
     Config,
@@ -26,10 +26,12 @@ from pydantic import Field
 from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.failures import one_line_failure
 from platform_assets.core.tags import ACTION_TAG, SUBJECT_TAG, TRANSIT_TRIGGER_TAG
-from platform_assets.transit.catalog import Catalog
 from platform_assets.transit.errors import TransitError
 from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT_JOB, MAX_RUNTIME_TAG
 from platform_assets.transit.resources import TransitSettings
+
+if TYPE_CHECKING:
+    from platform_assets.transit.catalog import Catalog
 
 UPDATE_NOW_JOB = "transit_update_now"
 Report = Callable[[str], None]
@@ -78,7 +80,7 @@ def outcome_lines(job_name: str, partition_key: str, result: ExecuteInProcessRes
 
 def update_now(
     instance: DagsterInstance,
-    catalog: Catalog,
+    catalog: "Catalog",
     trigger: str,
     report: Report,
     heartbeat_seconds: int,

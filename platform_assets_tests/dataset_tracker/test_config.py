@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from platform_assets.core.settings import configure
-from platform_assets.dataset_tracker.config import Stage, load_sources_config
+from platform_assets.dataset_tracker.config import load_sources_config
 from platform_assets.dataset_tracker.errors import SourcesConfigError
 from platform_assets.dataset_tracker.resources import TrackerSources
+from platform_assets.dataset_tracker.stages import Stage
 
 
 def test_yaml_config_resolves_folders_against_its_own_folder(dataset_tree) -> None:

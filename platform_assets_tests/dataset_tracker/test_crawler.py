@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from platform_assets.dataset_tracker.config import Stage, load_sources_config
+from platform_assets.dataset_tracker.config import load_sources_config
 from platform_assets.dataset_tracker.crawler import crawl, folder_fingerprint
 from platform_assets.dataset_tracker.errors import SourceUnavailableError
 from platform_assets.dataset_tracker.magetab import UnreadableFile, decode_text, parse_idf, parse_sdrf
+from platform_assets.dataset_tracker.stages import Stage
 from platform_assets_tests.dataset_tracker.conftest import idf_text, write
 from platform_assets_tests.servers import HttpServer, Response
 

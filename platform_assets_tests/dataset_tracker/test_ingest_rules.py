@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from platform_assets.dataset_tracker.config import Stage, load_sources_config
+from platform_assets.dataset_tracker.config import load_sources_config
 from platform_assets.dataset_tracker.crawler import crawl, fetch_listing
 from platform_assets.dataset_tracker.errors import SourceUnavailableError
+from platform_assets.dataset_tracker.stages import Stage
 from platform_assets_tests.dataset_tracker.conftest import idf_text, sdrf_text, write
 from platform_assets_tests.servers import HttpServer, Response
 

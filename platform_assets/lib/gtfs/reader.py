@@ -30,27 +30,11 @@ from typing import IO, Any
 from platform_assets.lib.deferred import np, pa, pacsv, pc, pd
 from platform_assets.lib.errors import clip
 from platform_assets.lib.gtfs.errors import FeedError
+from platform_assets.lib.gtfs.limits import DEFAULT_LIMITS, GIB, MIB, ZipLimits
 
-MIB = 1024 * 1024
-GIB = 1024 * MIB
 # One CSV line (so one field) at most: a file with no line end cannot grow a line without bound.
 MAX_LINE_CHARS = 16 * MIB
 csv.field_size_limit(MAX_LINE_CHARS)
-
-
-@dataclass(frozen=True)
-class ZipLimits:
-    """How much a feed archive may inflate. Checked on the declared sizes first, then on the bytes
-    actually inflated while streaming (declared sizes can lie)."""
-
-    max_member_bytes: int = 512 * MIB
-    max_feed_bytes: int = 1 * GIB
-    max_ratio: int = 100
-    # Small files compress very well and are harmless: the ratio is judged past this many bytes.
-    ratio_floor_bytes: int = 16 * MIB
-
-
-DEFAULT_LIMITS = ZipLimits()
 
 
 # A table read from a feed keeps this many rows as Python lists; past it, its rows are spilled to
