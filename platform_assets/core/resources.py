@@ -16,7 +16,14 @@ from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.errors import SettingsError
 from platform_assets.core.mailer import Mailer
 from platform_assets.core.objectstore import LocalObjectStore, ObjectStore
-from platform_assets.core.settings import SettingSpec, configure, env_value, field_specs, parse_smtp_url
+from platform_assets.core.settings import (
+    SettingSpec,
+    configure,
+    env_value,
+    field_specs,
+    parse_smtp_url,
+    resolved,
+)
 
 if TYPE_CHECKING:  # at run time both come from the module's __getattr__ below
     from platform_assets.core.objectstore_s3 import S3ObjectStore
@@ -68,10 +75,10 @@ def object_store(env: Mapping[str, str] | None = None, *, resolve: bool = False)
 
 def check_environment(env: Mapping[str, str] | None = None) -> None:
     """The checks no single setting can make alone; SettingsError naming the variable."""
-    database_url = configure(PlatformDatabase, env, resolve=True).url
+    database_url = resolved(PlatformDatabase, env).url
     if "://" not in database_url:
         raise SettingsError("PLATFORM_DATABASE_URL", f"{database_url!r} is not a database URL")
-    smtp_url = configure(Mailer, env, resolve=True).smtp_url
+    smtp_url = resolved(Mailer, env).smtp_url
     if smtp_url:
         parse_smtp_url(smtp_url)
 

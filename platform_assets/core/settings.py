@@ -111,6 +111,16 @@ def configure(resource_class: type[R], env: Mapping[str, str] | None = None, *, 
     return resource_class(**values, **fixed)
 
 
+def resolved(resource_class: type[R], env: Mapping[str, str] | None = None) -> R:
+    """`resource_class` holding this environment's values, to read settings while the definitions
+    are built (choices they fix: which checks block, a job's retry delay). Each value is read and
+    checked as `configure(..., resolve=True)` does, but Dagster's resource constructor is skipped:
+    it derives the class's config schema again on every construction (1-20 ms a resource, on
+    every code-location load). Never give the result to Dagster: bind `configure(...)` instead."""
+    values = {name: env_value(spec, env, resolve=True) for name, spec in field_specs(resource_class).items()}
+    return resource_class.model_construct(**values)  # type: ignore[attr-defined]
+
+
 def env_value(spec: SettingSpec, env: Mapping[str, str] | None = None, *, resolve: bool = False) -> Any:
     """A checked value for a resource field: `EnvVar` when the variable is set in the process
     environment (unless `resolve`), else the value itself (int for whole-number settings)."""

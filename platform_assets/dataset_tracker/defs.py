@@ -8,7 +8,7 @@ from typing import Any
 from dagster import AssetSpec, Definitions
 
 from platform_assets.core.metadata import column_schema, with_standard_metadata
-from platform_assets.core.settings import configure
+from platform_assets.core.settings import configure, resolved
 from platform_assets.dataset_tracker.assets import dataset_inventory, tracker_sheet
 from platform_assets.dataset_tracker.checks import metadata_files_readable, no_duplicate_datasets
 from platform_assets.dataset_tracker.jobs import build_dataset_tracker_job
@@ -57,7 +57,7 @@ def dataset_tracker_resources(env: Mapping[str, str] | None = None, *, resolve: 
 
 def dataset_tracker_definitions(env: Mapping[str, str] | None = None, *, with_resources: bool = True) -> Definitions:
     """`with_resources=False`: without this system's resources, for callers that bind their own."""
-    sources = configure(TrackerSources, env, resolve=True)
+    sources = resolved(TrackerSources, env)
     return Definitions(
         assets=_tracker_assets(),
         asset_checks=[no_duplicate_datasets, metadata_files_readable],

@@ -8,7 +8,7 @@ from typing import Any
 from dagster import AssetSpec, Definitions
 
 from platform_assets.core.metadata import with_standard_metadata
-from platform_assets.core.settings import configure
+from platform_assets.core.settings import configure, resolved
 from platform_assets.quality.assets import ocds_dataset, ocds_filtered_dataset
 from platform_assets.quality.checks import build_all_ocds_checks
 from platform_assets.quality.gtfs_checks import (
@@ -48,14 +48,14 @@ def quality_definitions(env: Mapping[str, str] | None = None, *, with_resources:
     """The quality definitions; which checks block is read now (a check's spec is fixed when the
     definitions are built), everything else inside the runs. `with_resources=False`: without
     quality's resources, for callers that bind their own."""
-    resolved = configure(QualityPolicy, env, resolve=True)
-    policy = resolved.check_policy()
+    quality_policy = resolved(QualityPolicy, env)
+    policy = quality_policy.check_policy()
     return Definitions(
         assets=[
             ocds_folders, with_standard_metadata(ocds_dataset, deps=[ocds_folders]), ocds_filtered_dataset, ocds_dataset_report, ocds_filtered_dataset_report,
             contributor_export_report, coverage_export_report,
         ],
-        asset_checks=[*build_all_ocds_checks(policy), *build_all_gtfs_checks(resolved.blocking())],
+        asset_checks=[*build_all_ocds_checks(policy), *build_all_gtfs_checks(quality_policy.blocking())],
         jobs=[ocds_quality_job, ocds_filtered_quality_job, contributor_export_checks_job],
         sensors=[ocds_dataset_sensor],
         resources=quality_resources(env) if with_resources else {},

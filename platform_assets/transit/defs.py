@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dagster import AssetSpec, Definitions
 
 from platform_assets.core.metadata import with_standard_metadata
-from platform_assets.core.settings import configure
+from platform_assets.core.settings import configure, resolved
 from platform_assets.transit.assets import contributor_export, coverage_export, coverage_publication
 from platform_assets.transit.expiry_checks import coverage_contributor_expiry
 from platform_assets.transit.get_file import build_get_file_job
@@ -51,7 +51,7 @@ def transit_definitions(env: Mapping[str, str] | None = None, *, with_resources:
     """The transit definitions; its jobs retry an outage once after PLATFORM_TRANSIT_RETRY_DELAY.
     `with_resources=False`: without transit's resources, for callers that bind their own."""
     resources = transit_resources(env)
-    settings = configure(TransitSettings, env, resolve=True)
+    settings = resolved(TransitSettings, env)
     retry_delay = settings.retry_delay_seconds()
     return Definitions(
         assets=[

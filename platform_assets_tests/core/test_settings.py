@@ -113,3 +113,33 @@ def test_a_bad_trip_export_setting_is_one_line_from_the_cli(platform_env: Path, 
                                            "--start", "2025-01-01", "--end", "2025-01-31"])
     assert result.exit_code == 2, result.output
     assert result.output.strip() == "error: PLATFORM_TRIP_EXPORT_EXPIRY_DAYS: 'a week' is not a whole number of at least 1"
+
+
+def _every_resource_class() -> list[type]:
+    from platform_assets.core.resources import RESOURCE_CLASSES
+    from platform_assets.dataset_tracker.defs import RESOURCE_CLASSES as TRACKER_CLASSES
+    from platform_assets.quality.defs import RESOURCE_CLASSES as QUALITY_CLASSES
+    from platform_assets.tracking.defs import RESOURCE_CLASSES as TRACKING_CLASSES
+    from platform_assets.transit.defs import RESOURCE_CLASSES as TRANSIT_CLASSES
+    from platform_assets.trip_exports.defs import RESOURCE_CLASSES as TRIP_CLASSES
+
+    return [*RESOURCE_CLASSES, *TRANSIT_CLASSES, *TRIP_CLASSES, *TRACKING_CLASSES, *TRACKER_CLASSES, *QUALITY_CLASSES]
+
+
+def test_resolved_reads_what_configure_resolves_without_building_the_resource(tmp_path: Path) -> None:
+    from platform_assets.core.database import PlatformDatabase
+    from platform_assets.core.settings import resolved
+    from platform_assets.transit.resources import TransitSettings
+
+    env = {"PLATFORM_DATA_DIR": str(tmp_path), "PLATFORM_DATABASE_URL": "postgresql://db.example/platform",
+           "PLATFORM_TRANSIT_RETRY_DELAY": "45", "PLATFORM_QUALITY_BLOCKING_CHECKS": "reference.*"}
+    classes = _every_resource_class()
+    assert len(classes) >= 10
+    for resource_class in classes:
+        assert resolved(resource_class, env).model_dump() == configure(resource_class, env, resolve=True).model_dump()
+    assert resolved(PlatformDatabase, env).url == "postgresql://db.example/platform"
+    assert resolved(TransitSettings, env).retry_delay_seconds() == 45
+    assert resolved(QualityPolicy, env).blocking() == frozenset({"reference.*"})
+    # Checked as configure checks: a value outside the setting's choices fails with its name.
+    with pytest.raises(SettingsError, match="PLATFORM_TRANSIT_UNKNOWN_PREPROCESS_PARAMS"):
+        resolved(TransitSettings, {**env, "PLATFORM_TRANSIT_UNKNOWN_PREPROCESS_PARAMS": "maybe"})
