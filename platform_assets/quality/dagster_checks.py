@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Any
 
 from dagster import (
@@ -44,6 +45,7 @@ MAX_MARKDOWN_EXAMPLES = 20
 _NOT_A_NAME = re.compile(r"[^A-Za-z0-9_]+")
 
 
+@lru_cache(maxsize=8192)  # a few thousand names, mapped on every load and for every result
 def dagster_check_name(name: str) -> str:
     """A Dagster-valid check name (letters, digits, underscores) from a framework check name."""
     cleaned = _NOT_A_NAME.sub("_", name.replace(".", "__")).strip("_")

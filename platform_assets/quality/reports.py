@@ -22,7 +22,6 @@ from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.hold_guards import refuse_if_held
 from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore
-from platform_assets.lib.quality.report import render_html, report_markdown, write_xlsx
 from platform_assets.quality.errors import QualityError
 from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX, FILTERED_PREFIX
 from platform_assets.quality.partitions import ocds_datasets
@@ -108,6 +107,8 @@ def build_quality_report(
     def _report(
         context: AssetExecutionContext, object_store: ObjectStore, database: PlatformDatabase, quality: QualityPolicy
     ) -> MaterializeResult:
+        from platform_assets.lib.quality.report import render_html, report_markdown, write_xlsx
+
         refuse_if_held(context, database)
         partition = context.partition_key if context.has_partition_key else ""
         formats = quality.report_formats()

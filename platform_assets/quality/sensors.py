@@ -17,13 +17,14 @@ from dagster import (
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.hold_guards import skip_when_held
 from platform_assets.quality.jobs import ocds_quality_job
-from platform_assets.quality.ocds.loader import SUFFIXES, list_datasets
 from platform_assets.quality.partitions import ocds_datasets
 from platform_assets.quality.resources import OcdsSource
 
 
 def folder_fingerprint(folder: Path) -> str:
     """A short digest of file names, sizes and modification times (no file is read)."""
+    from platform_assets.quality.ocds.loader import SUFFIXES
+
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES)):
         stat = path.stat()
@@ -41,6 +42,8 @@ def folder_fingerprint(folder: Path) -> str:
 def ocds_dataset_sensor(
     context: SensorEvaluationContext, database: PlatformDatabase, ocds_source: OcdsSource
 ) -> SensorResult | SkipReason:
+    from platform_assets.quality.ocds.loader import list_datasets
+
     root = ocds_source.path
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     datasets = list_datasets(root)

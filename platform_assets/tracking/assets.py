@@ -11,9 +11,7 @@ from platform_assets.core.hold_guards import assets_by_job_of, refuse_if_held
 from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.tags import PROCESS_TYPE_TAG
-from platform_assets.tracking.report import build_report, status_table
 from platform_assets.tracking.resources import TrackingPolicy
-from platform_assets.tracking.runs import track_finished_runs
 
 REPORT_KEY = "reports/process_status.md"
 
@@ -44,6 +42,8 @@ def process_status_report(
     context: AssetExecutionContext, database: PlatformDatabase, object_store: ObjectStore, tracking: TrackingPolicy
 ) -> MaterializeResult:
     from platform_assets.tracking.api import tracker_for
+    from platform_assets.tracking.report import build_report, status_table
+    from platform_assets.tracking.runs import track_finished_runs
 
     refuse_if_held(context, database)
     tracker = tracker_for(database.url, tracking.max_concurrent_failures)

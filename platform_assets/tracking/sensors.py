@@ -21,16 +21,15 @@ from platform_assets.core.alerts import PlatformInfo
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.hold_guards import assets_by_job_of
 from platform_assets.core.mailer import Mailer
-from platform_assets.tracking.lineage import lineage_emitter
-from platform_assets.tracking.notices import send_hold_notices, send_lateness_notices
 from platform_assets.tracking.resources import TrackingPolicy
-from platform_assets.tracking.runs import track_dagster_run
 
 SENSOR_INTERVAL_SECONDS = 30
 
 
 def _track(context: RunStatusSensorContext, database: PlatformDatabase, tracking: TrackingPolicy) -> None:
     from platform_assets.tracking.api import tracker_for
+    from platform_assets.tracking.lineage import lineage_emitter
+    from platform_assets.tracking.runs import track_dagster_run
 
     repository = context.repository_def
     lineage = lineage_emitter(tracking.openlineage_url, tracking.deployment)
@@ -115,6 +114,7 @@ def tracking_hold_notices(
     context: SensorEvaluationContext, database: PlatformDatabase, mailer: Mailer, platform: PlatformInfo
 ) -> SkipReason:
     from platform_assets.tracking.api import tracker_for
+    from platform_assets.tracking.notices import send_hold_notices, send_lateness_notices
 
     tracker = tracker_for(database.url)
     sent = send_hold_notices(tracker, mailer.send, platform.alert_emails, platform.deployment)

@@ -15,12 +15,12 @@ from platform_assets.core.errors import SettingsError
 from platform_assets.core.mailer import Mailer
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.core.settings import comma_list, configure, setting
-from platform_assets.trip_exports.campaigns import CampaignConfig, load_campaign_config
 from platform_assets.trip_exports.rules import MAIL_LANGUAGES, ExportRules
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from platform_assets.trip_exports.campaigns import CampaignConfig
 
 
 class TripExportPolicy(ConfigurableResource):
@@ -93,6 +93,8 @@ class TripExportPolicy(ConfigurableResource):
         )
 
     def campaigns(self) -> CampaignConfig:
+        from platform_assets.trip_exports.campaigns import load_campaign_config
+
         return load_campaign_config(Path(self.campaign_config))
 
 
