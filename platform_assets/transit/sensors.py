@@ -1,14 +1,19 @@
 """Transit sensors: catalog -> dynamic partitions, sources watched by frequency, coverages after
 contributors. Every tick skips while its process is on hold."""
 
+import hashlib
+import json
 from datetime import UTC, datetime
 
 from dagster import (
     AssetKey,
     AssetRecordsFilter,
+    DagsterInstance,
+    DagsterRunStatus,
     DefaultSensorStatus,
     DynamicPartitionsDefinition,
     RunRequest,
+    RunsFilter,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
@@ -25,6 +30,7 @@ from platform_assets.transit.jobs import CONTRIBUTOR_EXPORT_JOB, COVERAGE_EXPORT
 from platform_assets.transit.resources import TransitSettings
 
 MAX_EVENTS_PER_TICK = 200
+PARTITION_TAG = "dagster/partition"  # Dagster's tag naming a run's partition
 
 
 @sensor(
@@ -89,10 +95,62 @@ def transit_source_frequency(
     return SensorResult(run_requests=list(requests.values()), cursor=now.isoformat())
 
 
+# Runs that may still produce a contributor or coverage export: a coverage waits for them.
+IN_FLIGHT = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+             DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+
+
+def _latest_metadata(instance: DagsterInstance, asset: str, partition: str) -> dict[str, object] | None:
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[partition]), limit=1
+    ).records
+    materialization = records[0].asset_materialization if records else None
+    return None if materialization is None else {key: value.value for key, value in materialization.metadata.items()}
+
+
+def _current_inputs(instance: DagsterInstance, contributors: list[str]) -> dict[str, str]:
+    """Each contributor's latest export, by the URI its materialization recorded."""
+    inputs = {}
+    for contributor_id in contributors:
+        metadata = _latest_metadata(instance, "contributor_export", contributor_id)
+        inputs[contributor_id] = str((metadata or {}).get("uri") or "")
+    return inputs
+
+
+def _merged_already(instance: DagsterInstance, coverage_id: str, inputs: dict[str, str]) -> bool:
+    """Whether the coverage's latest export merged exactly these contributor exports (it records
+    each input's object key as `input/<contributor>`): a run now would change nothing."""
+    metadata = _latest_metadata(instance, "coverage_export", coverage_id)
+    if metadata is None:
+        return False
+    merged = {key.removeprefix("input/"): str(value) for key, value in metadata.items() if key.startswith("input/")}
+    current = {contributor_id: uri for contributor_id, uri in inputs.items() if uri}
+    return bool(current) and set(current) == set(merged) and all(
+        uri.endswith("/" + merged[contributor_id]) for contributor_id, uri in current.items()
+    )
+
+
+def _in_flight(instance: DagsterInstance, job_name: str, partitions: list[str]) -> bool:
+    return bool(instance.get_run_records(
+        RunsFilter(job_name=job_name, statuses=IN_FLIGHT, tags={PARTITION_TAG: partitions}), limit=1
+    ))
+
+
+def _coverage_cursor(cursor: str | None) -> tuple[int | None, list[str]]:
+    """(last contributor_export storage id seen, coverages waiting); an older cursor was the id alone."""
+    if not cursor:
+        return None, []
+    if cursor.isdigit():
+        return int(cursor), []
+    state = json.loads(cursor)
+    return state.get("after"), list(state.get("pending", []))
+
+
 @sensor(
     name="transit_coverages_after_contributors",
     job_name=COVERAGE_EXPORT_JOB,
-    description="Exports (then publishes) every coverage holding a contributor that produced a new export.",
+    description="Exports (then publishes) every coverage holding a contributor that produced a new export, "
+    "once its contributors' and its own runs in flight are over, unless its latest export merged them already.",
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
 )
@@ -100,30 +158,50 @@ def transit_source_frequency(
 def transit_coverages_after_contributors(
     context: SensorEvaluationContext, database: PlatformDatabase, transit: TransitSettings
 ) -> SensorResult | SkipReason:
-    after = int(context.cursor) if context.cursor else None
+    # A coverage run that merges nothing new plans its checks and ends with every one SKIPPED in
+    # the UI, hiding the partition's last real results: such runs are not requested. A coverage
+    # touched by a new contributor export waits (in the cursor) while an export of its contributors
+    # or of itself is queued or running, then runs once for all of them, keyed by the inputs.
+    after, pending = _coverage_cursor(context.cursor)
     result = context.instance.fetch_materializations(
         AssetRecordsFilter(asset_key=AssetKey("contributor_export"), after_storage_id=after),
         limit=MAX_EVENTS_PER_TICK,
         ascending=True,
     )
-    if not result.records:
+    if not result.records and not pending:
         return SkipReason("no new contributor export")
     try:
         catalog = transit.load_catalog()
     except TransitError as error:
         return SkipReason(f"catalog not usable: {error}")
     known = set(context.instance.get_dynamic_partitions("coverages"))
-    requests: dict[str, RunRequest] = {}
+    touched: dict[str, str] = {coverage_id: "an earlier new export" for coverage_id in pending}
     for record in result.records:
         contributor_id = record.partition_key or ""
         for coverage in catalog.coverages_of(contributor_id):
-            if coverage.id in known and coverage.id not in requests:
-                requests[coverage.id] = RunRequest(
-                    run_key=f"{coverage.id}:{record.storage_id}", partition_key=coverage.id,
-                    tags={TRANSIT_TRIGGER_TAG: f"new export of {contributor_id}"},
-                )
-    cursor = str(max(record.storage_id for record in result.records))
-    return SensorResult(run_requests=list(requests.values()), cursor=cursor)
+            touched.setdefault(coverage.id, f"new export of {contributor_id}")
+    requests, waiting, current = [], [], []
+    for coverage_id, trigger in touched.items():
+        if coverage_id not in known or coverage_id not in {c.id for c in catalog.coverages}:
+            continue
+        contributors = list(catalog.coverage(coverage_id).contributors)
+        if _in_flight(context.instance, CONTRIBUTOR_EXPORT_JOB, contributors) or _in_flight(
+            context.instance, COVERAGE_EXPORT_JOB, [coverage_id]
+        ):
+            waiting.append(coverage_id)
+            continue
+        inputs = _current_inputs(context.instance, contributors)
+        if _merged_already(context.instance, coverage_id, inputs):
+            current.append(coverage_id)
+            continue
+        fingerprint = hashlib.sha256(json.dumps(sorted(inputs.items())).encode()).hexdigest()[:16]
+        requests.append(RunRequest(
+            run_key=f"{coverage_id}:{fingerprint}", partition_key=coverage_id, tags={TRANSIT_TRIGGER_TAG: trigger},
+        ))
+    seen = max((record.storage_id for record in result.records), default=after)
+    if waiting or current:
+        context.log.info(f"waiting for runs in flight: {sorted(waiting)}; already merged: {sorted(current)}")
+    return SensorResult(run_requests=requests, cursor=json.dumps({"after": seen, "pending": sorted(waiting)}))
 
 
 def transit_sensors() -> list[SensorDefinition]:

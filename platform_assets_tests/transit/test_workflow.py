@@ -179,3 +179,52 @@ def test_forced_export_and_broken_feed_keep_previous(transit_world: TransitWorld
     assert "alpha-v2.zip/stops.txt: contains a NUL byte" in message
     assert latest_contributor_export(store, "alpha") == before  # the last good export stays
     assert not world.run(CONTRIBUTOR_EXPORT_JOB, "alpha").success  # still failing loudly, never skipped
+
+
+def test_the_coverage_sensor_waits_for_runs_in_flight_and_skips_coverages_already_merged(
+    transit_world: TransitWorld,
+) -> None:
+    """A coverage run that merges nothing new would plan its checks and leave them all SKIPPED in the
+    UI: the sensor waits while a contributor export of the coverage (or the coverage itself) is
+    queued or running, and requests nothing for a coverage whose latest export merged its
+    contributors' latest exports already."""
+    import json
+
+    from dagster import DagsterRunStatus, build_sensor_context
+    from dagster._core.test_utils import create_run_for_test
+
+    from platform_assets.transit.sensors import transit_coverages_after_contributors
+
+    world = transit_world
+    world.sync_partitions()
+    for contributor in ("alpha", "beta", "gamma"):
+        assert world.materialized(world.run(CONTRIBUTOR_EXPORT_JOB, contributor)) == ["contributor_export"]
+    # gamma's next export is still running: south (beta, gamma) waits, north (alpha, beta) goes.
+    running = create_run_for_test(world.instance, job_name=CONTRIBUTOR_EXPORT_JOB, status=DagsterRunStatus.STARTED,
+                                 tags={"dagster/partition": "gamma"})
+
+    def tick(cursor: str | None):  # type: ignore[no-untyped-def]
+        context = build_sensor_context(instance=world.instance, cursor=cursor, resources={
+            "database": world.resources["database"], "transit": world.resources["transit"]})
+        return transit_coverages_after_contributors(context)
+
+    first = tick(None)
+    assert [request.partition_key for request in first.run_requests] == ["north"]
+    assert json.loads(first.cursor)["pending"] == ["south"]
+    assert [request.run_key for request in tick(None).run_requests] == [first.run_requests[0].run_key]  # same inputs, same key
+
+    # gamma's run ends with nothing new; a manual south export merges the current exports: south is current.
+    world.instance.delete_run(running.run_id)
+    assert world.materialized(world.run(COVERAGE_EXPORT_JOB, "south")) == ["coverage_export", "coverage_publication"]
+    second = tick(first.cursor)
+    assert second.run_requests == [] and json.loads(second.cursor)["pending"] == []
+
+    # North exported as requested; a new export of beta touches both coverages again.
+    assert world.materialized(world.run(COVERAGE_EXPORT_JOB, "north"))[0] == "coverage_export"
+    quiet = tick(second.cursor)
+    assert not getattr(quiet, "run_requests", None) and "no new contributor export" in str(quiet)
+    world.feed.path, world.feed.version = world.feed.path.parent / "gtfs-2.zip", 2
+    assert world.materialized(world.run(CONTRIBUTOR_EXPORT_JOB, "alpha")) == ["contributor_export"]
+    third = tick(second.cursor)
+    assert [request.partition_key for request in third.run_requests] == ["north"]
+    assert third.run_requests[0].tags["transit/trigger"] == "new export of alpha"

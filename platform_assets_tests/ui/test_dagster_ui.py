@@ -313,6 +313,51 @@ def test_cli_exports_go_through_the_run_queue_with_their_tags(dagster_ui: Dagste
     assert (dagster_ui.data_dir / "published" / "production" / "ods" / "demo-west.zip").is_file()
 
 
+def _latest_materialization(ui: DagsterUi, asset: str, partition: str):  # type: ignore[no-untyped-def]
+    """The newest materialization record of one partition of `asset`, or None."""
+    from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
+
+    with DagsterInstance.from_config(str(ui.home)) as instance:
+        records = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[partition]), limit=1
+        ).records
+        return records[0] if records else None
+
+
+def test_a_coverage_export_partition_shows_its_own_check_results(dagster_ui: DagsterUi, browser) -> None:  # type: ignore[no-untyped-def]
+    """The coverage checks run inside the coverage run (they gate its publication), each result
+    recorded for the run's partition: demo-west's page and its checks' history show demo-west's."""
+    _wait_for_partition(dagster_ui, "coverages", "demo-west")
+    client = DagsterGraphQLClient("127.0.0.1", port_number=dagster_ui.port)
+    if _latest_materialization(dagster_ui, "coverage_export", "demo-west") is None:  # run alone: make one
+        for contributor in ("caltrain", "israel"):
+            _wait_for_partition(dagster_ui, "contributors", contributor)
+            run_id = client.submit_job_execution("transit_contributor_export", tags={"dagster/partition": contributor})
+            assert _wait_for_run(client, run_id) == DagsterRunStatus.SUCCESS
+        run_id = client.submit_job_execution("transit_coverage_export", tags={"dagster/partition": "demo-west"})
+        assert _wait_for_run(client, run_id) == DagsterRunStatus.SUCCESS
+    materialization = _latest_materialization(dagster_ui, "coverage_export", "demo-west")
+    assert materialization is not None
+    families = {"files", "fields", "references", "stop_times", "calendar", "time_based"}
+    evaluations = _wait_for_check_evaluations(dagster_ui, "coverage_export", "demo-west", families)
+    assert {evaluation.partition for evaluation in evaluations} == {"demo-west"}
+    assert {evaluation.target_materialization_data.run_id for evaluation in evaluations  # type: ignore[union-attr]
+            if evaluation.check_name in families and evaluation.target_materialization_data} >= {materialization.run_id}
+    # The partition's page: its own materialization, by the run that also evaluated its checks.
+    short_run = materialization.run_id[:8]
+    page = _page(browser, dagster_ui, "/assets/coverage_export?view=partitions&partition=demo-west",
+                 ["demo-west", short_run, "sha256"], "coverage_export_partition.png")
+    page.close()
+    # A check's history: the results recorded for demo-west, by that run.
+    page = _page(browser, dagster_ui, "/assets/coverage_export?view=checks&checkDetail=references",
+                 ["Execution history"], "coverage_check_detail.png")
+    page.get_by_text("Execution history", exact=True).first.click()
+    for text in ("Partition", "demo-west", short_run):
+        page.get_by_text(text, exact=True).first.wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "coverage_check_partitions.png"), full_page=True)
+    page.close()
+
+
 def test_run_launched_through_graphql_shows_its_metadata(dagster_ui: DagsterUi, browser) -> None:  # type: ignore[no-untyped-def]
     client = DagsterGraphQLClient("127.0.0.1", port_number=dagster_ui.port)
     run_id = client.submit_job_execution("platform_inventory_job")
