@@ -174,7 +174,8 @@ def transit_coverages_after_contributors(
         catalog = transit.load_catalog()
     except TransitError as error:
         return SkipReason(f"catalog not usable: {error}")
-    known = set(context.instance.get_dynamic_partitions("coverages"))
+    # Coverages both in the catalog and already added as partitions (the catalog sensor adds them).
+    known = set(context.instance.get_dynamic_partitions("coverages")) & {coverage.id for coverage in catalog.coverages}
     touched: dict[str, str] = {coverage_id: "an earlier new export" for coverage_id in pending}
     for record in result.records:
         contributor_id = record.partition_key or ""
@@ -182,7 +183,7 @@ def transit_coverages_after_contributors(
             touched.setdefault(coverage.id, f"new export of {contributor_id}")
     requests, waiting, current = [], [], []
     for coverage_id, trigger in touched.items():
-        if coverage_id not in known or coverage_id not in {c.id for c in catalog.coverages}:
+        if coverage_id not in known:
             continue
         contributors = list(catalog.coverage(coverage_id).contributors)
         if _in_flight(context.instance, CONTRIBUTOR_EXPORT_JOB, contributors) or _in_flight(
