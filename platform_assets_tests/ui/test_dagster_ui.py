@@ -244,6 +244,17 @@ def _wait_for_check_evaluations(ui: DagsterUi, asset: str, partition: str, names
             time.sleep(2)
 
 
+def _check_history_shows_partition(ui: DagsterUi, browser, asset: str, partition: str, shot: str) -> None:  # type: ignore[no-untyped-def]
+    """The `references` check's execution history of `asset` has a row for `partition`."""
+    page = _page(browser, ui, f"/assets/{asset}?view=checks&checkDetail=references",
+                 ["Execution history"], f"{shot}_check_detail.png")
+    page.get_by_text("Execution history", exact=True).first.click()
+    for text in ("Partition", partition):
+        page.get_by_text(text, exact=True).first.wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / f"{shot}_check_partitions.png"), full_page=True)
+    page.close()
+
+
 def test_forced_contributor_export_through_graphql(dagster_ui: DagsterUi, browser) -> None:  # type: ignore[no-untyped-def]
     _wait_for_partition(dagster_ui, "contributors", "caltrain")
     client = DagsterGraphQLClient("127.0.0.1", port_number=dagster_ui.port)
@@ -268,13 +279,7 @@ def test_forced_contributor_export_through_graphql(dagster_ui: DagsterUi, browse
         assert check in body
     page.close()
     # A check's execution history names the partition each result belongs to.
-    page = _page(browser, dagster_ui, "/assets/contributor_export?view=checks&checkDetail=references",
-                 ["Execution history"], "contributor_check_detail.png")
-    page.get_by_text("Execution history", exact=True).first.click()
-    for text in ("Partition", "caltrain"):
-        page.get_by_text(text, exact=True).first.wait_for(timeout=60_000)
-    page.screenshot(path=str(ARTIFACTS / "contributor_check_partitions.png"), full_page=True)
-    page.close()
+    _check_history_shows_partition(dagster_ui, browser, "contributor_export", "caltrain", "contributor")
 
 
 def test_cli_exports_go_through_the_run_queue_with_their_tags(dagster_ui: DagsterUi) -> None:
@@ -350,13 +355,7 @@ def test_a_coverage_export_partition_shows_its_own_check_results(dagster_ui: Dag
     page.close()
     # A check's history: a row per evaluation, with the partition it was recorded for (the run is
     # on the partition's page above; the history shows the target materialization's time).
-    page = _page(browser, dagster_ui, "/assets/coverage_export?view=checks&checkDetail=references",
-                 ["Execution history"], "coverage_check_detail.png")
-    page.get_by_text("Execution history", exact=True).first.click()
-    for text in ("Partition", "demo-west"):
-        page.get_by_text(text, exact=True).first.wait_for(timeout=60_000)
-    page.screenshot(path=str(ARTIFACTS / "coverage_check_partitions.png"), full_page=True)
-    page.close()
+    _check_history_shows_partition(dagster_ui, browser, "coverage_export", "demo-west", "coverage")
 
 
 def test_run_launched_through_graphql_shows_its_metadata(dagster_ui: DagsterUi, browser) -> None:  # type: ignore[no-untyped-def]
