@@ -1,6 +1,16 @@
-"""OCDS checks surfaced as Dagster asset checks, one multi-asset check per checked asset."""
+"""OCDS checks surfaced as Dagster asset checks, one multi-asset check per checked asset.
 
-from collections.abc import Iterator, Sequence
+The specs are built from `ocds/check_groups.json`, the OCDS checks grouped once and stored:
+listing the ~1,300 checks means importing every check module and walking the release schema,
+which every code-location load (every queued run) would otherwise pay for names only.
+`python -m platform_assets.quality.checks` rewrites the file; a test compares it with the checks.
+"""
+
+import json
+import sys
+from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -12,12 +22,18 @@ from dagster import (
 
 from platform_assets.core.database import PlatformDatabase
 from platform_assets.core.objectstore import ObjectStore
-from platform_assets.lib.quality.check import Check
 from platform_assets.lib.quality.result import Level
-from platform_assets.quality.dagster_checks import CheckPolicy, asset_check_results, check_specs
+from platform_assets.quality.dagster_checks import (
+    CheckGroup,
+    CheckPolicy,
+    asset_check_results,
+    check_groups,
+    group_specs,
+)
 from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX, FILTERED_PREFIX
-from platform_assets.quality.ocds.registry import ocds_checks
 from platform_assets.quality.partitions import ocds_datasets
+
+OCDS_CHECK_GROUPS = Path(__file__).parent / "ocds" / "check_groups.json"
 
 
 def ocds_group(name: str, level: Level) -> str:
@@ -30,18 +46,36 @@ def ocds_group(name: str, level: Level) -> str:
     return "dataset" if level == Level.DATASET else "time_based"
 
 
+def computed_ocds_check_groups() -> dict[str, CheckGroup]:
+    """The OCDS checks grouped as their Dagster checks, from the checks themselves."""
+    from platform_assets.quality.ocds.registry import ocds_checks
+
+    return check_groups(ocds_checks(), ocds_group)
+
+
+@cache
+def ocds_check_groups() -> dict[str, CheckGroup]:
+    """The stored grouping (`OCDS_CHECK_GROUPS`)."""
+    stored = json.loads(OCDS_CHECK_GROUPS.read_text(encoding="utf-8"))
+    return {name: CheckGroup.from_json(group) for name, group in stored.items()}
+
+
+def write_ocds_check_groups(path: Path = OCDS_CHECK_GROUPS) -> None:
+    groups = {name: group.as_json() for name, group in computed_ocds_check_groups().items()}
+    path.write_text(json.dumps(groups, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def build_ocds_checks(
-    asset_key: str, prefix: str, policy: CheckPolicy, checks: Sequence[Check] | None = None
+    asset_key: str, prefix: str, policy: CheckPolicy, groups: Mapping[str, CheckGroup] | None = None
 ) -> AssetChecksDefinition:
     """All OCDS checks on one dataset asset (its partition names the dataset); `policy` decides
     which block (read from PLATFORM_QUALITY_BLOCKING_CHECKS when the definitions are built);
-    `checks`: ocds_checks(), when the caller already listed them (only their names, levels and
-    descriptions are read here)."""
+    `groups`: the checks' grouping, the stored one by default."""
 
     @multi_asset_check(
         name=f"{asset_key}_quality",
         # Partitioned like the dataset assets: each dataset's results are its own.
-        specs=check_specs(ocds_checks() if checks is None else checks, asset_key, policy, ocds_group, partitions_def=ocds_datasets),
+        specs=group_specs(ocds_check_groups() if groups is None else groups, asset_key, policy, partitions_def=ocds_datasets),
         description=f"Field, compiled-release, dataset and time-based OCDS checks on {asset_key}.",
     )
     def _checks(
@@ -59,8 +93,12 @@ def build_ocds_checks(
 
 
 def build_all_ocds_checks(policy: CheckPolicy) -> list[AssetChecksDefinition]:
-    checks = ocds_checks()  # ~1,300 checks, listed once for both assets
     return [
-        build_ocds_checks("ocds_dataset", DATASET_PREFIX, policy, checks),
-        build_ocds_checks("ocds_filtered_dataset", FILTERED_PREFIX, policy, checks),
+        build_ocds_checks("ocds_dataset", DATASET_PREFIX, policy),
+        build_ocds_checks("ocds_filtered_dataset", FILTERED_PREFIX, policy),
     ]
+
+
+if __name__ == "__main__":
+    write_ocds_check_groups()
+    print(f"wrote {OCDS_CHECK_GROUPS}", file=sys.stderr)

@@ -19,6 +19,8 @@ fails with ERROR when a failing member is blocking. Each event costs a write to 
 event log, so grouping keeps runs quick on SQLite.
 """
 
+from __future__ import annotations
+
 import re
 import warnings
 from collections import Counter
@@ -26,7 +28,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AssetCheckResult,
@@ -38,8 +40,10 @@ from dagster import (
     PreviewWarning,
 )
 
-from platform_assets.lib.quality.check import Check
 from platform_assets.lib.quality.result import CheckResult, Level, Outcome
+
+if TYPE_CHECKING:  # the framework's checks are listed in runs, not when the specs are built
+    from platform_assets.lib.quality.check import Check
 
 MAX_MARKDOWN_EXAMPLES = 20
 _NOT_A_NAME = re.compile(r"[^A-Za-z0-9_]+")
@@ -71,6 +75,11 @@ class CheckPolicy:
         """`blocking` holds check names or shell-style patterns ("reference.*")."""
         return self.default == "blocking" or any(fnmatchcase(name, pattern) for pattern in self.blocking)
 
+    def blocks_any(self, names: Iterable[str]) -> bool:
+        if self.default == "blocking":
+            return True
+        return bool(self.blocking) and any(self.is_blocking(name) for name in names)
+
     def severity(self, name: str) -> AssetCheckSeverity:
         return AssetCheckSeverity.ERROR if self.is_blocking(name) else AssetCheckSeverity.WARN
 
@@ -100,6 +109,67 @@ def partitioned_check_spec(partitions_def: PartitionsDefinition | None, **spec: 
         return AssetCheckSpec(partitions_def=partitions_def, **spec)
 
 
+@dataclass(frozen=True)
+class CheckGroup:
+    """What one Dagster check spec is made of: its framework checks' names and levels, and the
+    spec's description. Plain data, so a long list of checks can be grouped once and stored."""
+
+    members: tuple[str, ...]
+    levels: tuple[str, ...]
+    description: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"members": list(self.members), "levels": list(self.levels), "description": self.description}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CheckGroup:
+        return cls(tuple(data["members"]), tuple(data["levels"]), data["description"])
+
+
+def check_groups(checks: Iterable[Check], group_of: GroupOf | None = None) -> dict[str, CheckGroup]:
+    """Dagster check name -> its group: one per framework check, or per `group_of` group."""
+    checks = list(checks)
+    if group_of is None:
+        names = [dagster_check_name(check.name) for check in checks]
+        counts = Counter(names)  # not names.count(): quadratic over ~1,300 checks
+        clash = next((name for name in names if counts[name] > 1), None)
+        if clash:
+            raise ValueError(f"two checks map to the Dagster check name {clash!r}: rename one")
+    groups = {}
+    for name, members in _groups(((c.name, c.level, c) for c in checks), group_of).items():
+        levels = tuple(sorted({str(member.level) for member in members}))
+        description = (
+            f"[{members[0].level}] {members[0].description or members[0].name}"
+            if len(members) == 1
+            else f"[{', '.join(levels)}] {len(members)} checks: " + ", ".join(m.name for m in members[:8]) + ("…" if len(members) > 8 else "")
+        )
+        groups[name] = CheckGroup(tuple(member.name for member in members), levels, description)
+    return groups
+
+
+def group_specs(
+    groups: Mapping[str, CheckGroup],
+    asset: str | Sequence[str] | AssetKey,
+    policy: CheckPolicy | None = None,
+    partitions_def: PartitionsDefinition | None = None,
+) -> list[AssetCheckSpec]:
+    """One AssetCheckSpec per group (see `check_groups`); `partitions_def`: the checked asset's,
+    so each result belongs to its partition."""
+    policy = policy or CheckPolicy()
+    key = _asset_key(asset)
+    return [
+        partitioned_check_spec(
+            partitions_def,
+            name=name,
+            asset=key,
+            description=group.description,
+            blocking=policy.blocks_any(group.members),
+            metadata={"quality/checks": MetadataValue.json(list(group.members))},
+        )
+        for name, group in groups.items()
+    ]
+
+
 def check_specs(
     checks: Iterable[Check],
     asset: str | Sequence[str] | AssetKey,
@@ -109,34 +179,7 @@ def check_specs(
 ) -> list[AssetCheckSpec]:
     """One AssetCheckSpec per framework check, or per group of them with `group_of`;
     `partitions_def`: the checked asset's, so each result belongs to its partition."""
-    policy = policy or CheckPolicy()
-    key = _asset_key(asset)
-    checks = list(checks)
-    if group_of is None:
-        names = [dagster_check_name(check.name) for check in checks]
-        counts = Counter(names)  # not names.count(): quadratic over ~1,300 checks on every code-location load
-        clash = next((name for name in names if counts[name] > 1), None)
-        if clash:
-            raise ValueError(f"two checks map to the Dagster check name {clash!r}: rename one")
-    specs = []
-    for name, members in _groups(((c.name, c.level, c) for c in checks), group_of).items():
-        levels = sorted({str(member.level) for member in members})
-        description = (
-            f"[{members[0].level}] {members[0].description or members[0].name}"
-            if len(members) == 1
-            else f"[{', '.join(levels)}] {len(members)} checks: " + ", ".join(m.name for m in members[:8]) + ("…" if len(members) > 8 else "")
-        )
-        specs.append(
-            partitioned_check_spec(
-                partitions_def,
-                name=name,
-                asset=key,
-                description=description,
-                blocking=any(policy.is_blocking(member.name) for member in members),
-                metadata={"quality/checks": MetadataValue.json([member.name for member in members])},
-            )
-        )
-    return specs
+    return group_specs(check_groups(checks, group_of), asset, policy, partitions_def)
 
 
 def _cell(value: Any) -> str:

@@ -96,13 +96,14 @@ def test_table_outputs_declare_their_columns_and_external_ends() -> None:
 # tables and the GTFS rule modules from the asset and check bodies, and antlr4 (Dagster's
 # selection grammar) because no job selects its assets by a string; and the domain modules the
 # Dagster layers call only inside runs (catalog and sources-config models, GTFS reader, crawler,
-# OCDS service).
+# OCDS service, and the OCDS check registry: the specs come from the stored grouping).
 DEFERRED_MODULES = ("dagster_aws", "boto3", "botocore", "alembic", "pandera", "ocdsmerge", "phonenumbers", "jinja2",
                     "openpyxl", "shapely", "jsonschema", "pandas", "numpy", "pyarrow", "sqlalchemy", "requests",
                     "urllib3", "ijson", "antlr4", "platform_assets.quality.gtfs.registry",
                     "platform_assets.transit.catalog", "platform_assets.lib.gtfs.reader",
                     "platform_assets.dataset_tracker.config", "platform_assets.dataset_tracker.crawler",
-                    "platform_assets.quality.ocds.service")
+                    "platform_assets.quality.ocds.service", "platform_assets.quality.ocds.registry",
+                    "platform_assets.quality.ocds.field_checks")
 
 
 def test_building_the_code_location_leaves_heavy_libraries_unimported(tmp_path) -> None:  # type: ignore[no-untyped-def]

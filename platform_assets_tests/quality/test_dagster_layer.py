@@ -331,3 +331,16 @@ def test_quality_definitions_snapshot() -> None:
     for job in ("ocds_quality_job", "ocds_filtered_quality_job"):
         assert defs.resolve_job_def(job).name == job
     assert defs.resolve_sensor_def("ocds_dataset_sensor").job_name == "ocds_quality_job"
+
+
+def test_stored_ocds_check_groups_are_the_checks_grouped() -> None:
+    """The specs come from ocds/check_groups.json; a check added, renamed or regrouped must show
+    there, or Dagster would refuse its results as undeclared."""
+    from platform_assets.quality.checks import computed_ocds_check_groups, ocds_check_groups
+    from platform_assets.quality.ocds.registry import ocds_checks
+
+    stored, computed = ocds_check_groups(), computed_ocds_check_groups()
+    assert stored == computed, "run `python -m platform_assets.quality.checks` to rewrite ocds/check_groups.json"
+    assert sum(len(group.members) for group in stored.values()) == len(ocds_checks())
+    assert list(stored) == ["field_coverage", "field_quality", "consistent", "reference", "coherent", "dataset", "time_based"]
+    assert "ocid.exists" in stored["field_coverage"].members and "time.ocid_persistence" in stored["time_based"].members
