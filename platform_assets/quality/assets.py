@@ -20,6 +20,7 @@ from platform_assets.core.failures import one_line_failure
 from platform_assets.core.hold_guards import refuse_if_held
 from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore
+from platform_assets.quality.ocds.prefixes import DATASET_PREFIX, FILTERED_PREFIX
 from platform_assets.quality.partitions import ocds_datasets
 from platform_assets.quality.resources import OcdsSource
 
@@ -63,7 +64,7 @@ def _load_dataset(
     database: PlatformDatabase,
     ocds_source: OcdsSource,
 ) -> MaterializeResult:
-    from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX, write_dataset
+    from platform_assets.quality.ocds.dataset_store import write_dataset
     from platform_assets.quality.ocds.service import source_items
 
     dataset = context.partition_key
@@ -114,8 +115,6 @@ def ocds_filtered_dataset(
     context: AssetExecutionContext, config: FilterConfig, object_store: ObjectStore, database: PlatformDatabase
 ) -> MaterializeResult:
     from platform_assets.quality.ocds.dataset_store import (
-        DATASET_PREFIX,
-        FILTERED_PREFIX,
         dataset_key,
         read_items,
         read_manifest,

@@ -30,7 +30,7 @@ from platform_assets.quality.dagster_checks import (
     check_groups,
     group_specs,
 )
-from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX, FILTERED_PREFIX
+from platform_assets.quality.ocds.prefixes import DATASET_PREFIX, FILTERED_PREFIX
 from platform_assets.quality.partitions import ocds_datasets
 
 OCDS_CHECK_GROUPS = Path(__file__).parent / "ocds" / "check_groups.json"

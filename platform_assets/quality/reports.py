@@ -23,7 +23,7 @@ from platform_assets.core.hold_guards import refuse_if_held
 from platform_assets.core.metadata import ROW_COUNT, file_metadata, files_last
 from platform_assets.core.objectstore import ObjectStore
 from platform_assets.quality.errors import QualityError
-from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX, FILTERED_PREFIX
+from platform_assets.quality.ocds.prefixes import DATASET_PREFIX, FILTERED_PREFIX
 from platform_assets.quality.partitions import ocds_datasets
 from platform_assets.quality.resources import QualityPolicy
 

@@ -11,6 +11,8 @@ the technical admins, and is re-run on request (its partition, or `export proces
 whose worker crashed is retried by run monitoring and picks the export up where it was left.
 """
 
+from datetime import datetime
+
 from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
@@ -35,7 +37,9 @@ from platform_assets.trip_exports.resources import OpenDataPortal, TripExportPol
 
 OWNERS = ["team:trip_exports"]
 trip_export_partitions = DynamicPartitionsDefinition(name="trip_export")
-opendata_partitions = MonthlyPartitionsDefinition(start_date="2024-01-01")
+# A datetime, not "2024-01-01": Dagster parses a string with strptime, whose first use compiles
+# its regexes on every code-location load.
+opendata_partitions = MonthlyPartitionsDefinition(start_date=datetime(2024, 1, 1))
 
 
 @asset(

@@ -12,7 +12,7 @@ from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, instance_for_
 from platform_assets.quality.assets import ocds_dataset, ocds_filtered_dataset
 from platform_assets.quality.checks import build_ocds_checks
 from platform_assets.quality.dagster_checks import CheckPolicy
-from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX
+from platform_assets.quality.ocds.prefixes import DATASET_PREFIX
 from platform_assets.quality.partitions import ocds_datasets
 from platform_assets.quality.reports import ocds_dataset_report
 from platform_assets.quality.resources import OcdsSource
@@ -107,7 +107,7 @@ def test_blocking_checks_fail_with_error_and_stop_the_report(
 ) -> None:
     from platform_assets.quality.checks import build_ocds_checks
     from platform_assets.quality.dagster_checks import CheckPolicy
-    from platform_assets.quality.ocds.dataset_store import DATASET_PREFIX
+    from platform_assets.quality.ocds.prefixes import DATASET_PREFIX
 
     blocking = build_ocds_checks("ocds_dataset", DATASET_PREFIX, CheckPolicy(blocking={"date.date_time"}))
     specs = {spec.name: spec for spec in blocking.check_specs}

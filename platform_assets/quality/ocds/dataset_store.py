@@ -19,9 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import IO, Any, Protocol
 
 from platform_assets.quality.ocds.errors import OcdsSourceError
-
-DATASET_PREFIX = "quality/ocds"
-FILTERED_PREFIX = "quality/ocds_filtered"
+from platform_assets.quality.ocds.prefixes import DATASET_PREFIX
 
 
 class Store(Protocol):
