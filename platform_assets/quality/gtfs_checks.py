@@ -198,7 +198,6 @@ def build_gtfs_checks(asset: str, blocking: Collection[str] = ()) -> AssetChecks
     return _checks
 
 
-
 def build_all_gtfs_checks(blocking: Collection[str]) -> list[AssetChecksDefinition]:
     return [build_gtfs_checks(CONTRIBUTOR_EXPORT, blocking), build_gtfs_checks(COVERAGE_EXPORT, blocking)]
 
