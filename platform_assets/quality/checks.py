@@ -8,7 +8,7 @@ which every code-location load (every queued run) would otherwise pay for names 
 
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -60,22 +60,19 @@ def ocds_check_groups() -> dict[str, CheckGroup]:
     return {name: CheckGroup.from_json(group) for name, group in stored.items()}
 
 
-def write_ocds_check_groups(path: Path = OCDS_CHECK_GROUPS) -> None:
+def write_ocds_check_groups() -> None:
     groups = {name: group.as_json() for name, group in computed_ocds_check_groups().items()}
-    path.write_text(json.dumps(groups, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    OCDS_CHECK_GROUPS.write_text(json.dumps(groups, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def build_ocds_checks(
-    asset_key: str, prefix: str, policy: CheckPolicy, groups: Mapping[str, CheckGroup] | None = None
-) -> AssetChecksDefinition:
+def build_ocds_checks(asset_key: str, prefix: str, policy: CheckPolicy) -> AssetChecksDefinition:
     """All OCDS checks on one dataset asset (its partition names the dataset); `policy` decides
-    which block (read from PLATFORM_QUALITY_BLOCKING_CHECKS when the definitions are built);
-    `groups`: the checks' grouping, the stored one by default."""
+    which block (read from PLATFORM_QUALITY_BLOCKING_CHECKS when the definitions are built)."""
 
     @multi_asset_check(
         name=f"{asset_key}_quality",
         # Partitioned like the dataset assets: each dataset's results are its own.
-        specs=group_specs(ocds_check_groups() if groups is None else groups, asset_key, policy, partitions_def=ocds_datasets),
+        specs=group_specs(ocds_check_groups(), asset_key, policy, partitions_def=ocds_datasets),
         description=f"Field, compiled-release, dataset and time-based OCDS checks on {asset_key}.",
     )
     def _checks(

@@ -27,7 +27,6 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from dagster import (
@@ -49,7 +48,6 @@ MAX_MARKDOWN_EXAMPLES = 20
 _NOT_A_NAME = re.compile(r"[^A-Za-z0-9_]+")
 
 
-@lru_cache(maxsize=8192)  # a few thousand names, mapped on every load and for every result
 def dagster_check_name(name: str) -> str:
     """A Dagster-valid check name (letters, digits, underscores) from a framework check name."""
     cleaned = _NOT_A_NAME.sub("_", name.replace(".", "__")).strip("_")
@@ -111,19 +109,18 @@ def partitioned_check_spec(partitions_def: PartitionsDefinition | None, **spec: 
 
 @dataclass(frozen=True)
 class CheckGroup:
-    """What one Dagster check spec is made of: its framework checks' names and levels, and the
-    spec's description. Plain data, so a long list of checks can be grouped once and stored."""
+    """What one Dagster check spec is made of: its framework checks' names and the spec's
+    description. Plain data, so a long list of checks can be grouped once and stored."""
 
     members: tuple[str, ...]
-    levels: tuple[str, ...]
     description: str
 
     def as_json(self) -> dict[str, Any]:
-        return {"members": list(self.members), "levels": list(self.levels), "description": self.description}
+        return {"members": list(self.members), "description": self.description}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CheckGroup:
-        return cls(tuple(data["members"]), tuple(data["levels"]), data["description"])
+        return cls(tuple(data["members"]), data["description"])
 
 
 def check_groups(checks: Iterable[Check], group_of: GroupOf | None = None) -> dict[str, CheckGroup]:
@@ -137,13 +134,13 @@ def check_groups(checks: Iterable[Check], group_of: GroupOf | None = None) -> di
             raise ValueError(f"two checks map to the Dagster check name {clash!r}: rename one")
     groups = {}
     for name, members in _groups(((c.name, c.level, c) for c in checks), group_of).items():
-        levels = tuple(sorted({str(member.level) for member in members}))
+        levels = sorted({str(member.level) for member in members})
         description = (
             f"[{members[0].level}] {members[0].description or members[0].name}"
             if len(members) == 1
             else f"[{', '.join(levels)}] {len(members)} checks: " + ", ".join(m.name for m in members[:8]) + ("…" if len(members) > 8 else "")
         )
-        groups[name] = CheckGroup(tuple(member.name for member in members), levels, description)
+        groups[name] = CheckGroup(tuple(member.name for member in members), description)
     return groups
 
 

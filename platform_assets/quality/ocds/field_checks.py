@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
 from typing import Any
@@ -122,41 +122,27 @@ def telephone_test(values: pd.Series) -> np.ndarray:
     return np.fromiter((_possible_telephone(v) for v in values), dtype=bool, count=len(values))
 
 
-# A register given as the function that reads it (registers.languages, ...): read when a check
-# first runs, not when the checks are listed (every code-location load lists them for their names).
-Codes = Collection[str] | Callable[[], Collection[str]]
-
-
-def _read_once(codes: Codes) -> Callable[[], frozenset[str]]:
-    if not callable(codes):
-        frozen = frozenset(codes)
-        return lambda: frozen
-    return cache(lambda: frozenset(codes()))
-
-
-def member_test(codes: Codes) -> ValueTest:
-    allowed = _read_once(codes)
+def member_test(codes: frozenset[str] | tuple[str, ...]) -> ValueTest:
+    allowed = frozenset(codes)
 
     def test(values: pd.Series) -> np.ndarray:
-        members = allowed()
-        return np.fromiter((isinstance(v, str) and v in members for v in values), dtype=bool, count=len(values))
+        return np.fromiter((isinstance(v, str) and v in allowed for v in values), dtype=bool, count=len(values))
 
     return test
 
 
-def prefix_test(prefixes: tuple[str, ...] | Callable[[], tuple[str, ...]]) -> ValueTest:
+def prefix_test(prefixes: tuple[str, ...]) -> ValueTest:
     def test(values: pd.Series) -> np.ndarray:
-        starts = prefixes() if callable(prefixes) else prefixes
-        return np.fromiter((isinstance(v, str) and v.startswith(starts) for v in values), dtype=bool, count=len(values))
+        return np.fromiter((isinstance(v, str) and v.startswith(prefixes) for v in values), dtype=bool, count=len(values))
 
     return test
 
 
 def document_type_test(section: str) -> ValueTest:
     """Unknown codes pass (documentType is an open codelist); a known code outside its section fails."""
+    mapping = registers.document_type_sections()
 
     def test(values: pd.Series) -> np.ndarray:
-        mapping = registers.document_type_sections()
         return np.fromiter(
             (not isinstance(v, str) or v not in mapping or section in mapping[v] for v in values), dtype=bool, count=len(values)
         )
@@ -203,9 +189,9 @@ def quality_checks(path: str, refs: tuple[str, ...], node: dict[str, Any], today
     definition = refs[-1] if refs else ""
     if not refs:
         if key == "language":
-            checks.append(_quality(path, "language", member_test(registers.languages), "in the language codelist"))
+            checks.append(_quality(path, "language", member_test(registers.languages()), "in the language codelist"))
         elif key == "ocid":
-            checks.append(_quality(path, "ocid_prefix_check", prefix_test(registers.ocid_prefixes), "starts with a registered OCID prefix"))
+            checks.append(_quality(path, "ocid_prefix_check", prefix_test(registers.ocid_prefixes()), "starts with a registered OCID prefix"))
     elif definition == "ContactPoint":
         if key == "email":
             checks.append(_quality(path, "email", email_test(), "an email address"))
@@ -219,11 +205,11 @@ def quality_checks(path: str, refs: tuple[str, ...], node: dict[str, Any], today
             section = SECTIONS.get(holder, holder.lower())
             checks.append(_quality(path, "document_type", document_type_test(section), f"a known code is one of the {section} section"))
         elif key == "format":
-            checks.append(_quality(path, "document_format_codelist", member_test(registers.media_types), "in the media type codelist"))
+            checks.append(_quality(path, "document_format_codelist", member_test(registers.media_types()), "in the media type codelist"))
         elif key == "language":
-            checks.append(_quality(path, "language", member_test(registers.languages), "in the language codelist"))
+            checks.append(_quality(path, "language", member_test(registers.languages()), "in the language codelist"))
     elif definition == "Identifier" and key == "scheme":
-        checks.append(_quality(path, "identifier_scheme", member_test(registers.identifier_schemes), "in the org-id.guide register"))
+        checks.append(_quality(path, "identifier_scheme", member_test(registers.identifier_schemes()), "in the org-id.guide register"))
     elif (
         (definition == "Item" and key == "quantity")
         or (definition == "Period" and key == "durationInDays")
@@ -234,15 +220,14 @@ def quality_checks(path: str, refs: tuple[str, ...], node: dict[str, Any], today
     return checks
 
 
-def _open_codelist_test(codes: Codes) -> ValueTest:
+def _open_codelist_test(codes: tuple[str, ...]) -> ValueTest:
     """A code of the codelist or an extension code (`x_...`), as OCDS allows in open codelists."""
-    allowed = _read_once(codes)
+    allowed = frozenset(codes)
     extension = re.compile(r"x_\w+")
 
     def test(values: pd.Series) -> np.ndarray:
-        members = allowed()
         return np.fromiter(
-            (isinstance(v, str) and (v in members or extension.fullmatch(v) is not None) for v in values), dtype=bool, count=len(values)
+            (isinstance(v, str) and (v in allowed or extension.fullmatch(v) is not None) for v in values), dtype=bool, count=len(values)
         )
 
     return test
@@ -262,10 +247,11 @@ def extra_checks() -> list[Check]:
         in_codelist("tender.mainProcurementCategory", codelists.PROCUREMENT_CATEGORY, codelist="procurementCategory"),
         in_codelist("parties.roles", codelists.PARTY_ROLES, codelist="partyRole"),
     ]
+    codes = tuple(registers.document_type_sections())
     for documents in ("planning.documents", "tender.documents", "awards.documents", "contracts.documents", "contracts.implementation.documents"):
         path = f"{documents}.documentType"
         checks.append(FieldCheck(
-            name=f"{path}.codelist", level=Level.FIELD, path=path, kind="quality", test=_open_codelist_test(registers.document_type_sections),
+            name=f"{path}.codelist", level=Level.FIELD, path=path, kind="quality", test=_open_codelist_test(codes),
             description=f"{path} is a documentType code or an extension code (x_...)",
         ))
     return checks
